@@ -1,0 +1,5 @@
+"""`python -m salesreport` runs the CLI."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,237 @@
+"""Typer commands: parse options → load → build report → render. No metric code here."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn
+
+from . import __version__
+from .errors import ConfigError, SalesReportError
+from .output import write_atomic
+from .pipeline import ReportRequest, run
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    help="Monthly, weekly and daily B2B sales reports from CRM exports.\n\n"
+    "Example: salesreport weekly --data sample_data --week 2026-W46",
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 80},
+)
+
+
+class Format(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    md = "md"
+
+
+SUFFIX_FORMATS = {".json": Format.json, ".csv": Format.csv, ".md": Format.md, ".txt": Format.table}
+
+DataOpt = Annotated[Optional[str], typer.Option("--data", help="Folder of CSVs, a .xlsx, or one deals CSV. Default: [sources] of the config.")]
+ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="Config file. Default: ./salesreport.toml.")]
+SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Cohort start YYYY-MM-DD (default: 1 January of the period's year).")]
+PeriodsOpt = Annotated[int, typer.Option("--periods", min=1, max=60, help="Show N consecutive periods ending at the chosen one.")]
+RepOpt = Annotated[Optional[list[str]], typer.Option("--rep", help="Only this rep in the per-rep tables (repeatable).")]
+PipelineOpt = Annotated[Optional[str], typer.Option("--pipeline", help="Only deals of this pipeline.")]
+FormatOpt = Annotated[Optional[Format], typer.Option("--format", help="table, json, csv or md. Default: table, or from --out's suffix.")]
+OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Write to this file (atomically) instead of stdout.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", help="Show the traceback of an error.")]
+
+
+def _fail(exc: SalesReportError, verbose: bool) -> None:
+    if verbose:
+        raise exc
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"Error: {exc}", style="red", markup=False)
+    raise typer.Exit(exc.exit_code)
+
+
+def _since(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ConfigError(f'--since "{text}" is not a date; use YYYY-MM-DD, like 2026-01-01.') from None
+
+
+def _report_command(report: str, period: str | None, data, config, since, periods, rep, pipeline, fmt, out,
+                    verbose) -> None:
+    err = Console(stderr=True, highlight=False)
+    try:
+        request = ReportRequest(report=report, period=period, data=data, config=config, since=_since(since),
+                                periods=periods, reps=tuple(rep or ()), pipeline=pipeline)
+        fmt = fmt or (SUFFIX_FORMATS.get(out.suffix.lower(), Format.table) if out else Format.table)
+        with _progress(err, periods) as advance:
+            result = run(request, progress=advance)
+        text = _render(result, fmt, out)
+        for w in result.warnings:
+            err.print(f"Warning: {w}", style="yellow", markup=False)
+        if out:
+            write_atomic(out, text)
+        elif fmt is not Format.table:
+            sys.stdout.write(text)
+    except SalesReportError as exc:
+        _fail(exc, verbose)
+
+
+def _render(result, fmt: Format, out: Path | None) -> str:
+    from .render.json import render_json
+    from .render.tabular import render_csv, render_markdown
+    from .render.terminal import render_terminal
+
+    if fmt is Format.json:
+        return render_json(result)
+    if fmt is Format.csv:
+        return render_csv(result)
+    if fmt is Format.md:
+        return render_markdown(result)
+    console = Console(record=out is not None, width=80 if out else None, file=None if out is None else _Null())
+    render_terminal(result, console)
+    return console.export_text() if out else ""
+
+
+class _Null:
+    def write(self, _text: str) -> int:
+        return 0
+
+    def flush(self) -> None:
+        pass
+
+
+class _progress:
+    """A progress bar on a terminal; silent without a TTY (cron)."""
+
+    def __init__(self, console: Console, periods: int):
+        self.enabled = console.is_terminal
+        self.bar = Progress(TextColumn("Computing"), BarColumn(), console=console, transient=True)
+        self.total = periods * 2
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        self.bar.start()
+        task = self.bar.add_task("report", total=self.total)
+        return lambda: self.bar.advance(task)
+
+    def __exit__(self, *exc):
+        if self.enabled:
+            self.bar.stop()
+        return False
+
+
+@app.command()
+def monthly(
+    month: Annotated[Optional[str], typer.Option("--month", help="YYYY-MM. Default: the last complete month.")] = None,
+    data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = 1,
+    rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Revenue vs plan, forecast, conversions, cycle, pipeline health for a month.
+
+    Example: salesreport monthly --data sample_data --month 2026-10 --format json
+    """
+    _report_command("monthly", month, data, config, since, periods, rep, pipeline, format, out, verbose)
+
+
+@app.command()
+def weekly(
+    week: Annotated[Optional[str], typer.Option("--week", help="YYYY-Www. Default: the last complete ISO week.")] = None,
+    data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = 1,
+    rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """The week's funnel, sales actions per day and pipeline, for the team and per rep.
+
+    Example: salesreport weekly --data sample_data --week 2026-W46 --periods 4
+    """
+    _report_command("weekly", week, data, config, since, periods, rep, pipeline, format, out, verbose)
+
+
+@app.command()
+def daily(
+    date_: Annotated[Optional[str], typer.Option("--date", help='YYYY-MM-DD or "today". Default: yesterday.')] = None,
+    data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = 1,
+    rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Each rep's sales actions and funnel moves of a day, beside the previous working day.
+
+    Example: salesreport daily --data sample_data --date 2026-11-18 --rep "Anna Petrova"
+    """
+    _report_command("daily", date_, data, config, since, periods, rep, pipeline, format, out, verbose)
+
+
+@app.command()
+def check(
+    data: DataOpt = None, config: ConfigOpt = None, pipeline: PipelineOpt = None,
+    format: Annotated[Optional[Format], typer.Option("--format", help="table or json.")] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Validate the inputs and list data-quality findings; exit 1 if any is an error.
+
+    Example: salesreport check --data sample_data
+    """
+    from .check import render_findings, run_check
+
+    try:
+        findings = run_check(data, config, pipeline)
+    except SalesReportError as exc:
+        _fail(exc, verbose)
+        return
+    render_findings(findings, json_output=format is Format.json, console=Console(highlight=False))
+    if any(f.level == "error" for f in findings):
+        raise typer.Exit(1)
+
+
+@app.command()
+def sample(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the CSVs and salesreport.toml into.")],
+    deals: Annotated[int, typer.Option("--deals", min=1, help="How many deals.")] = 3000,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same data.")] = 7,
+    end: Annotated[Optional[str], typer.Option("--end", help="Last day of the data, YYYY-MM-DD. Default: today.")] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Generate a realistic demo data set: two years of deals, history, activities and reps.
+
+    Example: salesreport sample --out demo --deals 5000 --seed 1
+    """
+    from .sample import generate
+
+    try:
+        end_day = date.fromisoformat(end) if end else date.today()
+    except ValueError:
+        _fail(ConfigError(f'--end "{end}" is not a date; use YYYY-MM-DD.'), verbose)
+        return
+    try:
+        counts = generate(out, deals=deals, seed=seed, end=end_day)
+    except SalesReportError as exc:
+        _fail(exc, verbose)
+        return
+    summary = ", ".join(f"{n:,} {table}" for table, n in counts.items())
+    Console(stderr=True, highlight=False).print(f"Wrote {summary} to {out}/", markup=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"salesreport {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """Monthly, weekly and daily B2B sales reports from CRM exports."""
+
+
+def main() -> None:
+    app()

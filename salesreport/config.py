@@ -1,0 +1,252 @@
+"""salesreport.toml → a frozen Config (stages, plan, targets, time zone, sources…)."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .errors import ConfigError
+from .model import ACTION_TYPES, STAGES
+
+CONFIG_NAME = "salesreport.toml"
+TABLES = ("deals", "stage_history", "activities", "reps")
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+FORECAST_METHODS = ("stage-weighted", "run-rate")
+KNOWN_SECTIONS = {
+    "sources", "report", "plan", "funnel", "columns", "targets", "forecast", "input",
+    "activity_types", "google", "smtp", "preset",
+}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Everything a report needs to know besides the data. Built by `load_config`."""
+
+    base_dir: Path = Path(".")
+    path: Path | None = None
+    sources: dict[str, Path] = field(default_factory=dict)
+    timezone: str = "UTC"
+    week_start: str = "monday"
+    working_days: tuple[int, ...] = (0, 1, 2, 3, 4)
+    holidays: frozenset[date] = frozenset()
+    cohort_start: date | None = None
+    plan_annual: float | None = None
+    plan_monthly: tuple[float, ...] | None = None
+    currency: str | None = None
+    lost_names: tuple[str, ...] = ("Lost", "Closed Lost")
+    stage_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    activity_types: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    columns: dict[str, dict[str, str]] = field(default_factory=dict)
+    targets: dict[str, float | tuple[float, float]] = field(default_factory=dict)
+    forecast_method: str = "stage-weighted"
+    history_days: int = 365
+    forecast_stage: str = "qualified"
+    dayfirst: bool | None = None
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def revenue_plan(self) -> float | None:
+        if self.plan_annual is not None:
+            return self.plan_annual
+        if self.plan_monthly is not None:
+            return float(sum(self.plan_monthly))
+        return None
+
+
+def find_config(explicit: Path | None, cwd: Path | None = None) -> Path | None:
+    """The config file to use: the explicit one, else salesreport.toml in the working directory."""
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(
+                f"{explicit}: no such config file. Check the path given to --config, "
+                f"or run without it to use ./{CONFIG_NAME}."
+            )
+        return explicit
+    candidate = (cwd or Path.cwd()) / CONFIG_NAME
+    return candidate if candidate.is_file() else None
+
+
+def load_config(path: Path | None) -> Config:
+    """Read and validate a config file; None gives the defaults."""
+    if path is None:
+        return Config()
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc}). Fix the line it names.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc}).") from None
+    return parse_config(raw, path)
+
+
+def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
+    """Validate a parsed TOML document; every error names the key and what it expects."""
+    where = str(path) if path else "config"
+    unknown = sorted(set(raw) - KNOWN_SECTIONS)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown section(s) {', '.join(unknown)}. "
+            f"Known sections are: {', '.join(sorted(KNOWN_SECTIONS))}."
+        )
+    base_dir = path.parent if path else Path(".")
+    get = _Getter(raw, where)
+
+    sources = {}
+    for table, value in get.table("sources").items():
+        if table not in TABLES:
+            raise ConfigError(f"{where}: [sources] {table} is not a table; use one of {', '.join(TABLES)}.")
+        sources[table] = base_dir / get.str_value(f"sources.{table}", value)
+
+    report = get.table("report")
+    timezone = get.str_value("report.timezone", report.get("timezone", "UTC"))
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            f"{where}: [report] timezone = {timezone!r} is not an IANA time zone; "
+            'use a name like "Europe/Berlin", "America/New_York" or "UTC".'
+        ) from None
+    week_start = get.str_value("report.week_start", report.get("week_start", "monday")).lower()
+    if week_start not in ("monday", "sunday"):
+        raise ConfigError(f'{where}: [report] week_start must be "monday" or "sunday", not {week_start!r}.')
+    days = report.get("working_days", list(WEEKDAYS[:5]))
+    working_days = []
+    for day in get.list_value("report.working_days", days):
+        key = str(day).strip().lower()[:3]
+        if key not in WEEKDAYS:
+            raise ConfigError(
+                f"{where}: [report] working_days has {day!r}; use day names like "
+                '["mon", "tue", "wed", "thu", "fri"].'
+            )
+        working_days.append(WEEKDAYS.index(key))
+    holidays = frozenset(
+        get.date_value("report.holidays", h) for h in get.list_value("report.holidays", report.get("holidays", []))
+    )
+    cohort_start = report.get("cohort_start")
+    cohort_start = get.date_value("report.cohort_start", cohort_start) if cohort_start is not None else None
+
+    plan = get.table("plan")
+    annual = plan.get("annual")
+    annual = get.number("plan.annual", annual) if annual is not None else None
+    monthly = plan.get("monthly")
+    if monthly is not None:
+        monthly = tuple(get.number("plan.monthly", v) for v in get.list_value("plan.monthly", monthly))
+        if len(monthly) != 12:
+            raise ConfigError(f"{where}: [plan] monthly needs 12 numbers (January to December), got {len(monthly)}.")
+    currency = plan.get("currency")
+    currency = get.str_value("plan.currency", currency) if currency is not None else None
+
+    funnel = get.table("funnel")
+    lost_names = tuple(
+        get.str_value("funnel.lost", v) for v in get.list_value("funnel.lost", funnel.get("lost", ["Lost", "Closed Lost"]))
+    )
+    stage_names = {}
+    for stage, names in get.table("funnel.stages", funnel.get("stages", {})).items():
+        if stage not in STAGES:
+            raise ConfigError(
+                f"{where}: [funnel.stages] {stage} is not a canonical stage; use one of {', '.join(STAGES)}."
+            )
+        names = [names] if isinstance(names, str) else get.list_value(f"funnel.stages.{stage}", names)
+        stage_names[stage] = tuple(get.str_value(f"funnel.stages.{stage}", n) for n in names)
+
+    activity_types = {}
+    for kind, names in get.table("activity_types").items():
+        if kind not in ACTION_TYPES:
+            raise ConfigError(
+                f"{where}: [activity_types] {kind} is not a sales-action type; use one of {', '.join(ACTION_TYPES)}."
+            )
+        names = [names] if isinstance(names, str) else get.list_value(f"activity_types.{kind}", names)
+        activity_types[kind] = tuple(get.str_value(f"activity_types.{kind}", n) for n in names)
+
+    columns = {}
+    for table, mapping in get.table("columns").items():
+        if table not in TABLES:
+            raise ConfigError(f"{where}: [columns.{table}] is not a table; use one of {', '.join(TABLES)}.")
+        mapping = get.table(f"columns.{table}", mapping)
+        columns[table] = {k: get.str_value(f"columns.{table}.{k}", v) for k, v in mapping.items()}
+
+    targets: dict[str, float | tuple[float, float]] = {}
+    for metric_id, value in get.table("targets").items():
+        if isinstance(value, list):
+            if len(value) != 2:
+                raise ConfigError(f"{where}: [targets] {metric_id} range needs two numbers, like [75, 150].")
+            targets[metric_id] = (get.number(f"targets.{metric_id}", value[0]), get.number(f"targets.{metric_id}", value[1]))
+        else:
+            targets[metric_id] = get.number(f"targets.{metric_id}", value)
+
+    forecast = get.table("forecast")
+    method = get.str_value("forecast.method", forecast.get("method", "stage-weighted"))
+    if method not in FORECAST_METHODS:
+        raise ConfigError(f"{where}: [forecast] method must be one of {', '.join(FORECAST_METHODS)}, not {method!r}.")
+    history_days = int(get.number("forecast.history_days", forecast.get("history_days", 365)))
+    if history_days < 1:
+        raise ConfigError(f"{where}: [forecast] history_days must be a positive number of days.")
+    forecast_stage = get.str_value("forecast.stage", forecast.get("stage", "qualified"))
+    if forecast_stage not in STAGES or forecast_stage == "signed":
+        raise ConfigError(f"{where}: [forecast] stage must be an open canonical stage, like \"qualified\".")
+
+    dayfirst = get.table("input").get("dayfirst")
+    if dayfirst is not None and not isinstance(dayfirst, bool):
+        raise ConfigError(f"{where}: [input] dayfirst must be true or false.")
+
+    from .metrics.registry import REGISTRY  # late import: the registry does not depend on config
+
+    unknown_targets = sorted(set(targets) - set(REGISTRY))
+    if unknown_targets:
+        raise ConfigError(
+            f"{where}: [targets] names unknown metric id(s) {', '.join(unknown_targets)}; "
+            "see the metric glossary in README.md for the ids."
+        )
+
+    return Config(
+        base_dir=base_dir, path=path, sources=sources, timezone=timezone, week_start=week_start,
+        working_days=tuple(sorted(set(working_days))), holidays=holidays, cohort_start=cohort_start,
+        plan_annual=annual, plan_monthly=monthly, currency=currency, lost_names=lost_names,
+        stage_names=stage_names, activity_types=activity_types, columns=columns, targets=targets,
+        forecast_method=method, history_days=history_days, forecast_stage=forecast_stage,
+        dayfirst=dayfirst,
+    )
+
+
+class _Getter:
+    """Typed access to a TOML document with errors that name the key."""
+
+    def __init__(self, raw: dict[str, Any], where: str):
+        self.raw = raw
+        self.where = where
+
+    def table(self, key: str, value: Any = None) -> dict[str, Any]:
+        value = self.raw.get(key, {}) if value is None else value
+        if not isinstance(value, dict):
+            raise ConfigError(f"{self.where}: [{key}] must be a table of key = value lines.")
+        return value
+
+    def str_value(self, key: str, value: Any) -> str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{self.where}: {key} must be a quoted string, not {value!r}.")
+        return value
+
+    def list_value(self, key: str, value: Any) -> list[Any]:
+        if not isinstance(value, list):
+            raise ConfigError(f"{self.where}: {key} must be a list, like [\"a\", \"b\"].")
+        return value
+
+    def number(self, key: str, value: Any) -> float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{self.where}: {key} must be a number, not {value!r}.")
+        return float(value)
+
+    def date_value(self, key: str, value: Any) -> date:
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            raise ConfigError(f"{self.where}: {key} must be a date like 2026-01-01, not {value!r}.") from None

@@ -1,0 +1,368 @@
+"""Read the four canonical tables (CSV folder, single CSV, or XLSX) into typed DataFrames."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..config import TABLES, Config
+from ..errors import InputError
+from ..model import ACTION_TYPES, LOST_CODE, STAGES
+from .parse import parse_amounts, parse_booleans, parse_datetimes, row_label
+
+NO_STAGE = -2  # a deal row with an empty stage cell
+
+# canonical column → (required, kind). kind: text | datetime | amount | bool
+SCHEMA: dict[str, dict[str, tuple[bool, str]]] = {
+    "deals": {
+        "deal_id": (True, "text"),
+        "company": (False, "text"),
+        "owner": (False, "text"),
+        "amount": (False, "amount"),
+        "created_at": (True, "datetime"),
+        "stage": (False, "text"),
+        "status": (False, "text"),
+        "signed_at": (False, "datetime"),
+        "lost_at": (False, "datetime"),
+        "closed_at": (False, "datetime"),
+        "lost_reason": (False, "text"),
+        "expected_close_date": (False, "datetime"),
+        "competitor": (False, "text"),
+        "pipeline": (False, "text"),
+    },
+    "stage_history": {
+        "deal_id": (True, "text"),
+        "stage": (True, "text"),
+        "entered_at": (True, "datetime"),
+        "owner": (False, "text"),
+    },
+    "activities": {
+        "activity_id": (False, "text"),
+        "owner": (True, "text"),
+        "type": (True, "text"),
+        "occurred_at": (True, "datetime"),
+        "deal_id": (False, "text"),
+        "done": (False, "bool"),
+    },
+    "reps": {
+        "name": (True, "text"),
+        "role": (False, "text"),
+        "team": (False, "text"),
+        "hire_date": (False, "datetime"),
+        "monthly_quota": (False, "amount"),
+        "left_at": (False, "datetime"),
+        "email": (False, "text"),
+    },
+}
+
+_STATUS = {
+    "open": "open", "won": "won", "signed": "won", "closed won": "won", "closedwon": "won",
+    "lost": "lost", "closed lost": "lost", "closedlost": "lost", "": "",
+}
+_NON_ACTIONS = {"note", "task", "notes", "tasks"}
+
+
+@dataclass
+class Dataset:
+    """The canonical tables, parsed and typed; absent tables are None."""
+
+    deals: pd.DataFrame
+    history: pd.DataFrame | None = None
+    activities: pd.DataFrame | None = None
+    reps: pd.DataFrame | None = None
+    warnings: list[str] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+def resolve_sources(data: str | None, config: Config) -> dict[str, Path]:
+    """Which file holds which table, from --data or [sources]."""
+    if data is None:
+        if "deals" not in config.sources:
+            raise InputError(
+                "No data given. Pass --data FOLDER (with deals.csv, stage_history.csv, activities.csv, "
+                'reps.csv), or set [sources] deals = "path/to/deals.csv" in salesreport.toml.'
+            )
+        return dict(config.sources)
+    if data.startswith("gsheet:"):
+        raise InputError(
+            f"{data}: reading from Google Sheets is not available in this version; "
+            "export the worksheets as CSV files into a folder and pass --data FOLDER."
+        )
+    path = Path(data)
+    if not path.exists():
+        raise InputError(f"{data}: no such file or folder. Check the path given to --data.")
+    if path.is_dir():
+        found = {t: path / f"{t}.csv" for t in TABLES if (path / f"{t}.csv").is_file()}
+        if "deals" not in found:
+            present = sorted(p.name for p in path.glob("*.csv"))
+            raise InputError(
+                f"{path}: no deals.csv in this folder (found: {', '.join(present) or 'no CSV files'}). "
+                "Name the deals export deals.csv, or pass the file itself with --data FILE.csv."
+            )
+        return found
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return {"workbook": path}
+    sources = {t: p for t, p in config.sources.items() if t != "deals"}
+    sources["deals"] = path
+    return sources
+
+
+def load_dataset(data: str | None, config: Config, pipeline: str | None = None) -> Dataset:
+    """Read, map and parse every available table; raise InputError naming file, row and column."""
+    sources = resolve_sources(data, config)
+    if "workbook" in sources:
+        raw_tables = _read_workbook(sources["workbook"])
+        names = {t: f"{sources['workbook'].name} [{t}]" for t in raw_tables}
+    else:
+        raw_tables = {t: read_csv_text(p) for t, p in sources.items()}
+        names = {t: p.name for t, p in sources.items()}
+    if "deals" not in raw_tables:
+        raise InputError("No deals table found: a workbook needs a sheet named deals.")
+    ds = Dataset(deals=pd.DataFrame(), sources=names)
+    tables = {t: _canonical(t, df, names[t], config) for t, df in raw_tables.items()}
+    ds.deals = _finish_deals(tables["deals"], names["deals"], config)
+    if "stage_history" in tables:
+        ds.history = _finish_history(tables["stage_history"], names["stage_history"], config)
+    if "activities" in tables:
+        ds.activities = _finish_activities(tables["activities"], names["activities"], config, ds.warnings)
+    if "reps" in tables:
+        ds.reps = _finish_reps(tables["reps"], names["reps"], ds.warnings)
+    if pipeline is not None:
+        _filter_pipeline(ds, pipeline)
+    return ds
+
+
+def read_csv_text(path: Path) -> pd.DataFrame:
+    """Read a CSV file as text columns, detecting the encoding and the separator."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror}).") from None
+    if not raw.strip():
+        raise InputError(f"{path.name}: the file is empty. Export the table again with its header row.")
+    text = _decode(raw, path.name)
+    sample = text[:20000]
+    try:
+        sep = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t").delimiter
+    except csv.Error:
+        sep = ","
+    try:
+        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=False)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise InputError(f"{path.name}: not a readable CSV file ({exc}). Save it as CSV from the CRM or Excel.") from None
+    df.columns = [str(c).strip() for c in df.columns]
+    return df
+
+
+def _decode(raw: bytes, name: str) -> str:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return raw.decode("utf-16")
+    if b"\x00" in raw[:4096] and raw[:4096].count(b"\x00") > len(raw[:4096]) // 8:
+        raise InputError(
+            f"{name}: this looks like a binary file, not CSV text. Export the table as CSV (UTF-8)."
+        )
+    for encoding in ("utf-8-sig", "cp1251"):
+        try:
+            return raw.decode(encoding).replace("\x00", "")
+        except UnicodeDecodeError:
+            continue
+    raise InputError(f"{name}: the file is not UTF-8 or cp1251 text. Save it as CSV (UTF-8).")
+
+
+def _read_workbook(path: Path) -> dict[str, pd.DataFrame]:
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
+    except Exception as exc:  # openpyxl raises many kinds for a broken file
+        raise InputError(f"{path.name}: not a readable XLSX workbook ({exc}).") from None
+    tables = {}
+    for name, df in sheets.items():
+        key = name.strip().lower()
+        if key in TABLES:
+            df.columns = [str(c).strip() for c in df.columns]
+            tables[key] = df
+    return tables
+
+
+def _canonical(table: str, df: pd.DataFrame, source: str, config: Config) -> pd.DataFrame:
+    """Rename the export's headers to canonical columns and parse each by its kind."""
+    schema = SCHEMA[table]
+    mapping = config.columns.get(table, {})
+    by_lower = {c.lower(): c for c in df.columns}
+    out = pd.DataFrame(index=df.index)
+    for column, (required, kind) in schema.items():
+        header = mapping.get(column, column)
+        actual = header if header in df.columns else by_lower.get(header.lower())
+        if actual is None:
+            if required:
+                close = difflib.get_close_matches(header, list(df.columns), n=1)
+                hint = f' The closest header is "{close[0]}".' if close else ""
+                raise InputError(
+                    f'{source}: required column "{header}" is missing (found: {", ".join(df.columns)}).{hint} '
+                    f'Rename the header, or map it in salesreport.toml: [columns.{table}] {column} = "<header>".'
+                )
+            continue
+        values = df[actual]
+        if isinstance(values, pd.DataFrame):  # a repeated header: take the first
+            values = values.iloc[:, 0]
+        if kind == "text":
+            out[column] = values.fillna("").astype(str).str.strip()
+        elif kind == "datetime":
+            out[column] = parse_datetimes(values, source=source, column=actual, tz=config.timezone, dayfirst=config.dayfirst)
+        elif kind == "amount":
+            out[column] = parse_amounts(values, source=source, column=actual)
+        elif kind == "bool":
+            out[column] = parse_booleans(values, source=source, column=actual, default=True)
+    return out
+
+
+def stage_codes(names: pd.Series, config: Config, source: str, column: str = "stage") -> pd.Series:
+    """Map CRM stage names to indexes into STAGES; lost names → LOST_CODE; empty → NO_STAGE."""
+    lookup: dict[str, int] = {s: i for i, s in enumerate(STAGES)}
+    for stage, crm_names in config.stage_names.items():
+        for n in crm_names:
+            lookup[n.strip().lower()] = STAGES.index(stage)
+    for n in config.lost_names:
+        lookup[n.strip().lower()] = LOST_CODE
+    lookup["lost"] = LOST_CODE
+    lookup[""] = NO_STAGE
+    key = names.str.strip().str.lower()
+    codes = key.map(lookup)
+    unknown = codes.isna()
+    if unknown.any():
+        counts = names[unknown].value_counts()
+        listed = ", ".join(f'"{n}" ({c} rows)' for n, c in counts.head(20).items())
+        snippet = "\n".join(f'#   <stage id> = ["{n}"]' for n in counts.index[:20])
+        raise InputError(
+            f'{source}, column "{column}": unknown stage name(s) {listed}, first at row '
+            f"{row_label(unknown.idxmax())}. Map each onto a canonical stage ({', '.join(STAGES)}) "
+            f"or list it under [funnel] lost, in salesreport.toml:\n[funnel.stages]\n{snippet}"
+        )
+    return codes.astype("int8")
+
+
+def _finish_deals(df: pd.DataFrame, source: str, config: Config) -> pd.DataFrame:
+    if len(df) == 0:
+        raise InputError(f"{source}: the deals table has a header but no rows. Export it again with its deals.")
+    empty_id = df["deal_id"] == ""
+    if empty_id.any():
+        raise InputError(
+            f'{source}, row {row_label(empty_id.idxmax())}, column "deal_id": the deal id is empty. '
+            "Every deal needs a unique id; fill it in or remove the row."
+        )
+    dup = df["deal_id"].duplicated(keep=False)
+    if dup.any():
+        first = df.index[dup][0]
+        again = df.index[dup & (df["deal_id"] == df.at[first, "deal_id"])][1]
+        raise InputError(
+            f'{source}, rows {row_label(first)} and {row_label(again)}, column "deal_id": the id '
+            f'"{df.at[first, "deal_id"]}" is used twice ({int(dup.sum())} rows share an id). '
+            "Deal ids must be unique: remove the duplicate rows or export again."
+        )
+    for column, (_, kind) in SCHEMA["deals"].items():
+        if column not in df:
+            df[column] = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]") if kind == "datetime" else (
+                np.nan if kind == "amount" else ""
+            )
+    df["stage_idx"] = stage_codes(df["stage"], config, source)
+    status = df["status"].str.lower().str.strip().map(_STATUS)
+    if status.isna().any():
+        i = status.isna().idxmax()
+        raise InputError(
+            f'{source}, row {row_label(i)}, column "status": "{df.at[i, "status"]}" is not a status. '
+            "Use open, won or lost (or leave it empty to derive it from the stage)."
+        )
+    df["status"] = status
+    return df.reset_index(drop=True)
+
+
+def _finish_history(df: pd.DataFrame, source: str, config: Config) -> pd.DataFrame:
+    if "owner" not in df:
+        df["owner"] = ""
+    missing = df["entered_at"].isna()
+    if missing.any():
+        i = missing.idxmax()
+        raise InputError(
+            f'{source}, row {row_label(i)}, column "entered_at": the date is empty. '
+            "Every stage change needs the date it happened; fill it in or remove the row."
+        )
+    df["stage_idx"] = stage_codes(df["stage"], config, source)
+    empty = df["stage_idx"] == NO_STAGE
+    if empty.any():
+        raise InputError(
+            f'{source}, row {row_label(empty.idxmax())}, column "stage": the stage is empty. '
+            "Fill it in or remove the row."
+        )
+    return df[["deal_id", "stage_idx", "entered_at", "owner"]].reset_index(drop=True)
+
+
+def _finish_activities(df: pd.DataFrame, source: str, config: Config, warnings: list[str]) -> pd.DataFrame:
+    for column in ("deal_id", "activity_id"):
+        if column not in df:
+            df[column] = ""
+    if "done" not in df:
+        df["done"] = True
+    missing = df["occurred_at"].isna()
+    if missing.any():
+        i = missing.idxmax()
+        raise InputError(
+            f'{source}, row {row_label(i)}, column "occurred_at": the date is empty. '
+            "Every activity needs the date it happened; fill it in or remove the row."
+        )
+    lookup = {t: t for t in ACTION_TYPES}
+    for kind, names in config.activity_types.items():
+        for n in names:
+            lookup[n.strip().lower()] = kind
+    key = df["type"].str.strip().str.lower()
+    df["action"] = key.map(lookup).fillna("")
+    unmapped = df.loc[(df["action"] == "") & ~key.isin(_NON_ACTIONS) & (key != ""), "type"]
+    if len(unmapped):
+        names = ", ".join(f'"{n}" ({c})' for n, c in unmapped.value_counts().head(10).items())
+        warnings.append(
+            f"{source}: activity types {names} are not counted as sales actions; map them in "
+            'salesreport.toml, e.g. [activity_types] call = ["Phone call"].'
+        )
+    return df[["activity_id", "owner", "type", "action", "occurred_at", "deal_id", "done"]].reset_index(drop=True)
+
+
+def _finish_reps(df: pd.DataFrame, source: str, warnings: list[str]) -> pd.DataFrame:
+    for column, (_, kind) in SCHEMA["reps"].items():
+        if column not in df:
+            df[column] = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]") if kind == "datetime" else (
+                np.nan if kind == "amount" else ""
+            )
+    role = df["role"].str.strip().str.upper()
+    df["role"] = np.where(role == "SDR", "SDR", np.where(role == "AE", "AE", "other"))
+    odd = role[(role != "") & ~role.isin(["SDR", "AE", "OTHER"])]
+    if len(odd):
+        warnings.append(f"{source}: roles {', '.join(sorted(set(odd)))} are reported as \"other\" (use SDR, AE or other).")
+    dup = df["name"].duplicated()
+    if dup.any():
+        raise InputError(
+            f'{source}, row {row_label(dup.idxmax())}, column "name": the rep "{df.loc[dup.idxmax(), "name"]}" '
+            "is listed twice. Keep one row per rep."
+        )
+    return df.reset_index(drop=True)
+
+
+def _filter_pipeline(ds: Dataset, pipeline: str) -> None:
+    keep = ds.deals["pipeline"].str.lower() == pipeline.lower()
+    if not keep.any():
+        found = sorted(set(ds.deals["pipeline"]) - {""})
+        raise InputError(
+            f'No deal is in pipeline "{pipeline}" (pipelines found: {", ".join(found) or "none: no pipeline column"}). '
+            "Check the name given to --pipeline."
+        )
+    ds.deals = ds.deals[keep].reset_index(drop=True)
+    ids = set(ds.deals["deal_id"])
+    if ds.history is not None:
+        ds.history = ds.history[ds.history["deal_id"].isin(ids)].reset_index(drop=True)
+    if ds.activities is not None:
+        a = ds.activities
+        ds.activities = a[(a["deal_id"] == "") | a["deal_id"].isin(ids)].reset_index(drop=True)
+

@@ -1,0 +1,171 @@
+"""Vectorised parsers for dates, amounts and booleans, with errors naming file, row and column."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from ..errors import InputError
+
+_OFFSET = r"(?:Z|[+-]\d{2}(?::?\d{2})?)"
+_TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
+ISO_RE = re.compile(rf"^\d{{4}}-\d{{2}}-\d{{2}}{_TIME}\s*{_OFFSET}?$")
+ISO_OFFSET_RE = re.compile(rf"{_OFFSET}$")
+DOTTED_RE = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}(?: \d{1,2}:\d{2}(?::\d{2})?)?$")
+SLASH_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?: \d{1,2}:\d{2}(?::\d{2})?(?: ?[AaPp][Mm])?)?$")
+
+_DOTTED_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y")
+_SLASH_TIMES = (" %H:%M:%S", " %H:%M", " %I:%M %p", " %I:%M%p", " %I:%M:%S %p", "")
+
+_TRUE = {"true", "yes", "y", "1", "t", "done", "completed", "complete", "да"}
+_FALSE = {"false", "no", "n", "0", "f", "not done", "open", "нет"}
+_CURRENCY = re.compile(r"[$€£₽¥₹₴₸₩₪₺₦₱฿₫]|\b[A-Z]{3}\b|руб\.?|р\.|(?<=\d)\s*[A-Za-z]{1,3}\.?$")
+_SPACES = re.compile(r"[\s\u00a0\u202f']")
+
+
+def row_label(index: int) -> int:
+    """The spreadsheet-style row number of a data row (row 1 is the header)."""
+    return int(index) + 2
+
+
+def _fail(source: str, index: int, column: str, value: str, what: str, fix: str) -> InputError:
+    return InputError(f'{source}, row {row_label(index)}, column "{column}": "{value}" {what}. {fix}')
+
+
+def parse_datetimes(
+    values: pd.Series, *, source: str, column: str, tz: str, dayfirst: bool | None
+) -> pd.Series:
+    """Parse a column of dates or datetimes to naive wall-clock time in `tz`.
+
+    Naive values are taken as already in `tz`; values with a UTC offset (or Z) are converted to it.
+    Accepted: ISO 8601, dd.mm.yyyy, and mm/dd/yyyy or dd/mm/yyyy (decided by the data or by dayfirst).
+    """
+    text = values.fillna("").astype(str).str.strip()
+    result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    present = text != ""
+    if not present.any():
+        return result
+    iso = present & text.str.match(ISO_RE.pattern)
+    dotted = present & ~iso & text.str.match(DOTTED_RE.pattern)
+    slash = present & ~iso & ~dotted & text.str.match(SLASH_RE.pattern)
+    unknown = present & ~iso & ~dotted & ~slash
+    if unknown.any():
+        i = unknown.idxmax()
+        raise _fail(
+            source, i, column, text[i], "is not a date",
+            "Dates look like 2026-11-18, 2026-11-18 14:30, 2026-11-18T14:30:00+03:00 or 18.11.2026; "
+            "fix the cell or map another column in [columns].",
+        )
+    if iso.any():
+        offset = iso & text.str.contains(ISO_OFFSET_RE.pattern + "$", regex=True) & text.str.contains(
+            r"[T ]\d|Z$", regex=True
+        )
+        naive = iso & ~offset
+        if naive.any():
+            result[naive] = pd.to_datetime(text[naive].str.replace(",", ".", regex=False), format="ISO8601", errors="coerce").astype("datetime64[ns]")
+        if offset.any():
+            aware = pd.to_datetime(text[offset].str.replace(",", ".", regex=False), format="ISO8601", errors="coerce", utc=True)
+            result[offset] = aware.dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[ns]")
+    if dotted.any():
+        result[dotted] = _try_formats(text[dotted], _DOTTED_FORMATS)
+    if slash.any():
+        result[slash] = _try_formats(text[slash], _slash_formats(text[slash], source, column, dayfirst))
+    bad = present & result.isna()
+    if bad.any():
+        i = bad.idxmax()
+        raise _fail(source, i, column, text[i], "is not a valid date", "Check the day and month; fix the cell.")
+    return result
+
+
+def _try_formats(text: pd.Series, formats: tuple[str, ...]) -> pd.Series:
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    for fmt in formats:
+        todo = out.isna()
+        if not todo.any():
+            break
+        out[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce").astype("datetime64[ns]")
+    return out
+
+
+def _slash_formats(text: pd.Series, source: str, column: str, dayfirst: bool | None) -> tuple[str, ...]:
+    parts = text.str.extract(SLASH_RE.pattern)
+    first, second = parts[0].astype(int), parts[1].astype(int)
+    year = "%Y" if parts[2].str.len().max() == 4 else "%y"
+    if dayfirst is None:
+        if (first > 12).any():
+            dayfirst = True
+        elif (second > 12).any():
+            dayfirst = False
+        else:
+            examples = ", ".join(f'"{v}"' for v in text.drop_duplicates().head(2))
+            raise InputError(
+                f'{source}, column "{column}": dates like {examples} read both as day/month and as '
+                "month/day. Say which in salesreport.toml: [input] dayfirst = true (18/11/2026) "
+                "or false (11/18/2026)."
+            )
+    date_fmt = f"%d/%m/{year}" if dayfirst else f"%m/%d/{year}"
+    return tuple(date_fmt + t for t in _SLASH_TIMES)
+
+
+def parse_amounts(values: pd.Series, *, source: str, column: str, allow_negative: bool = False) -> pd.Series:
+    """Parse money like 1234.50, "1 234,50 ₽", "$1,234.50", "1.234,50 €" or "(1,200.00)"; empty → NaN."""
+    text = values.fillna("").astype(str).str.strip()
+    present = text != ""
+    result = pd.Series(np.nan, index=values.index, dtype="float64")
+    if not present.any():
+        return result
+    t = text[present]
+    negative = t.str.match(r"^\(.*\)$") | t.str.match(r"^-")
+    t = t.str.replace(r"^\((.*)\)$", r"\1", regex=True).str.replace(r"^-", "", regex=True)
+    t = t.str.replace(_CURRENCY, "", regex=True).str.replace(_SPACES, "", regex=True)
+    negative |= t.str.startswith("-")
+    t = t.str.lstrip("-")
+    has_comma = t.str.contains(",", regex=False)
+    has_dot = t.str.contains(".", regex=False)
+    last_comma = t.str.rfind(",")
+    last_dot = t.str.rfind(".")
+    after_comma = t.str.len() - last_comma - 1
+    comma_decimal = has_comma & (
+        (has_dot & (last_comma > last_dot))
+        | (~has_dot & (t.str.count(",") == 1) & (after_comma != 3))
+    )
+    dot_thousands = has_dot & (t.str.count(r"\.") > 1) & ~comma_decimal
+    cleaned = t.str.replace(",", "", regex=False)
+    cleaned[dot_thousands] = t[dot_thousands].str.replace(".", "", regex=False)
+    cleaned[comma_decimal] = (
+        t[comma_decimal].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    )
+    valid = cleaned.str.fullmatch(r"\d+(\.\d+)?|\.\d+")
+    numbers = pd.to_numeric(cleaned.where(valid), errors="coerce")
+    bad = numbers.isna()
+    if bad.any():
+        i = bad.idxmax()
+        raise _fail(
+            source, i, column, text[i], "is not an amount",
+            'Amounts look like 1234.50, "1 234,50" or "$1,234.50"; fix the cell or map another column '
+            "in [columns.deals].",
+        )
+    numbers = numbers.where(~negative, -numbers)
+    if not allow_negative and (numbers < 0).any():
+        i = (numbers < 0).idxmax()
+        raise _fail(source, i, column, text[i], "is negative", "Amounts must be 0 or more; fix the cell.")
+    result[present] = numbers.astype("float64")
+    return result
+
+
+def parse_booleans(values: pd.Series, *, source: str, column: str, default: bool) -> pd.Series:
+    """Parse true/false, yes/no, 1/0, done/not done; an empty cell gives `default`."""
+    text = values.fillna("").astype(str).str.strip().str.lower()
+    result = pd.Series(default, index=values.index, dtype=bool)
+    result[text.isin(_TRUE)] = True
+    result[text.isin(_FALSE)] = False
+    bad = (text != "") & ~text.isin(_TRUE | _FALSE)
+    if bad.any():
+        i = bad.idxmax()
+        raise _fail(
+            source, i, column, values[i], "is not true or false",
+            "Use true/false, yes/no or 1/0 (an empty cell counts as done).",
+        )
+    return result

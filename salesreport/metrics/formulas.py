@@ -1,0 +1,375 @@
+"""Vectorised formulas: each group computes its metrics for one period, for the team and per rep.
+
+A group returns (team, per_rep): team maps metric id → value; per_rep is a DataFrame indexed by rep
+name with one column per metric id. Values are plain floats/ints or None (undefined, e.g. a ratio
+with a zero denominator).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+
+from ..config import Config
+from ..funnel import Facts, StateAt, first_entry_within, open_at, stage_rank, state_at
+from ..model import ACTION_TYPES, RANKED_STAGES, STAGE_RANK, STAGES, Period
+from ..periods import end_instant, start_instant, working_days
+
+Team = dict[str, float | int | None]
+STALE_DAYS = 90
+THIN_HISTORY = 10
+FUNNEL_COUNTS = {  # metric id → ranked stage
+    "worked": "work_started", "replied": "replied", "replied_positive": "replied_positive",
+    "demo_appointed": "demo_appointed", "demo_run": "demo_run", "qualified": "qualified",
+    "offer_sent": "offer_sent", "signed": "signed",
+}
+CONVERSIONS = {  # metric id → (numerator count, denominator count)
+    "conv_reply": ("replied", "worked"),
+    "conv_positive": ("replied_positive", "worked"),
+    "conv_demo_appointed": ("demo_appointed", "worked"),
+    "conv_demo": ("demo_run", "worked"),
+    "conv_offer": ("offer_sent", "worked"),
+    "conv_client": ("signed", "worked"),
+    "conv_demo_from_positive": ("demo_run", "replied_positive"),
+    "conv_client_from_demo": ("signed", "demo_run"),
+}
+SDR_RANKS = (1, 4)  # work_started..demo_appointed
+AE_RANKS = (5, 7)  # demo_run..offer_sent
+
+
+@dataclass
+class Ctx:
+    """One period's question to the facts, with a cache shared by the groups."""
+
+    facts: Facts
+    config: Config
+    period: Period
+    cohort_start: date
+    warnings: list[str] = field(default_factory=list)
+    _cache: dict = field(default_factory=dict)
+
+    @property
+    def start(self) -> np.datetime64:
+        return start_instant(self.period.start)
+
+    @property
+    def until(self) -> np.datetime64:
+        return end_instant(self.period.end)
+
+    @property
+    def year_start(self) -> np.datetime64:
+        return start_instant(date(self.period.end.year, 1, 1))
+
+    def state(self) -> StateAt:
+        if "state" not in self._cache:
+            self._cache["state"] = state_at(self.facts, self.until)
+        return self._cache["state"]
+
+    def open(self) -> np.ndarray:
+        if "open" not in self._cache:
+            self._cache["open"] = open_at(self.facts, self.until)
+        return self._cache["open"]
+
+    def active_reps(self, role: str) -> pd.Series:
+        """Names of reps of a role active in the period: hired by its last day, not left before its first."""
+        r = self.facts.reps
+        hired = r["hire_date"].isna() | (r["hire_date"] < self.until)
+        stayed = r["left_at"].isna() | (r["left_at"] >= self.start)
+        return r.loc[(r["role"] == role) & hired & stayed, "name"]
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """A ratio with a zero or missing denominator is undefined (None), never 0 or infinity."""
+    if numerator is None or denominator is None or denominator == 0 or pd.isna(denominator):
+        return None
+    return float(numerator) / float(denominator)
+
+
+def _ratio_series(num: pd.Series, den: pd.Series) -> pd.Series:
+    out = num.astype(float) / den.astype(float)
+    return out.where(den > 0)
+
+
+def _by_owner(owners: np.ndarray, weights: np.ndarray | None = None) -> pd.Series:
+    s = pd.Series(weights if weights is not None else np.ones(len(owners)), index=owners)
+    return s.groupby(level=0).sum()
+
+
+# --- funnel counts and conversions ---------------------------------------------------------------
+
+def funnel(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
+    f, until = ctx.facts, ctx.until
+    ws = f.first_entry["work_started"]
+    cohort = (ws >= start_instant(ctx.cohort_start)) & (ws < until)
+    team: Team = {}
+    per_rep: dict[str, pd.Series] = {}
+    for metric_id, stage in FUNNEL_COUNTS.items():
+        reached = cohort & (f.first_entry[stage] < until)
+        in_period = first_entry_within(f, stage, ctx.start, until)
+        team[metric_id] = int(reached.sum())
+        team[f"{metric_id}_period"] = int(in_period.sum())
+        per_rep[metric_id] = _by_owner(f.first_owner[stage][reached])
+        per_rep[f"{metric_id}_period"] = _by_owner(f.first_owner[stage][in_period])
+    reps = pd.DataFrame(per_rep).fillna(0)
+    for metric_id, (num, den) in CONVERSIONS.items():
+        team[metric_id] = ratio(team[num], team[den])
+        reps[metric_id] = _ratio_series(reps[num], reps[den]) if len(reps) else pd.Series(dtype=float)
+    return team, reps
+
+
+# --- revenue -------------------------------------------------------------------------------------
+
+def _signed_between(f: Facts, start: np.datetime64, until: np.datetime64) -> np.ndarray:
+    t = f.deals["signed_at"].to_numpy()
+    return (t >= start) & (t < until)
+
+
+def _revenue(f: Facts, mask: np.ndarray) -> float:
+    return float(np.nansum(f.deals["amount"].to_numpy()[mask]))
+
+
+def _year_earlier(d: date) -> date:
+    try:
+        return d.replace(year=d.year - 1)
+    except ValueError:  # 29 February
+        return d.replace(year=d.year - 1, day=28)
+
+
+def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
+    from ..periods import previous
+
+    f, cfg, p = ctx.facts, ctx.config, ctx.period
+    in_period = _signed_between(f, ctx.start, ctx.until)
+    ytd = _signed_between(f, ctx.year_start, ctx.until)
+    prev = previous(p, cfg)
+    prev_value = _revenue(f, _signed_between(f, start_instant(prev.start), end_instant(prev.end)))
+    value = _revenue(f, in_period)
+    prev_year_end = _year_earlier(p.end)
+    ytd_prev = _signed_between(f, start_instant(date(prev_year_end.year, 1, 1)), end_instant(prev_year_end))
+    plan = cfg.revenue_plan
+    plan_to_date = sum(cfg.plan_monthly[: p.end.month]) if cfg.plan_monthly else None
+    revenue_ytd = _revenue(f, ytd)
+    deals_signed, deals_signed_ytd = int(in_period.sum()), int(ytd.sum())
+    growth = ratio(value, prev_value)
+    team: Team = {
+        "revenue_month": value,
+        "signed_value": value,
+        "revenue_ytd": revenue_ytd,
+        "signed_value_ytd": revenue_ytd,
+        "revenue_ytd_prev_year": _revenue(f, ytd_prev),
+        "revenue_mom_growth": None if growth is None else growth - 1,
+        "revenue_wow_growth": None if growth is None else growth - 1,
+        "revenue_plan": plan,
+        "revenue_ytd_vs_plan": ratio(revenue_ytd, plan),
+        "revenue_ytd_vs_plan_to_date": ratio(revenue_ytd, plan_to_date),
+        "deals_signed": deals_signed,
+        "deals_signed_ytd": deals_signed_ytd,
+        "average_deal_size": ratio(value, deals_signed),
+        "average_deal_size_ytd": ratio(revenue_ytd, deals_signed_ytd),
+    }
+    owners = _signer(f)[in_period]
+    amounts = np.nan_to_num(f.deals["amount"].to_numpy()[in_period])
+    reps = pd.DataFrame({
+        "revenue_month": _by_owner(owners, amounts),
+        "deals_signed": _by_owner(owners),
+    })
+    reps["signed_value"] = reps["revenue_month"]
+    return team, reps
+
+
+def _signer(f: Facts) -> np.ndarray:
+    """Who a signed deal's revenue belongs to: the owner of its signed entry, else the deal owner."""
+    owner = f.first_owner["signed"]
+    return np.where(owner == "", f.deals["owner"].to_numpy(dtype=object), owner)
+
+
+# --- sales actions -------------------------------------------------------------------------------
+
+def actions(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
+    a = ctx.facts.actions
+    day = a["day"].to_numpy()
+    inside = a[(day >= ctx.start) & (day < ctx.until)]
+    team: Team = {"sales_actions": len(inside)}
+    counts = inside.groupby(["owner", "action"]).size().unstack(fill_value=0)
+    reps = pd.DataFrame(index=counts.index)
+    reps["sales_actions"] = counts.sum(axis=1)
+    for t in ACTION_TYPES:
+        team[f"sales_actions_{t}"] = int((inside["action"] == t).sum())
+        reps[f"sales_actions_{t}"] = counts[t] if t in counts else 0
+    days = working_days(ctx.period, ctx.config)
+    roles = ctx.facts.role_of(reps.index)
+    for role, metric_id in (("SDR", "actions_per_day_sdr"), ("AE", "actions_per_day_ae")):
+        of_role = roles.index[roles == role]
+        done = int(reps.loc[reps.index.isin(of_role), "sales_actions"].sum())
+        team[metric_id] = ratio(done, len(ctx.active_reps(role)) * days)
+        reps[metric_id] = reps["sales_actions"] / days if days else np.nan
+    return team, reps
+
+
+# --- pipeline as of the period end ---------------------------------------------------------------
+
+def _before_days(ctx: Ctx, days: int) -> np.datetime64:
+    """Exclusive bound: a time before it is on or before (period's last day − days)."""
+    return end_instant(ctx.period.end - timedelta(days=days))
+
+
+def pipeline(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
+    f, st, is_open = ctx.facts, ctx.state(), ctx.open()
+    rank = stage_rank(st.stage_idx)
+    stale = st.last_change < _before_days(ctx, STALE_DAYS)
+    active = is_open & (rank >= 1) & (rank <= 7)
+    sdr = is_open & (rank >= SDR_RANKS[0]) & (rank <= SDR_RANKS[1])
+    ae = is_open & (rank >= AE_RANKS[0]) & (rank <= AE_RANKS[1])
+    window_start = start_instant(ctx.period.end - timedelta(days=STALE_DAYS - 1))
+    a = f.actions
+    recent = a[(a["day"] >= window_start) & (a["day"] < ctx.until) & a["deal_pos"].notna()]
+    touched = np.zeros(f.n, dtype=bool)
+    touched[recent["deal_pos"].to_numpy().astype(np.int64)] = True
+    amount = f.deals["amount"].to_numpy()
+    signed = f.deals["signed_at"].to_numpy() < ctx.until
+    zero = (is_open | signed) & (f.first_entry["qualified"] < ctx.until) & (np.isnan(amount) | (amount == 0))
+    n_active_reps = len(ctx.active_reps("SDR")) + len(ctx.active_reps("AE"))
+    team: Team = {
+        "stuck_share_active": ratio(int((active & stale).sum()), int(active.sum())),
+        "stale_share": ratio(int((is_open & stale).sum()), int(is_open.sum())),
+        "untouched_deals": int((is_open & ~touched).sum()),
+        "funnel_balance": ratio(int((is_open & (rank < 5)).sum()), int((is_open & (rank < 8)).sum())),
+        "zero_amount_after_qualified": int(zero.sum()),
+        "outreach_sdr": int(sdr.sum()),
+        "outreach_ae": int(ae.sum()),
+        "active_deals_per_rep": ratio(int(active.sum()), n_active_reps),
+    }
+    ctx._cache["zero_amount_ids"] = tuple(f.deals["deal_id"].to_numpy()[zero])
+    reps = pd.DataFrame({"outreach_sdr": _by_owner(st.owner[sdr]), "outreach_ae": _by_owner(st.owner[ae]),
+                         "_active": _by_owner(st.owner[active])}).fillna(0)
+    roles = f.role_of(reps.index)
+    reps["active_deals_per_rep"] = np.where(
+        roles == "SDR", reps["outreach_sdr"], np.where(roles == "AE", reps["outreach_ae"], reps["_active"])
+    )
+    return team, reps.drop(columns="_active")
+
+
+# --- stage days, sales cycle ---------------------------------------------------------------------
+
+def stage_days(ctx: Ctx) -> dict[int, float]:
+    """Mean days per stay for each stage index, over stays that ended by the period end."""
+    if "stage_days" not in ctx._cache:
+        s = ctx.facts.stays
+        ended = s[s["ended_at"].to_numpy() < ctx.until]
+        ctx._cache["stage_days"] = ended.groupby("stage_idx")["days"].mean().to_dict()
+    return ctx._cache["stage_days"]
+
+
+def _mean_cycle(f: Facts, mask: np.ndarray) -> float | None:
+    if not mask.any():
+        return None
+    started = f.first_entry["work_started"][mask]
+    started = np.where(pd.isna(started), f.deals["created_at"].to_numpy()[mask], started)
+    signed = f.deals["signed_at"].to_numpy()[mask]
+    days = (signed.astype("datetime64[D]") - started.astype("datetime64[D]")).astype(np.int64)
+    return float(days.mean())
+
+
+def cycle(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
+    f = ctx.facts
+    in_period = _signed_between(f, ctx.start, ctx.until)
+    ytd = _signed_between(f, ctx.year_start, ctx.until)
+    days = stage_days(ctx)
+    team: Team = {
+        "sales_cycle_days": _mean_cycle(f, in_period),
+        "sales_cycle_days_ytd": _mean_cycle(f, ytd),
+    }
+    for i, stage in enumerate(STAGES[:-1]):
+        value = days.get(i)
+        team[f"stage_days_{stage}"] = None if value is None else float(value)
+    deals_signed = int(in_period.sum())
+    team["cycle_day_cost"] = ratio(ratio(_revenue(f, in_period), deals_signed), team["sales_cycle_days"])
+    return team, pd.DataFrame()
+
+
+# --- forecast ------------------------------------------------------------------------------------
+
+def conv_to_signed(ctx: Ctx) -> tuple[np.ndarray, np.ndarray]:
+    """Per rank: share signed among deals that reached it and closed in the history window; and the
+    number of closed deals behind each share."""
+    f = ctx.facts
+    window = start_instant(ctx.period.end - timedelta(days=ctx.config.history_days - 1))
+    signed_at, lost_at = f.deals["signed_at"].to_numpy(), f.deals["lost_at"].to_numpy()
+    won = (signed_at >= window) & (signed_at < ctx.until)
+    lost = (lost_at >= window) & (lost_at < ctx.until) & ~won
+    shares, closed_counts = [], []
+    for stage in RANKED_STAGES:
+        reached = f.first_entry[stage] < ctx.until
+        closed = int((reached & (won | lost)).sum())
+        shares.append(ratio(int((reached & won).sum()), closed))
+        closed_counts.append(closed)
+    return np.array([np.nan if s is None else s for s in shares]), np.array(closed_counts)
+
+
+def _remaining_days(days: dict[int, float]) -> np.ndarray:
+    """Mean remaining cycle from each stage index to signed: its own stay plus the later main stages."""
+    main = [STAGES.index(s) for s in RANKED_STAGES[:-1]]
+    out = np.zeros(len(STAGES))
+    for i, stage in enumerate(STAGES[:-1]):
+        later = sum(days.get(j, 0.0) for j in main if STAGE_RANK[STAGES[j]] > STAGE_RANK[stage])
+        out[i] = days.get(i, 0.0) + later
+    return out
+
+
+def forecast(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
+    f, cfg = ctx.facts, ctx.config
+    revenue_team, _ = revenue(ctx)
+    plan = revenue_team["revenue_plan"]
+    shares, closed = conv_to_signed(ctx)
+    st, is_open = ctx.state(), ctx.open()
+    rank = stage_rank(st.stage_idx)
+    if cfg.forecast_method == "run-rate":
+        cycle_team, _ = cycle(ctx)
+        n = STAGE_RANK[cfg.forecast_stage]
+        count = int((is_open & (st.stage_idx == STAGES.index(cfg.forecast_stage))).sum())
+        share = None if np.isnan(shares[n]) else float(shares[n])
+        parts = (revenue_team["average_deal_size"], share, cycle_team["sales_cycle_days"])
+        value = None if any(v is None for v in parts) or not parts[2] else (
+            count * parts[0] * parts[1] * 365 / parts[2])
+        _thin_warning(ctx, [n], closed)
+        return {"revenue_forecast": value, "forecast_deals_without_amount": None,
+                "pipeline_sufficiency": ratio(value, plan)}, pd.DataFrame()
+    year_end = date(ctx.period.end.year, 12, 31)
+    ecd = f.deals["expected_close_date"].to_numpy()
+    remaining = _remaining_days(stage_days(ctx))[np.clip(st.stage_idx, 0, None)]
+    by_cycle = remaining <= (year_end - ctx.period.end).days
+    expected = np.where(pd.isna(ecd), by_cycle, ecd < end_instant(year_end))
+    candidates = is_open & expected
+    amount = f.deals["amount"].to_numpy()
+    share = shares[np.clip(rank, 0, None)]
+    counted = candidates & ~np.isnan(amount) & ~np.isnan(share)
+    value = revenue_team["revenue_ytd"] + float(np.sum(amount[counted] * share[counted]))
+    _thin_warning(ctx, np.unique(rank[candidates & ~np.isnan(amount)]), closed)
+    team: Team = {
+        "revenue_forecast": value,
+        "forecast_deals_without_amount": int((candidates & np.isnan(amount)).sum()),
+        "pipeline_sufficiency": ratio(value, plan),
+    }
+    return team, pd.DataFrame()
+
+
+def _thin_warning(ctx: Ctx, ranks, closed: np.ndarray) -> None:
+    thin = [f"{RANKED_STAGES[r]} ({closed[r]})" for r in ranks if r >= 0 and closed[r] < THIN_HISTORY]
+    if thin:
+        ctx.warnings.append(
+            f"Forecast: thin history — conversion to signed rests on fewer than {THIN_HISTORY} closed deals "
+            f"from {', '.join(thin)} (closed deals in the last {ctx.config.history_days} days)."
+        )
+
+
+GROUPS = {
+    "funnel": funnel,
+    "revenue": revenue,
+    "actions": actions,
+    "pipeline": pipeline,
+    "cycle": cycle,
+    "forecast": forecast,
+}

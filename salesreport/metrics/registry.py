@@ -1,0 +1,204 @@
+"""Every metric declared once: stable id, SPEC number, title, unit, target, direction, reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..model import Direction, Status, Unit
+
+MONTHLY, WEEKLY, DAILY = "monthly", "weekly", "daily"
+REPORTS = (MONTHLY, WEEKLY, DAILY)
+
+
+@dataclass(frozen=True)
+class Metric:
+    id: str
+    number: int
+    title: str
+    unit: Unit
+    formula: str
+    reports: frozenset[str]
+    group: str  # which compute function produces it: funnel, revenue, actions, pipeline, forecast, cycle
+    direction: Direction = Direction.NONE
+    target: float | None = None
+    target_max: float | None = None
+    warn_at: float | None = None  # explicit warn threshold (else derived from the target)
+    per_rep: bool = False
+    role: str | None = None  # per-rep figure shown only for reps of this role
+    team_status: bool = True  # False: the target is per rep, so the team total gets no status
+    number_in: tuple[tuple[str, int], ...] = ()  # another SPEC number in another report
+
+    def number_for(self, report: str) -> int:
+        return dict(self.number_in).get(report, self.number)
+
+
+def _m(id, number, title, unit, formula, reports, group, **kw) -> Metric:
+    return Metric(id=id, number=number, title=title, unit=unit, formula=formula,
+                  reports=frozenset(reports), group=group, **kw)
+
+
+C, M, R, D, P = Unit.COUNT, Unit.MONEY, Unit.RATIO, Unit.DAYS, Unit.PER_DAY
+MO, WE, DA = {MONTHLY}, {WEEKLY}, {DAILY}
+UP, DOWN, ABOVE, BELOW, RANGE = Direction.UP, Direction.DOWN, Direction.ABOVE, Direction.BELOW, Direction.RANGE
+_STAGE_DAYS = ("new", "work_started", "replied", "replied_negative", "replied_positive",
+               "demo_appointed", "demo_run", "qualified", "offer_sent")
+
+METRICS: list[Metric] = [
+    # --- monthly: revenue and plan
+    _m("revenue_mom_growth", 1, "Revenue growth, month over month", R,
+       "revenue(M) / revenue(M−1) − 1; revenue = Σ amount of deals signed in the month", MO, "revenue",
+       direction=UP, target=0.06),
+    _m("revenue_plan", 2, "Annual revenue plan", M, "[plan] annual (or Σ [plan] monthly)", MO, "revenue"),
+    _m("revenue_month", 3, "Revenue this month", M, "Σ amount of deals signed in M", MO, "revenue", per_rep=True),
+    _m("revenue_ytd", 3, "Revenue year to date", M, "Σ amount signed from 1 January to the end of M", MO, "revenue"),
+    _m("revenue_ytd_prev_year", 3, "Revenue YTD, previous year", M,
+       "Σ amount signed over the same span one year earlier", MO, "revenue"),
+    _m("revenue_ytd_vs_plan", 4, "Revenue YTD vs annual plan", R, "revenue_ytd / revenue_plan", MO, "revenue"),
+    _m("revenue_ytd_vs_plan_to_date", 4, "Revenue YTD vs plan to date", R,
+       "revenue_ytd / Σ [plan] monthly for January..M (needs a monthly plan)", MO, "revenue",
+       direction=UP, target=1.0),
+    _m("revenue_forecast", 5, "Revenue forecast for the year", M,
+       "stage-weighted: revenue_ytd + Σ amount × conv_to_signed(stage) over open deals expected to sign "
+       "this year; run-rate: open deals at [forecast] stage × average_deal_size × conv_to_signed × 365 / "
+       "sales_cycle_days", MO, "forecast"),
+    _m("forecast_deals_without_amount", 5, "Forecast deals without amount", C,
+       "open deals expected to sign this year with no amount (they add nothing to the forecast)", MO, "forecast"),
+    _m("pipeline_sufficiency", 6, "Pipeline sufficiency", R, "revenue_forecast / revenue_plan", MO, "forecast",
+       direction=UP, target=2.0, warn_at=1.0),
+    _m("deals_signed", 7, "Deals signed", C, "deals signed in the month", MO, "revenue", per_rep=True),
+    _m("deals_signed_ytd", 7, "Deals signed YTD", C, "deals signed from 1 January to the end of M", MO, "revenue"),
+    _m("average_deal_size", 8, "Average deal size", M, "revenue(M) / deals_signed(M)", MO, "revenue"),
+    _m("average_deal_size_ytd", 8, "Average deal size YTD", M, "revenue_ytd / deals_signed_ytd", MO, "revenue"),
+    _m("sales_cycle_days", 9, "Sales cycle", D,
+       "mean calendar days from first entry into work_started (else created_at) to signed_at, over deals signed in M",
+       MO, "cycle"),
+    _m("sales_cycle_days_ytd", 9, "Sales cycle YTD", D, "the same over deals signed year to date", MO, "cycle"),
+    *[
+        _m(f"stage_days_{s}", 9, f"Days in {s.replace('_', ' ')}", D,
+           f"mean days of the stays in {s} that ended by the end of the period", MO, "cycle")
+        for s in _STAGE_DAYS
+    ],
+    _m("cycle_day_cost", 9, "Cost of a cycle day", M, "average_deal_size / sales_cycle_days", MO, "cycle"),
+    # --- funnel (cohort counts: first work_started in the cohort window, reached by period end)
+    _m("worked", 19, "Deals worked (cohort)", C, "cohort deals that reached work_started (lost ones included)",
+       {MONTHLY, WEEKLY}, "funnel", per_rep=True),
+    _m("worked_period", 19, "Deals worked this period", C, "deals whose first entry into work_started is in the period",
+       {WEEKLY, DAILY}, "funnel", per_rep=True),
+    _m("replied", 21, "Replied (cohort)", C, "cohort deals that reached replied", {MONTHLY, WEEKLY}, "funnel",
+       per_rep=True),
+    _m("replied_period", 21, "Replied this period", C, "first entry into replied in the period", {WEEKLY, DAILY},
+       "funnel", per_rep=True),
+    _m("replied_positive", 22, "Positive replies (cohort)", C, "cohort deals that reached replied_positive",
+       {MONTHLY, WEEKLY}, "funnel", per_rep=True),
+    _m("replied_positive_period", 22, "Positive replies this period", C,
+       "first entry into replied_positive in the period", {WEEKLY, DAILY}, "funnel", per_rep=True),
+    _m("demo_appointed", 24, "Demos appointed (cohort)", C, "cohort deals that reached demo_appointed",
+       {MONTHLY, WEEKLY}, "funnel", per_rep=True),
+    _m("demo_appointed_period", 24, "Demos appointed this period", C,
+       "first entry into demo_appointed in the period", {WEEKLY, DAILY}, "funnel", per_rep=True),
+    _m("demo_run", 25, "Demos run (cohort)", C, "cohort deals that reached demo_run", {MONTHLY, WEEKLY}, "funnel",
+       per_rep=True),
+    _m("demo_run_period", 25, "Demos run this period", C, "first entry into demo_run in the period",
+       {WEEKLY, DAILY}, "funnel", per_rep=True),
+    _m("offer_sent", 27, "Offers sent (cohort)", C, "cohort deals that reached offer_sent", {MONTHLY, WEEKLY},
+       "funnel", per_rep=True),
+    _m("offer_sent_period", 27, "Offers sent this period", C, "first entry into offer_sent in the period",
+       {WEEKLY, DAILY}, "funnel", per_rep=True),
+    _m("conv_reply", 10, "Reply conversion", R, "cohort replied / cohort worked", MO, "funnel",
+       direction=UP, target=0.25),
+    _m("conv_demo", 11, "Demo conversion", R, "cohort demo_run / cohort worked", {MONTHLY, WEEKLY}, "funnel",
+       direction=UP, target=0.10, per_rep=True, number_in=((WEEKLY, 26),)),
+    _m("conv_demo_from_positive", 11, "Demo from positive reply", R, "cohort demo_run / cohort replied_positive",
+       MO, "funnel"),
+    _m("conv_client", 12, "Client conversion", R, "cohort signed / cohort worked", MO, "funnel",
+       direction=UP, target=0.06),
+    _m("conv_client_from_demo", 12, "Client from demo", R, "cohort signed / cohort demo_run", MO, "funnel"),
+    _m("conv_positive", 23, "Positive reply conversion", R, "cohort replied_positive / cohort worked", WE,
+       "funnel", direction=UP, target=0.12, per_rep=True),
+    _m("conv_offer", 27, "Offer conversion", R, "cohort offer_sent / cohort worked", WE, "funnel", per_rep=True),
+    _m("conv_demo_appointed", 29, "Demo appointed conversion", R, "cohort demo_appointed / cohort worked", DA,
+       "funnel", direction=UP, target=0.12, per_rep=True, role="SDR"),
+    # --- sales actions
+    _m("sales_actions", 13, "Sales actions", C, "done calls, e-mails, messages and meetings in the period",
+       {MONTHLY, WEEKLY, DAILY}, "actions", per_rep=True),
+    *[
+        _m(f"sales_actions_{t}", 13, f"Sales actions: {t}s", C, f"done {t} activities in the period",
+           {MONTHLY, DAILY}, "actions", per_rep=True)
+        for t in ("call", "email", "message", "meeting")
+    ],
+    _m("actions_per_day_sdr", 18, "Actions per SDR per day", P,
+       "sales actions by SDRs / (active SDRs × working days); per rep: actions / working days", WE, "actions",
+       direction=UP, target=30, per_rep=True, role="SDR"),
+    _m("actions_per_day_ae", 18, "Actions per AE per day", P,
+       "sales actions by AEs / (active AEs × working days); per rep: actions / working days", WE, "actions",
+       direction=UP, target=15, per_rep=True, role="AE"),
+    # --- pipeline as of the period end
+    _m("outreach_sdr", 20, "SDR pipeline (open deals)", C, "open deals at work_started..demo_appointed", WE,
+       "pipeline", direction=RANGE, target=150, target_max=200, per_rep=True, role="SDR", team_status=False),
+    _m("outreach_ae", 20, "AE pipeline (open deals)", C, "open deals at demo_run..offer_sent", WE, "pipeline",
+       direction=RANGE, target=75, target_max=125, per_rep=True, role="AE", team_status=False),
+    _m("stuck_share_active", 14, "Stuck active deals", R,
+       "open deals at work_started..offer_sent with no stage change in 90 days / all open deals at those stages",
+       MO, "pipeline", direction=BELOW, target=0.50),
+    _m("active_deals_per_rep", 14, "Active deals per rep", C,
+       "SDR: open deals at work_started..demo_appointed; AE: open deals at demo_run..offer_sent; "
+       "team: open deals at work_started..offer_sent / active SDRs and AEs",
+       MO, "pipeline", direction=RANGE, target=75, target_max=150, per_rep=True),
+    _m("funnel_balance", 15, "Funnel balance", R, "open deals before demo_run / all open deals before signed",
+       MO, "pipeline", direction=ABOVE, target=0.70),
+    _m("zero_amount_after_qualified", 16, "Qualified deals without amount", C,
+       "open or signed deals that reached qualified with an empty or zero amount", MO, "pipeline",
+       direction=DOWN, target=0),
+    _m("stale_share", 17, "Stale deals", R, "open deals with no stage change in 90 days / all open deals", MO,
+       "pipeline", direction=DOWN, target=0.20),
+    _m("untouched_deals", 17, "Untouched deals", C, "open deals with no sales action in 90 days", MO, "pipeline"),
+    # --- weekly / daily revenue
+    _m("signed_value", 28, "Signed value", M, "Σ amount of deals signed in the period", {WEEKLY, DAILY},
+       "revenue", per_rep=True),
+    _m("signed_value_ytd", 28, "Signed value YTD", M, "Σ amount signed from 1 January to the period end (= revenue_ytd)",
+       WE, "revenue"),
+    _m("revenue_wow_growth", 28, "Revenue growth, week over week", R, "signed_value(W) / signed_value(W−1) − 1",
+       WE, "revenue"),
+]
+
+REGISTRY: dict[str, Metric] = {}
+for _metric in METRICS:
+    if _metric.id in REGISTRY:
+        raise RuntimeError(f"metric id {_metric.id} is declared twice")
+    REGISTRY[_metric.id] = _metric
+
+
+def metrics_for(report: str) -> list[Metric]:
+    """The metrics of a report, in SPEC number order (declaration order within a number)."""
+    order = {m.id: i for i, m in enumerate(METRICS)}
+    return sorted((m for m in METRICS if report in m.reports), key=lambda m: (m.number_for(report), order[m.id]))
+
+
+def target_of(metric: Metric, overrides: dict[str, float | tuple[float, float]]) -> tuple[float | None, float | None]:
+    value = overrides.get(metric.id)
+    if value is None:
+        return metric.target, metric.target_max
+    if isinstance(value, tuple):
+        return value
+    return value, metric.target_max if metric.direction is Direction.RANGE else None
+
+
+def status_of(metric: Metric, value: float | None, target: float | None, target_max: float | None) -> Status | None:
+    """good / warn / bad against the target; warn is within 20 % of it (or the metric's warn_at)."""
+    if value is None or target is None or metric.direction is Direction.NONE:
+        return None
+    d = metric.direction
+    if d is Direction.UP:
+        warn = metric.warn_at if metric.warn_at is not None else target * 0.8
+        return Status.GOOD if value >= target else Status.WARN if value >= warn else Status.BAD
+    if d is Direction.ABOVE:
+        return Status.GOOD if value > target else Status.WARN if value > target * 0.8 else Status.BAD
+    if d is Direction.DOWN:
+        warn = metric.warn_at if metric.warn_at is not None else target * 1.25
+        return Status.GOOD if value <= target else Status.WARN if value <= warn else Status.BAD
+    if d is Direction.BELOW:
+        return Status.GOOD if value < target else Status.WARN if value < target * 1.2 else Status.BAD
+    hi = target_max if target_max is not None else target
+    if target <= value <= hi:
+        return Status.GOOD
+    return Status.WARN if target * 0.8 <= value <= hi * 1.2 else Status.BAD

@@ -1,0 +1,131 @@
+"""Canonical funnel stages, units, and the Report object every renderer takes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from enum import Enum
+
+# Canonical stages in funnel order with their rank (SPEC §3). replied_negative is a branch beside
+# replied: same rank, implies replied, never replied_positive.
+STAGES: tuple[str, ...] = (
+    "new",
+    "work_started",
+    "replied",
+    "replied_negative",
+    "replied_positive",
+    "demo_appointed",
+    "demo_run",
+    "qualified",
+    "offer_sent",
+    "signed",
+)
+STAGE_RANK: dict[str, int] = {
+    "new": 0,
+    "work_started": 1,
+    "replied": 2,
+    "replied_negative": 2,
+    "replied_positive": 3,
+    "demo_appointed": 4,
+    "demo_run": 5,
+    "qualified": 6,
+    "offer_sent": 7,
+    "signed": 8,
+}
+# The stages a deal can "reach": one per rank (replied_negative counts as reaching replied).
+RANKED_STAGES: tuple[str, ...] = (
+    "new",
+    "work_started",
+    "replied",
+    "replied_positive",
+    "demo_appointed",
+    "demo_run",
+    "qualified",
+    "offer_sent",
+    "signed",
+)
+# Internal code for a stage-history row that marks the deal lost (a name in [funnel] lost).
+LOST_CODE = -1
+
+ACTION_TYPES: tuple[str, ...] = ("call", "email", "message", "meeting")
+ROLES: tuple[str, ...] = ("SDR", "AE", "other", "unknown")
+
+
+class Unit(str, Enum):
+    COUNT = "count"
+    MONEY = "money"
+    RATIO = "ratio"
+    DAYS = "days"
+    PER_DAY = "per_day"
+
+
+class Direction(str, Enum):
+    UP = "up"  # good at or above the target
+    DOWN = "down"  # good at or below the target
+    ABOVE = "above"  # good strictly above the target
+    BELOW = "below"  # good strictly below the target
+    RANGE = "range"  # good within [target, target_max]
+    NONE = "none"  # informational
+
+
+class Status(str, Enum):
+    GOOD = "good"
+    WARN = "warn"
+    BAD = "bad"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A reporting period: a day, an ISO week or a calendar month, in the report's time zone."""
+
+    kind: str  # "day" | "week" | "month"
+    label: str  # "2026-11-18", "2026-W46", "2026-11"
+    start: date
+    end: date  # last day, inclusive
+
+
+@dataclass(frozen=True)
+class MetricValue:
+    """One figure of a report: the value, the previous period's, and its target status."""
+
+    id: str
+    value: float | int | None
+    unit: Unit
+    target: float | None = None
+    target_max: float | None = None
+    status: Status | None = None
+    previous: float | int | None = None
+    deal_ids: tuple[str, ...] | None = None
+
+
+@dataclass
+class RepBlock:
+    """A rep's figures within one period."""
+
+    name: str
+    role: str
+    metrics: dict[str, MetricValue] = field(default_factory=dict)
+
+
+@dataclass
+class PeriodReport:
+    """All figures of one period: team metrics and per-rep metrics."""
+
+    period: Period
+    metrics: dict[str, MetricValue]
+    by_rep: dict[str, RepBlock]
+
+
+@dataclass
+class Report:
+    """A report over one or more consecutive periods; `periods[-1]` is the chosen one."""
+
+    name: str  # "monthly" | "weekly" | "daily"
+    timezone: str
+    currency: str | None
+    periods: list[PeriodReport]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def current(self) -> PeriodReport:
+        return self.periods[-1]

@@ -1,0 +1,122 @@
+"""Periods (day, week, month), their defaults and predecessors, and working days."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, timedelta
+
+import numpy as np
+
+from .config import Config
+from .errors import ConfigError
+from .model import Period
+
+
+def today(config: Config) -> date:
+    return datetime.now(config.tz).date()
+
+
+def month(year: int, month_no: int) -> Period:
+    start = date(year, month_no, 1)
+    nxt = date(year + month_no // 12, month_no % 12 + 1, 1)
+    return Period("month", f"{year:04d}-{month_no:02d}", start, nxt - timedelta(days=1))
+
+
+def week(iso_year: int, iso_week: int, week_start: str = "monday") -> Period:
+    monday = date.fromisocalendar(iso_year, iso_week, 1)
+    start = monday - timedelta(days=1) if week_start == "sunday" else monday
+    return Period("week", f"{iso_year:04d}-W{iso_week:02d}", start, start + timedelta(days=6))
+
+
+def day(d: date) -> Period:
+    return Period("day", d.isoformat(), d, d)
+
+
+def parse_month(text: str | None, config: Config) -> Period:
+    """--month YYYY-MM; default the last complete month."""
+    if text is None:
+        first = today(config).replace(day=1) - timedelta(days=1)
+        return month(first.year, first.month)
+    m = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
+    if not m or not 1 <= int(m.group(2)) <= 12:
+        raise ConfigError(f'--month "{text}" is not a month; use YYYY-MM, like 2026-10.')
+    return month(int(m.group(1)), int(m.group(2)))
+
+
+def parse_week(text: str | None, config: Config) -> Period:
+    """--week YYYY-Www; default the last complete week."""
+    if text is None:
+        d = today(config) - timedelta(days=7)
+        if config.week_start == "sunday":
+            d += timedelta(days=1)  # a Sunday-start week is labelled by the ISO week of its Monday
+        y, w, _ = d.isocalendar()
+        return week(y, w, config.week_start)
+    m = re.fullmatch(r"(\d{4})-?W(\d{1,2})", text.strip(), flags=re.IGNORECASE)
+    if not m:
+        raise ConfigError(f'--week "{text}" is not an ISO week; use YYYY-Www, like 2026-W46.')
+    try:
+        return week(int(m.group(1)), int(m.group(2)), config.week_start)
+    except ValueError:
+        raise ConfigError(f'--week "{text}": that year has no such week.') from None
+
+
+def parse_day(text: str | None, config: Config) -> Period:
+    """--date YYYY-MM-DD or "today"; default yesterday."""
+    if text is None:
+        return day(today(config) - timedelta(days=1))
+    if text.strip().lower() == "today":
+        return day(today(config))
+    try:
+        return day(date.fromisoformat(text.strip()))
+    except ValueError:
+        raise ConfigError(f'--date "{text}" is not a date; use YYYY-MM-DD, like 2026-11-18, or "today".') from None
+
+
+def previous(period: Period, config: Config) -> Period:
+    """The period before: M−1, W−1, or the previous working day."""
+    if period.kind == "month":
+        d = period.start - timedelta(days=1)
+        return month(d.year, d.month)
+    if period.kind == "week":
+        d = period.start - timedelta(days=7)
+        monday = d + timedelta(days=1) if config.week_start == "sunday" else d
+        y, w, _ = monday.isocalendar()
+        return week(y, w, config.week_start)
+    d = period.start - timedelta(days=1)
+    for _ in range(366):
+        if is_working_day(d, config):
+            return day(d)
+        d -= timedelta(days=1)
+    return day(period.start - timedelta(days=1))
+
+
+def series(period: Period, count: int, config: Config) -> list[Period]:
+    """`count` consecutive periods ending with `period`, oldest first."""
+    if count < 1:
+        raise ConfigError("--periods must be 1 or more.")
+    out = [period]
+    while len(out) < count:
+        out.append(previous(out[-1], config))
+    return out[::-1]
+
+
+def is_working_day(d: date, config: Config) -> bool:
+    return d.weekday() in config.working_days and d not in config.holidays
+
+
+def working_days(period: Period, config: Config) -> int:
+    days = np.arange(np.datetime64(period.start), np.datetime64(period.end) + 1)
+    weekday = (days.astype("int64") + 3) % 7  # 1970-01-01 was a Thursday (3)
+    holidays = np.array(sorted(config.holidays), dtype="datetime64[D]")
+    ok = np.isin(weekday, config.working_days) & ~np.isin(days, holidays)
+    return int(ok.sum())
+
+
+def start_instant(d: date) -> np.datetime64:
+    """The first instant of a day, as naive local datetime64."""
+    return np.datetime64(d, "ns")
+
+
+def end_instant(d: date) -> np.datetime64:
+    """The exclusive bound just after a day: records before it are 'on or before' the day."""
+    return np.datetime64(d + timedelta(days=1), "ns")

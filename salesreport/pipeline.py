@@ -1,0 +1,42 @@
+"""The one-way flow behind every command: config → tables → funnel facts → Report."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from .config import Config, find_config, load_config
+from .funnel import Facts, build_facts
+from .ingest.canonical import load_dataset
+from .model import Report
+from .periods import parse_day, parse_month, parse_week
+from .report import build_report
+
+PERIOD_PARSERS = {"monthly": parse_month, "weekly": parse_week, "daily": parse_day}
+
+
+@dataclass(frozen=True)
+class ReportRequest:
+    """What a user asked for on the command line (or a scheduler in code)."""
+
+    report: str
+    period: str | None = None
+    data: str | None = None
+    config: Path | None = None
+    since: date | None = None
+    periods: int = 1
+    reps: tuple[str, ...] = ()
+    pipeline: str | None = None
+
+
+def load(data: str | None, config_path: Path | None, pipeline: str | None = None) -> tuple[Config, Facts]:
+    config = load_config(find_config(config_path))
+    return config, build_facts(load_dataset(data, config, pipeline), config)
+
+
+def run(request: ReportRequest, progress=None) -> Report:
+    config, facts = load(request.data, request.config, request.pipeline)
+    period = PERIOD_PARSERS[request.report](request.period, config)
+    return build_report(request.report, facts, config, period, periods=request.periods, since=request.since,
+                        reps=request.reps, progress=progress)

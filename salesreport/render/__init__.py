@@ -1,0 +1,1 @@
+"""Renderers: every one takes the same Report object; none computes a figure."""

@@ -1,0 +1,37 @@
+"""Values formatted by unit, in one place every renderer shares."""
+
+from __future__ import annotations
+
+from ..model import MetricValue, Unit
+
+EMPTY = "—"
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def fmt(value: float | int | None, unit: Unit) -> str:
+    """A value for people: counts 1,234; money 12,345; ratios 25.0%; days and rates 12.3."""
+    if value is None:
+        return EMPTY
+    if unit is Unit.COUNT:
+        return f"{int(value):,}"
+    if unit is Unit.MONEY:
+        return f"{value:,.0f}"
+    if unit is Unit.RATIO:
+        return f"{value * 100:.1f}%"
+    return f"{value:,.1f}"
+
+
+def fmt_target(mv: MetricValue, direction: str) -> str:
+    """The target as a condition: "≥ 25.0%", "< 50.0%", "75–150"."""
+    if mv.target is None:
+        return ""
+    t = fmt(mv.target, mv.unit)
+    if mv.target_max is not None:
+        return f"{t}–{fmt(mv.target_max, mv.unit)}"
+    sign = {"up": "≥ ", "down": "≤ ", "above": "> ", "below": "< "}.get(direction, "")
+    return f"{sign}{t}"
+
+
+def safe_text(text: str) -> str:
+    """CRM text is data, never a formula: a leading = + - @ tab or CR gets a leading apostrophe."""
+    return "'" + text if text.startswith(_FORMULA_START) else text

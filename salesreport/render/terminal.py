@@ -1,0 +1,91 @@
+"""Terminal output: rich tables that fit 80 columns, values coloured by status."""
+
+from __future__ import annotations
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from ..metrics.registry import REGISTRY, metrics_for
+from ..model import MetricValue, Report, Status
+from .format import EMPTY, fmt, fmt_target
+
+STATUS_STYLE = {Status.GOOD: "green", Status.WARN: "yellow", Status.BAD: "bold red"}
+METRIC_WIDTH = 30
+REP_COLUMN = 11
+
+
+def _cell(mv: MetricValue | None, with_previous: bool = False) -> Text:
+    if mv is None:
+        return Text(EMPTY, style="dim")
+    text = Text(fmt(mv.value, mv.unit), style=STATUS_STYLE.get(mv.status, ""))
+    if with_previous:
+        text.append(f" ({fmt(mv.previous, mv.unit)})", style="dim")
+    return text
+
+
+def _title(report: Report) -> str:
+    p = report.current.period
+    span = p.start.isoformat() if p.start == p.end else f"{p.start} – {p.end}"
+    return f"{report.name.capitalize()} report · {p.label} · {span} · {report.timezone}"
+
+
+def render_terminal(report: Report, console: Console) -> None:
+    """Team table (trend layout when several periods), then the per-rep tables."""
+    console.print(Text(_title(report), style="bold"))
+    trend = len(report.periods) > 1
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+    table.add_column("#", justify="right", style="dim", width=2)
+    table.add_column("Metric", max_width=METRIC_WIDTH, overflow="fold")
+    if trend:
+        for pr in report.periods:
+            table.add_column(_short(pr.period.label), justify="right")
+    else:
+        table.add_column("Value", justify="right")
+        table.add_column("Prev", justify="right", style="dim")
+    table.add_column("Target", justify="right", style="dim")
+    for metric_id, mv in report.current.metrics.items():
+        m = REGISTRY[metric_id]
+        if trend:
+            cells = [_cell(pr.metrics.get(metric_id)) for pr in report.periods]
+        else:
+            cells = [_cell(mv), Text(fmt(mv.previous, mv.unit))]
+        table.add_row(str(m.number_for(report.name)), m.title, *cells, fmt_target(mv, m.direction.value))
+    console.print(table)
+    _render_reps(report, console)
+
+
+def _short(label: str) -> str:
+    return label[2:] if len(label) > 7 else label  # "2026-11-18" → "26-11-18"
+
+
+def _render_reps(report: Report, console: Console) -> None:
+    blocks = list(report.current.by_rep.values())
+    if not blocks:
+        return
+    daily = report.name == "daily"
+    ids = [m.id for m in metrics_for(report.name) if any(m.id in b.metrics for b in blocks)]
+    per_table = max(1, (min(console.width, 80) - METRIC_WIDTH - 2) // (REP_COLUMN + 3))
+    columns: list[tuple[str, dict[str, MetricValue]]] = [(b.name, b.metrics) for b in blocks]
+    if daily:
+        columns.append(("Team", report.current.metrics))
+    for start in range(0, len(columns), per_table):
+        chunk = columns[start:start + per_table]
+        title = "Per rep" + (" (previous working day in brackets)" if daily else "")
+        table = Table(title=title if start == 0 else None, title_justify="left", box=box.SIMPLE_HEAD,
+                      pad_edge=False, show_edge=False)
+        table.add_column("Metric", max_width=METRIC_WIDTH, overflow="fold")
+        for name, _ in chunk:
+            role = next((b.role for b in blocks if b.name == name), "")
+            header = f"{name[:REP_COLUMN]}\n{role}" if role else name
+            table.add_column(header, justify="right", max_width=REP_COLUMN + 3, overflow="fold")
+        for metric_id in ids:
+            row = [_cell(metrics.get(metric_id), with_previous=daily) for _, metrics in chunk]
+            table.add_row(REGISTRY[metric_id].title, *row)
+        console.print(table)
+
+
+def render_warnings(warnings: list[str], console: Console) -> None:
+    for w in warnings:
+        console.print(Text(f"Warning: {w}", style="yellow"))

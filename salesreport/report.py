@@ -1,0 +1,145 @@
+"""Build a Report: run the metric groups a report needs for each period, attach targets and status."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from .config import Config
+from .funnel import Facts
+from .metrics.formulas import GROUPS, Ctx
+from .metrics.registry import Metric, metrics_for, status_of, target_of
+from .model import MetricValue, Period, PeriodReport, RepBlock, Report, Unit
+from .periods import end_instant, previous, series, start_instant
+
+Progress = Callable[[], None]
+
+
+def cohort_start_for(period: Period, config: Config, since: date | None) -> date:
+    """--since, else [report] cohort_start, else 1 January of the period end's year."""
+    return since or config.cohort_start or date(period.end.year, 1, 1)
+
+
+def compute_period(
+    report: str, facts: Facts, config: Config, period: Period, since: date | None
+) -> tuple[dict, pd.DataFrame, Ctx]:
+    """Raw values of a report's metrics for one period: (team values, per-rep frame, context)."""
+    ctx = Ctx(facts=facts, config=config, period=period, cohort_start=cohort_start_for(period, config, since))
+    metrics = metrics_for(report)
+    team: dict = {}
+    frames = []
+    for group in dict.fromkeys(m.group for m in metrics):
+        values, reps = GROUPS[group](ctx)
+        team.update(values)
+        frames.append(reps)
+    per_rep = pd.concat([f for f in frames if len(f.columns)], axis=1) if frames else pd.DataFrame()
+    per_rep = per_rep.loc[:, ~per_rep.columns.duplicated()]
+    return team, per_rep, ctx
+
+
+def build_report(
+    report: str,
+    facts: Facts,
+    config: Config,
+    period: Period,
+    *,
+    periods: int = 1,
+    since: date | None = None,
+    reps: Iterable[str] = (),
+    progress: Progress | None = None,
+) -> Report:
+    """The report for `period` and the `periods - 1` before it; each value beside its previous period's."""
+    wanted = list(reps)
+    chosen = series(period, periods, config)
+    cache: dict[str, tuple] = {}
+
+    def raw(p: Period):
+        if p.label not in cache:
+            cache[p.label] = compute_period(report, facts, config, p, since)
+            if progress:
+                progress()
+        return cache[p.label]
+
+    metrics = metrics_for(report)
+    out = Report(name=report, timezone=config.timezone, currency=config.currency, periods=[],
+                 warnings=list(facts.warnings))
+    for p in chosen:
+        team, per_rep, ctx = raw(p)
+        prev_team, prev_rep, _ = raw(previous(p, config))
+        values = {m.id: _value(m, team.get(m.id), prev_team.get(m.id), config, team_level=True) for m in metrics}
+        if "zero_amount_after_qualified" in values:
+            mv = values["zero_amount_after_qualified"]
+            values[mv.id] = MetricValue(**{**mv.__dict__, "deal_ids": ctx._cache.get("zero_amount_ids", ())})
+        out.periods.append(PeriodReport(
+            period=p, metrics=values,
+            by_rep=_by_rep(metrics, per_rep, prev_rep, facts, config, p, wanted),
+        ))
+        if p is chosen[-1]:
+            out.warnings.extend(dict.fromkeys(ctx.warnings))
+    if wanted:
+        known = set(out.current.by_rep)
+        missing = [r for r in wanted if r not in known]
+        if missing:
+            out.warnings.append(f"No figures for rep(s) {', '.join(missing)} in this period (check the name).")
+    return out
+
+
+def _clean(value, unit: Unit) -> float | int | None:
+    """Plain JSON-ready numbers: counts as int, everything else float; NaN and inf become None."""
+    if value is None:
+        return None
+    value = float(value)
+    if np.isnan(value) or np.isinf(value):
+        return None
+    return int(round(value)) if unit is Unit.COUNT else value
+
+
+def _value(metric: Metric, value, previous_value, config: Config, team_level: bool) -> MetricValue:
+    value, previous_value = _clean(value, metric.unit), _clean(previous_value, metric.unit)
+    target, target_max = target_of(metric, config.targets)
+    scoped = team_level and not metric.team_status
+    status = None if scoped else status_of(metric, value, target, target_max)
+    return MetricValue(id=metric.id, value=value, unit=metric.unit, target=target, target_max=target_max,
+                       status=status, previous=previous_value)
+
+
+def _by_rep(
+    metrics: list[Metric], per_rep: pd.DataFrame, prev_rep: pd.DataFrame, facts: Facts, config: Config,
+    period: Period, wanted: list[str],
+) -> dict[str, RepBlock]:
+    rep_metrics = [m for m in metrics if m.per_rep]
+    if not rep_metrics:
+        return {}
+    r = facts.reps
+    hired = r["hire_date"].isna() | (r["hire_date"] < end_instant(period.end))
+    stayed = r["left_at"].isna() | (r["left_at"] >= start_instant(period.start))
+    ids = [m.id for m in rep_metrics if m.id in per_rep.columns]
+    has_figures = per_rep.index[(per_rep[ids].fillna(0) != 0).any(axis=1)] if ids else []
+    names = list(dict.fromkeys([*r.loc[hired & stayed, "name"], *has_figures]))
+    names = [n for n in names if n and (not wanted or n in wanted)]
+    roles = facts.role_of(pd.Index(names))
+    role_order = {"SDR": 0, "AE": 1, "other": 2, "unknown": 3}
+    names.sort(key=lambda n: (role_order.get(roles[n], 9), n.lower()))
+    blocks = {}
+    for name in names:
+        role = roles[name]
+        block = RepBlock(name=name, role=role)
+        for m in rep_metrics:
+            if m.role is not None and m.role != role:
+                continue
+            value = _rep_value(per_rep, name, m)
+            prev = _rep_value(prev_rep, name, m)
+            block.metrics[m.id] = _value(m, value, prev, config, team_level=False)
+        blocks[name] = block
+    return blocks
+
+
+def _rep_value(frame: pd.DataFrame, name: str, metric: Metric):
+    """A rep with no rows for a count, sum or rate has 0 of it; a ratio without data is undefined."""
+    value = frame.at[name, metric.id] if name in frame.index and metric.id in frame.columns else None
+    if value is None or pd.isna(value):
+        return None if metric.unit is Unit.RATIO else 0
+    return value

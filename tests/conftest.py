@@ -1,0 +1,46 @@
+"""Shared fixtures: tiny canonical data sets written as real CSV files."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from salesreport.config import Config, parse_config
+from salesreport.funnel import Facts, build_facts
+from salesreport.ingest.canonical import load_dataset
+
+REPS = [
+    {"name": "Anna", "role": "SDR", "hire_date": "2025-01-01"},
+    {"name": "Boris", "role": "SDR", "hire_date": "2025-01-01"},
+    {"name": "Carl", "role": "AE", "hire_date": "2025-01-01"},
+]
+
+
+def write_csv(path: Path, rows: list[dict]) -> Path:
+    columns = list(dict.fromkeys(k for r in rows for k in r))
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def make_data(folder: Path, deals, history=None, activities=None, reps=REPS) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    write_csv(folder / "deals.csv", deals)
+    for name, rows in (("stage_history", history), ("activities", activities), ("reps", reps)):
+        if rows is not None:
+            write_csv(folder / f"{name}.csv", rows)
+    return folder
+
+
+def facts_for(folder: Path, config: Config | None = None, **raw) -> Facts:
+    config = config or (parse_config(raw) if raw else Config())
+    return build_facts(load_dataset(str(folder), config), config)
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"

@@ -1,0 +1,29 @@
+"""Every command has --help with an example; bad paths exit 1 with a message, not a traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from salesreport.cli import app
+
+COMMANDS = ["monthly", "weekly", "daily", "check", "sample"]
+runner = CliRunner()
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command):
+    result = runner.invoke(app, [command, "--help"])
+    assert result.exit_code == 0
+    assert "Example: salesreport " + command in result.output
+
+
+def test_missing_data_folder_exits_1_with_a_message():
+    proc = subprocess.run([sys.executable, "-m", "salesreport", "weekly", "--data", "/no/such/folder"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert "no such file or folder" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -60,8 +60,8 @@ class Config:
         return None
 
 
-def find_config(explicit: Path | None, cwd: Path | None = None) -> Path | None:
-    """The config file to use: the explicit one, else salesreport.toml in the working directory."""
+def find_config(explicit: Path | None, cwd: Path | None = None, data: str | None = None) -> Path | None:
+    """The config file to use: the explicit one, else ./salesreport.toml, else one in the --data folder."""
     if explicit is not None:
         if not explicit.is_file():
             raise ConfigError(
@@ -69,8 +69,11 @@ def find_config(explicit: Path | None, cwd: Path | None = None) -> Path | None:
                 f"or run without it to use ./{CONFIG_NAME}."
             )
         return explicit
-    candidate = (cwd or Path.cwd()) / CONFIG_NAME
-    return candidate if candidate.is_file() else None
+    candidates = [(cwd or Path.cwd()) / CONFIG_NAME]
+    if data and not data.startswith("gsheet:"):
+        folder = Path(data) if Path(data).is_dir() else Path(data).parent
+        candidates.append(folder / CONFIG_NAME)
+    return next((c for c in candidates if c.is_file()), None)
 
 
 def load_config(path: Path | None) -> Config:

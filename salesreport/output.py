@@ -18,6 +18,7 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         raise DeliveryError(f"{path}: the folder {folder} does not exist. Create it or choose another --out.")
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     try:
+        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()
@@ -31,3 +32,9 @@ def write_atomic(path: Path, data: str | bytes) -> None:
         raise DeliveryError(
             f"{path}: could not be written ({exc.strerror}); the previous file, if any, is unchanged."
         ) from None
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

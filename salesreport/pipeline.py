@@ -31,7 +31,7 @@ class ReportRequest:
 
 
 def load(data: str | None, config_path: Path | None, pipeline: str | None = None) -> tuple[Config, Facts]:
-    config = load_config(find_config(config_path))
+    config = load_config(find_config(config_path, data=data))
     return config, build_facts(load_dataset(data, config, pipeline), config)
 
 

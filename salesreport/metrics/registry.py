@@ -45,7 +45,7 @@ _STAGE_DAYS = ("new", "work_started", "replied", "replied_negative", "replied_po
 
 METRICS: list[Metric] = [
     # --- monthly: revenue and plan
-    _m("revenue_mom_growth", 1, "Revenue growth, month over month", R,
+    _m("revenue_mom_growth", 1, "Revenue growth MoM", R,
        "revenue(M) / revenue(M−1) − 1; revenue = Σ amount of deals signed in the month", MO, "revenue",
        direction=UP, target=0.06),
     _m("revenue_plan", 2, "Annual revenue plan", M, "[plan] annual (or Σ [plan] monthly)", MO, "revenue"),
@@ -157,7 +157,7 @@ METRICS: list[Metric] = [
        "revenue", per_rep=True),
     _m("signed_value_ytd", 28, "Signed value YTD", M, "Σ amount signed from 1 January to the period end (= revenue_ytd)",
        WE, "revenue"),
-    _m("revenue_wow_growth", 28, "Revenue growth, week over week", R, "signed_value(W) / signed_value(W−1) − 1",
+    _m("revenue_wow_growth", 28, "Revenue growth WoW", R, "signed_value(W) / signed_value(W−1) − 1",
        WE, "revenue"),
 ]
 

@@ -1,0 +1,87 @@
+"""Bad input ends with exit 1 and one paragraph naming file, row, column and the fix; no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+GOOD_DEALS = "deal_id,owner,created_at,stage,amount\nD1,Anna,2026-01-05,work_started,100\n"
+GOOD_HISTORY = "deal_id,stage,entered_at\nD1,work_started,2026-01-05\n"
+
+CASES = [
+    # (name, files, config, words the message must contain)
+    ("no deals.csv", {"stage_history.csv": GOOD_HISTORY}, None, ["no deals.csv", "--data"]),
+    ("missing column", {"deals.csv": "deal_id,owner,created,stage\nD1,Anna,2026-01-05,new\n"}, None,
+     ["deals.csv", '"created_at" is missing', 'closest header is "created"', "[columns.deals]"]),
+    ("unknown stage", {"deals.csv": "deal_id,created_at,stage\nD1,2026-01-05,Warm\nD2,2026-01-05,Warm\n"}, None,
+     ["deals.csv", '"Warm" (2 rows)', "row 2", "[funnel.stages]"]),
+    ("bad date", {"deals.csv": "deal_id,created_at\nD1,2026-01-05\nD2,yesterday\n"}, None,
+     ["deals.csv", "row 3", '"created_at"', '"yesterday" is not a date']),
+    ("ambiguous date", {"deals.csv": "deal_id,created_at\nD1,01/02/2026\nD2,03/04/2026\n"}, None,
+     ["deals.csv", '"created_at"', "dayfirst"]),
+    ("bad amount", {"deals.csv": "deal_id,created_at,amount\nD1,2026-01-05,twelve grand\n"}, None,
+     ["deals.csv", "row 2", '"amount"', "is not an amount"]),
+    ("negative amount", {"deals.csv": "deal_id,created_at,amount\nD1,2026-01-05,-5\n"}, None,
+     ["row 2", "negative"]),
+    ("duplicate id", {"deals.csv": "deal_id,created_at\nD1,2026-01-05\nD2,2026-01-05\nD1,2026-01-06\n"}, None,
+     ["deals.csv", "rows 2 and 4", '"D1" is used twice']),
+    ("empty file", {"deals.csv": ""}, None, ["deals.csv", "empty"]),
+    ("header only", {"deals.csv": "deal_id,created_at\n"}, None, ["deals.csv", "no rows"]),
+    ("binary file", {"deals.csv": b"\x89PNG\r\n\x1a\n" + bytes(200)}, None, ["deals.csv", "binary"]),
+    ("bad status", {"deals.csv": "deal_id,created_at,status\nD1,2026-01-05,maybe\n"}, None,
+     ["row 2", '"status"', "open, won or lost"]),
+    ("history date empty", {"deals.csv": GOOD_DEALS, "stage_history.csv": "deal_id,stage,entered_at\nD1,new,\n"},
+     None, ["stage_history.csv", "row 2", '"entered_at"']),
+    ("bad done flag", {"deals.csv": GOOD_DEALS,
+                       "activities.csv": "owner,type,occurred_at,done\nAnna,call,2026-01-05,perhaps\n"},
+     None, ["activities.csv", "row 2", '"done"', "true/false"]),
+    ("bad time zone", {"deals.csv": GOOD_DEALS}, '[report]\ntimezone = "Mars/Olympus"\n',
+     ["salesreport.toml", "timezone", "IANA"]),
+    ("bad toml", {"deals.csv": GOOD_DEALS}, "[report\n", ["salesreport.toml", "not valid TOML"]),
+    ("unknown target", {"deals.csv": GOOD_DEALS}, "[targets]\nconv_magic = 0.5\n", ["conv_magic", "unknown metric"]),
+]
+
+
+def run_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "salesreport", *args], capture_output=True, text=True, cwd=cwd)
+
+
+@pytest.mark.parametrize("name,files,config,words", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_message(tmp_path, name, files, config, words):
+    data = tmp_path / "data"
+    data.mkdir()
+    for filename, content in files.items():
+        target = data / filename
+        target.write_bytes(content) if isinstance(content, bytes) else target.write_text(content, encoding="utf-8")
+    if config is not None:
+        (tmp_path / "salesreport.toml").write_text(config, encoding="utf-8")
+    proc = run_cli("weekly", "--data", str(data), "--week", "2026-W10", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stdout == ""
+    for word in words:
+        assert word in proc.stderr, f"{word!r} not in {proc.stderr!r}"
+
+
+@pytest.mark.parametrize("args,words", [
+    (["weekly", "--week", "2026-46"], ["--week", "YYYY-Www"]),
+    (["monthly", "--month", "2026-13"], ["--month", "YYYY-MM"]),
+    (["daily", "--date", "18.11.2026"], ["--date", "YYYY-MM-DD"]),
+    (["weekly", "--since", "last year"], ["--since"]),
+])
+def test_bad_period_options_exit_1_with_the_expected_form(tmp_path, args, words):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "deals.csv").write_text(GOOD_DEALS)
+    proc = run_cli(*args, "--data", str(data), cwd=tmp_path)
+    assert proc.returncode == 1
+    for word in words:
+        assert word in proc.stderr
+
+
+def test_unknown_option_is_a_usage_error_exit_2(tmp_path):
+    proc = run_cli("weekly", "--frobnicate", cwd=tmp_path)
+    assert proc.returncode == 2

@@ -6,7 +6,7 @@ import sys
 from datetime import date
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -36,14 +36,14 @@ class Format(str, Enum):
 
 SUFFIX_FORMATS = {".json": Format.json, ".csv": Format.csv, ".md": Format.md, ".txt": Format.table}
 
-DataOpt = Annotated[Optional[str], typer.Option("--data", help="Folder of CSVs, a .xlsx, or one deals CSV. Default: [sources] of the config.")]
-ConfigOpt = Annotated[Optional[Path], typer.Option("--config", help="Config file. Default: ./salesreport.toml.")]
-SinceOpt = Annotated[Optional[str], typer.Option("--since", help="Cohort start YYYY-MM-DD (default: 1 January of the period's year).")]
+DataOpt = Annotated[str | None, typer.Option("--data", help="Folder of CSVs, a .xlsx, or one deals CSV. Default: [sources] of the config.")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file. Default: ./salesreport.toml.")]
+SinceOpt = Annotated[str | None, typer.Option("--since", help="Cohort start YYYY-MM-DD (default: 1 January of the period's year).")]
 PeriodsOpt = Annotated[int, typer.Option("--periods", min=1, max=60, help="Show N consecutive periods ending at the chosen one.")]
-RepOpt = Annotated[Optional[list[str]], typer.Option("--rep", help="Only this rep in the per-rep tables (repeatable).")]
-PipelineOpt = Annotated[Optional[str], typer.Option("--pipeline", help="Only deals of this pipeline.")]
-FormatOpt = Annotated[Optional[Format], typer.Option("--format", help="table, json, csv or md. Default: table, or from --out's suffix.")]
-OutOpt = Annotated[Optional[Path], typer.Option("--out", help="Write to this file (atomically) instead of stdout.")]
+RepOpt = Annotated[list[str] | None, typer.Option("--rep", help="Only this rep in the per-rep tables (repeatable).")]
+PipelineOpt = Annotated[str | None, typer.Option("--pipeline", help="Only deals of this pipeline.")]
+FormatOpt = Annotated[Format | None, typer.Option("--format", help="table, json, csv or md. Default: table, or from --out's suffix.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Write to this file (atomically) instead of stdout.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", help="Show the traceback of an error.")]
 
 
@@ -130,7 +130,7 @@ class _progress:
 
 @app.command()
 def monthly(
-    month: Annotated[Optional[str], typer.Option("--month", help="YYYY-MM. Default: the last complete month.")] = None,
+    month: Annotated[str | None, typer.Option("--month", help="YYYY-MM. Default: the last complete month.")] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = 1,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
     verbose: VerboseOpt = False,
@@ -144,7 +144,7 @@ def monthly(
 
 @app.command()
 def weekly(
-    week: Annotated[Optional[str], typer.Option("--week", help="YYYY-Www. Default: the last complete ISO week.")] = None,
+    week: Annotated[str | None, typer.Option("--week", help="YYYY-Www. Default: the last complete ISO week.")] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = 1,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
     verbose: VerboseOpt = False,
@@ -158,7 +158,7 @@ def weekly(
 
 @app.command()
 def daily(
-    date_: Annotated[Optional[str], typer.Option("--date", help='YYYY-MM-DD or "today". Default: yesterday.')] = None,
+    date_: Annotated[str | None, typer.Option("--date", help='YYYY-MM-DD or "today". Default: yesterday.')] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = 1,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
     verbose: VerboseOpt = False,
@@ -173,7 +173,7 @@ def daily(
 @app.command()
 def check(
     data: DataOpt = None, config: ConfigOpt = None, pipeline: PipelineOpt = None,
-    format: Annotated[Optional[Format], typer.Option("--format", help="table or json.")] = None,
+    format: Annotated[Format | None, typer.Option("--format", help="table or json.")] = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Validate the inputs and list data-quality findings; exit 1 if any is an error.
@@ -197,7 +197,7 @@ def sample(
     out: Annotated[Path, typer.Option("--out", help="Folder to write the CSVs and salesreport.toml into.")],
     deals: Annotated[int, typer.Option("--deals", min=1, help="How many deals.")] = 3000,
     seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same data.")] = 7,
-    end: Annotated[Optional[str], typer.Option("--end", help="Last day of the data, YYYY-MM-DD. Default: today.")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Last day of the data, YYYY-MM-DD. Default: today.")] = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Generate a realistic demo data set: two years of deals, history, activities and reps.

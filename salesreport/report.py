@@ -94,7 +94,7 @@ def _clean(value, unit: Unit) -> float | int | None:
     value = float(value)
     if np.isnan(value) or np.isinf(value):
         return None
-    return int(round(value)) if unit is Unit.COUNT else value
+    return round(value) if unit is Unit.COUNT else value
 
 
 def _value(metric: Metric, value, previous_value, config: Config, team_level: bool) -> MetricValue:

@@ -178,7 +178,7 @@ def _decode(raw: bytes, name: str) -> str:
 def _read_workbook(path: Path) -> dict[str, pd.DataFrame]:
     try:
         sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
-    except Exception as exc:  # openpyxl raises many kinds for a broken file
+    except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
         raise InputError(f"{path.name}: not a readable XLSX workbook ({exc}).") from None
     tables = {}
     for name, df in sheets.items():

@@ -198,7 +198,7 @@ def actions(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     reps["sales_actions"] = counts.sum(axis=1)
     for t in ACTION_TYPES:
         team[f"sales_actions_{t}"] = int((inside["action"] == t).sum())
-        reps[f"sales_actions_{t}"] = counts[t] if t in counts else 0
+        reps[f"sales_actions_{t}"] = counts.get(t, 0)
     days = working_days(ctx.period, ctx.config)
     roles = ctx.facts.role_of(reps.index)
     for role, metric_id in (("SDR", "actions_per_day_sdr"), ("AE", "actions_per_day_ae")):

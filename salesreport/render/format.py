@@ -8,7 +8,7 @@ EMPTY = "—"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def fmt(value: float | int | None, unit: Unit) -> str:
+def fmt(value: float | None, unit: Unit) -> str:
     """A value for people: counts 1,234; money 12,345; ratios 25.0%; days and rates 12.3."""
     if value is None:
         return EMPTY

@@ -144,7 +144,7 @@ def read_csv_text(path: Path) -> pd.DataFrame:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror}).") from None
-    if not raw.strip():
+    if not raw[:4096].strip() and not raw.strip():
         raise InputError(f"{path.name}: the file is empty. Export the table again with its header row.")
     text = _decode(raw, path.name)
     sample = text[:20000]
@@ -169,7 +169,8 @@ def _decode(raw: bytes, name: str) -> str:
         )
     for encoding in ("utf-8-sig", "cp1251"):
         try:
-            return raw.decode(encoding).replace("\x00", "")
+            text = raw.decode(encoding)
+            return text.replace("\x00", "") if "\x00" in text else text
         except UnicodeDecodeError:
             continue
     raise InputError(f"{name}: the file is not UTF-8 or cp1251 text. Save it as CSV (UTF-8).")

@@ -150,23 +150,9 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
     lost_names = tuple(
         get.str_value("funnel.lost", v) for v in get.list_value("funnel.lost", funnel.get("lost", ["Lost", "Closed Lost"]))
     )
-    stage_names = {}
-    for stage, names in get.table("funnel.stages", funnel.get("stages", {})).items():
-        if stage not in STAGES:
-            raise ConfigError(
-                f"{where}: [funnel.stages] {stage} is not a canonical stage; use one of {', '.join(STAGES)}."
-            )
-        names = [names] if isinstance(names, str) else get.list_value(f"funnel.stages.{stage}", names)
-        stage_names[stage] = tuple(get.str_value(f"funnel.stages.{stage}", n) for n in names)
-
-    activity_types = {}
-    for kind, names in get.table("activity_types").items():
-        if kind not in ACTION_TYPES:
-            raise ConfigError(
-                f"{where}: [activity_types] {kind} is not a sales-action type; use one of {', '.join(ACTION_TYPES)}."
-            )
-        names = [names] if isinstance(names, str) else get.list_value(f"activity_types.{kind}", names)
-        activity_types[kind] = tuple(get.str_value(f"activity_types.{kind}", n) for n in names)
+    stage_names = get.name_lists("funnel.stages", funnel.get("stages", {}), STAGES, "a canonical stage")
+    activity_types = get.name_lists("activity_types", raw.get("activity_types", {}), ACTION_TYPES,
+                                    "a sales-action type")
 
     columns = {}
     for table, mapping in get.table("columns").items():
@@ -240,6 +226,16 @@ class _Getter:
         if not isinstance(value, list):
             raise ConfigError(f"{self.where}: {key} must be a list, like [\"a\", \"b\"].")
         return value
+
+    def name_lists(self, key: str, value: Any, allowed: tuple[str, ...], what: str) -> dict[str, tuple[str, ...]]:
+        """A table of `id = "Name"` or `id = ["Name", ...]` whose ids must be in `allowed`."""
+        out = {}
+        for item, names in self.table(key, value).items():
+            if item not in allowed:
+                raise ConfigError(f"{self.where}: [{key}] {item} is not {what}; use one of {', '.join(allowed)}.")
+            names = [names] if isinstance(names, str) else self.list_value(f"{key}.{item}", names)
+            out[item] = tuple(self.str_value(f"{key}.{item}", n) for n in names)
+        return out
 
     def number(self, key: str, value: Any) -> float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):

@@ -108,7 +108,8 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
     if derive.any():
         idx = np.where(derive)[0]
         cur = stage_idx[idx]
-        first_stage = np.where(won[idx] | (cur < 0) | (cur == SIGNED_IDX), WORK_STARTED_IDX, cur)
+        # SPEC §2: the current stage at created_at; a won or lost deal: work_started at created_at
+        first_stage = np.where(won[idx] | lost[idx] | (cur < 0) | (cur == SIGNED_IDX), WORK_STARTED_IDX, cur)
         first_stage = np.where((cur == NO_STAGE) & ~won[idx] & ~lost[idx], NEW_IDX, first_stage)
         rows.append(pd.DataFrame({"pos": idx, "entered_at": deals["created_at"].to_numpy()[idx],
                                   "stage_idx": first_stage.astype(np.int8),
@@ -178,7 +179,7 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
          "hire_date": pd.Series(dtype="datetime64[ns]"), "left_at": pd.Series(dtype="datetime64[ns]"),
          "monthly_quota": pd.Series(dtype="float64"), "email": pd.Series(dtype=object)}
     )
-    owners = set(deals["owner"]) | set(entries["owner"]) | (set(actions["owner"]) if len(actions) else set())
+    owners = {*pd.unique(deals["owner"]), *pd.unique(entries["owner"]), *pd.unique(actions["owner"])}
     owners.discard("")
     unknown = sorted(owners - set(reps["name"]))
     if unknown and ds.reps is not None:

@@ -41,6 +41,8 @@ CASES = [
     ("bad time zone", {"deals.csv": GOOD_DEALS}, '[report]\ntimezone = "Mars/Olympus"\n',
      ["salesreport.toml", "timezone", "IANA"]),
     ("bad toml", {"deals.csv": GOOD_DEALS}, "[report\n", ["salesreport.toml", "not valid TOML"]),
+    ("unknown stage id in config", {"deals.csv": GOOD_DEALS}, '[funnel.stages]\nwarm = ["Warm"]\n',
+     ["[funnel.stages] warm", "not a canonical stage", "work_started"]),
     ("unknown target", {"deals.csv": GOOD_DEALS}, "[targets]\nconv_magic = 0.5\n", ["conv_magic", "unknown metric"]),
 ]
 

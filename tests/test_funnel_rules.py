@@ -159,13 +159,14 @@ def test_history_rows_repeating_the_stage_are_not_stage_changes(data_dir):
 def test_without_stage_history_the_deal_row_is_the_history(data_dir):
     make_data(data_dir, [deal("D1", "2026-01-05", "demo_run"),
                          deal("D2", "2026-01-06", "Client Signed", status="won", signed_at="2026-03-10", amount="500"),
-                         deal("D3", "2026-01-07", "Lost", status="lost", lost_at="2026-02-01")])
+                         deal("D3", "2026-01-07", "Lost", status="lost", lost_at="2026-02-01"),
+                         deal("D4", "2026-01-08", "offer_sent", status="lost", lost_at="2026-02-01")])
     config = parse_config({"funnel": {"stages": {"signed": ["Client Signed"]}}})
     f = facts_for(data_dir, config)
     assert any("approximations" in w for w in f.warnings)
     pr = build_report("monthly", f, config, month(2026, 3)).current
-    assert value(pr, "worked") == 3  # lost deal: work_started at created_at
-    assert value(pr, "demo_run") == 2  # D1 at its current stage; D2 signed
+    assert value(pr, "worked") == 4  # lost deals: work_started at created_at, whatever their stage
+    assert value(pr, "demo_run") == 2  # D1 at its current stage; D2 signed; not the lost D4
     assert value(pr, "revenue_month") == 500
     assert value(pr, "sales_cycle_days") == 63.0  # 6 Jan → 10 Mar
 

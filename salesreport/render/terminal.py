@@ -27,7 +27,7 @@ def _cell(mv: MetricValue | None, with_previous: bool = False) -> Text:
 
 def _title(report: Report) -> str:
     p = report.current.period
-    span = p.start.isoformat() if p.start == p.end else f"{p.start} – {p.end}"
+    span = p.start.strftime("%A") if p.start == p.end else f"{p.start} – {p.end}"
     return f"{report.name.capitalize()} report · {p.label} · {span} · {report.timezone}"
 
 

@@ -129,3 +129,30 @@ def test_daily_report_sits_beside_the_previous_working_day(data_dir):
     assert pr.metrics["sales_actions_email"].value == 5
     assert pr.by_rep["Anna"].metrics["worked_period"].value == 1
     assert pr.by_rep["Anna"].metrics["conv_demo_appointed"].value == 0.0
+
+
+def test_revenue_figures_growth_prev_year_plan_to_date_and_signer(data_dir):
+    won = dict(status="won", stage="signed")
+    deals = [deal("A", "2025-01-01", signed_at="2025-02-20", amount="300", **won),
+             deal("B", "2025-01-01", signed_at="2025-03-10", amount="999", **won),  # after 1 Mar 2025: not in prev YTD
+             deal("C", "2026-01-01", signed_at="2026-01-15", amount="400", **won),
+             deal("D", "2026-01-01", signed_at="2026-02-03", amount="500", **won),
+             deal("E", "2026-01-01", signed_at="2026-02-25", amount="", **won)]  # no amount: counts, adds 0
+    history = [entry("D", "signed", "2026-02-03", owner="Carl")]
+    make_data(data_dir, deals, history)
+    config = parse_config({"plan": {"monthly": [100, 200] + [300] * 10}})
+    pr = build_report("monthly", facts_for(data_dir, config), config, month(2026, 2)).current
+    m = {k: v.value for k, v in pr.metrics.items()}
+    assert m["revenue_month"] == 500 and m["deals_signed"] == 2
+    assert m["revenue_mom_growth"] == pytest.approx(500 / 400 - 1)
+    assert m["revenue_ytd"] == 900 and m["deals_signed_ytd"] == 3
+    assert m["revenue_ytd_prev_year"] == 300
+    assert m["revenue_plan"] == 3300
+    assert m["revenue_ytd_vs_plan_to_date"] == pytest.approx(900 / 300)
+    assert m["average_deal_size"] == 250
+    # D's first entry into work_started is its signed entry (SPEC §3: X or any later stage): 0 days;
+    # E has no history: work_started at created_at (1 Jan) → 25 Feb = 55 days
+    assert m["sales_cycle_days"] == pytest.approx((0 + 55) / 2)
+    # revenue belongs to the owner of the signed entry (Carl), else the deal's owner (Anna)
+    assert pr.by_rep["Carl"].metrics["revenue_month"].value == 500
+    assert pr.by_rep["Anna"].metrics["revenue_month"].value == 0

@@ -55,8 +55,7 @@ METRICS: list[Metric] = [
        "Σ amount signed over the same span one year earlier", MO, "revenue"),
     _m("revenue_ytd_vs_plan", 4, "Revenue YTD vs annual plan", R, "revenue_ytd / revenue_plan", MO, "revenue"),
     _m("revenue_ytd_vs_plan_to_date", 4, "Revenue YTD vs plan to date", R,
-       "revenue_ytd / Σ [plan] monthly for January..M (needs a monthly plan)", MO, "revenue",
-       direction=UP, target=1.0),
+       "revenue_ytd / Σ [plan] monthly for January..M (needs a monthly plan)", MO, "revenue"),
     _m("revenue_forecast", 5, "Revenue forecast for the year", M,
        "stage-weighted: revenue_ytd + Σ amount × conv_to_signed(stage) over open deals expected to sign "
        "this year; run-rate: open deals at [forecast] stage × average_deal_size × conv_to_signed × 365 / "

@@ -63,7 +63,7 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
         )
         deals = deals[~no_created].reset_index(drop=True)
     n = len(deals)
-    pos_of = pd.Series(np.arange(n), index=deals["deal_id"])
+    deal_index = pd.Index(deals["deal_id"])
 
     status = deals["status"].to_numpy(dtype=object).copy()
     stage_idx = deals["stage_idx"].to_numpy()
@@ -83,8 +83,8 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
     has_history = np.zeros(n, dtype=bool)
     if ds.history is not None and len(ds.history):
         h = ds.history
-        pos = h["deal_id"].map(pos_of)
-        orphan = pos.isna()
+        pos = deal_index.get_indexer(h["deal_id"])
+        orphan = pos < 0
         if orphan.any():
             ids = ", ".join(h.loc[orphan, "deal_id"].drop_duplicates().head(SAMPLE_IDS))
             warnings.append(
@@ -92,7 +92,7 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
                 f"(e.g. {ids})."
             )
         h = h[~orphan]
-        pos = pos[~orphan].astype(np.int64).to_numpy()
+        pos = pos[~orphan].astype(np.int64)
         has_history[pos] = True
         owner = h["owner"].to_numpy(dtype=object)
         owner = np.where(owner == "", deals["owner"].to_numpy(dtype=object)[pos], owner)
@@ -173,7 +173,7 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
             f"{backwards} deal(s) have a stage history that moves backwards; 'reached' keeps their furthest stage."
         )
 
-    actions = _actions(ds, pos_of)
+    actions = _actions(ds, deal_index)
     reps = ds.reps if ds.reps is not None else pd.DataFrame(
         {"name": pd.Series(dtype=object), "role": pd.Series(dtype=object), "team": pd.Series(dtype=object),
          "hire_date": pd.Series(dtype="datetime64[ns]"), "left_at": pd.Series(dtype="datetime64[ns]"),
@@ -242,17 +242,18 @@ def _backward_moves(entries: pd.DataFrame) -> int:
     return int(entries.loc[back, "pos"].nunique())
 
 
-def _actions(ds: Dataset, pos_of: pd.Series) -> pd.DataFrame:
+def _actions(ds: Dataset, deal_index: pd.Index) -> pd.DataFrame:
     if ds.activities is None:
         return pd.DataFrame({"owner": pd.Series(dtype=object), "action": pd.Series(dtype=object),
                              "day": pd.Series(dtype="datetime64[ns]"), "deal_pos": pd.Series(dtype="float64")})
     a = ds.activities
     a = a[a["done"] & (a["action"] != "")]
+    positions = deal_index.get_indexer(a["deal_id"]).astype("float64")
     return pd.DataFrame({
         "owner": a["owner"].to_numpy(dtype=object),
         "action": a["action"].to_numpy(dtype=object),
         "day": a["occurred_at"].dt.normalize().to_numpy(),
-        "deal_pos": a["deal_id"].map(pos_of).to_numpy(dtype="float64"),
+        "deal_pos": np.where(positions < 0, np.nan, positions),
     })
 
 

@@ -209,3 +209,27 @@ def test_zero_amount_after_qualified_lists_the_deals(data_dir):
     assert mv.value == 2
     assert mv.deal_ids == ("D1", "D4")  # the lost D3 is neither open nor signed
     assert mv.status.value == "bad"
+
+
+def test_history_of_unknown_deals_is_ignored_with_a_warning(data_dir):
+    make_data(data_dir, [deal("D1", "2026-01-05")],
+              [entry("D1", "work_started", "2026-01-05"), entry("X9", "replied", "2026-01-06")])
+    f = facts_for(data_dir)
+    assert any("1 stage-history row(s) name deals not in the deals table" in w and "X9" in w for w in f.warnings)
+    assert value(weekly(data_dir), "replied") == 0
+
+
+def test_pipeline_filter_keeps_that_pipelines_deals_and_their_activities(data_dir):
+    make_data(data_dir, [deal("D1", "2026-01-05", pipeline="New business"),
+                         deal("D2", "2026-01-05", pipeline="Upsell")],
+              [entry("D1", "work_started", "2026-01-05"), entry("D2", "work_started", "2026-01-05")],
+              [{"owner": "Anna", "type": "call", "occurred_at": "2026-03-02", "deal_id": "D2"},
+               {"owner": "Anna", "type": "call", "occurred_at": "2026-03-02", "deal_id": ""}])
+    from salesreport.funnel import build_facts
+    from salesreport.ingest.canonical import load_dataset
+
+    config = Config()
+    f = build_facts(load_dataset(str(data_dir), config, pipeline="upsell"), config)
+    pr = build_report("weekly", f, config, week(2026, 10)).current
+    assert value(pr, "worked") == 1
+    assert value(pr, "sales_actions") == 2  # the deal's call and the unlinked one

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .funnel import Facts
+from .metrics.formulas import zero_amount_after_qualified
 from .pipeline import load
 
 SHOWN_IDS = 10
@@ -31,11 +32,8 @@ def findings_for(facts: Facts, as_of: date) -> list[Finding]:
     d = facts.deals
     out = [Finding("warning", "input", w) for w in facts.warnings]
     amount = d["amount"].to_numpy()
-    no_amount = np.isnan(amount) | (amount == 0)
     signed = d["signed_at"].to_numpy() < until
-    lost = d["lost_at"].to_numpy() < until
-    is_open = (d["created_at"].to_numpy() < until) & ~signed & ~lost
-    zero = (is_open | signed) & (facts.first_entry["qualified"] < until) & no_amount
+    zero = zero_amount_after_qualified(facts, until)
     if zero.any():
         ids = list(d.loc[zero, "deal_id"])
         out.append(Finding("warning", "zero_amount_after_qualified",

@@ -132,7 +132,7 @@ def test_daily_report_sits_beside_the_previous_working_day(data_dir):
 
 
 def test_revenue_figures_growth_prev_year_plan_to_date_and_signer(data_dir):
-    won = dict(status="won", stage="signed")
+    won = {"status": "won", "stage": "signed"}
     deals = [deal("A", "2025-01-01", signed_at="2025-02-20", amount="300", **won),
              deal("B", "2025-01-01", signed_at="2025-03-10", amount="999", **won),  # after 1 Mar 2025: not in prev YTD
              deal("C", "2026-01-01", signed_at="2026-01-15", amount="400", **won),

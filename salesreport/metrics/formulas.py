@@ -216,6 +216,13 @@ def _before_days(ctx: Ctx, days: int) -> np.datetime64:
     return end_instant(ctx.period.end - timedelta(days=days))
 
 
+def zero_amount_after_qualified(f: Facts, until: np.datetime64) -> np.ndarray:
+    """Metric 16: open or signed deals that reached qualified, with an empty or zero amount."""
+    amount = f.deals["amount"].to_numpy()
+    signed = f.deals["signed_at"].to_numpy() < until
+    return (open_at(f, until) | signed) & (f.first_entry["qualified"] < until) & (np.isnan(amount) | (amount == 0))
+
+
 def pipeline(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     f, st, is_open = ctx.facts, ctx.state(), ctx.open()
     rank = stage_rank(st.stage_idx)
@@ -228,9 +235,7 @@ def pipeline(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     recent = a[(a["day"] >= window_start) & (a["day"] < ctx.until) & a["deal_pos"].notna()]
     touched = np.zeros(f.n, dtype=bool)
     touched[recent["deal_pos"].to_numpy().astype(np.int64)] = True
-    amount = f.deals["amount"].to_numpy()
-    signed = f.deals["signed_at"].to_numpy() < ctx.until
-    zero = (is_open | signed) & (f.first_entry["qualified"] < ctx.until) & (np.isnan(amount) | (amount == 0))
+    zero = zero_amount_after_qualified(f, ctx.until)
     n_active_reps = len(ctx.active_reps("SDR")) + len(ctx.active_reps("AE"))
     team: Team = {
         "stuck_share_active": ratio(int((active & stale).sum()), int(active.sum())),

@@ -117,6 +117,16 @@ class PeriodReport:
 
 
 @dataclass
+class Finding:
+    """A data-quality finding of `check` (and the XLSX "Data quality" sheet)."""
+
+    level: str  # "error" | "warning"
+    code: str
+    message: str
+    deal_ids: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Report:
     """A report over one or more consecutive periods; `periods[-1]` is the chosen one."""
 
@@ -125,6 +135,8 @@ class Report:
     currency: str | None
     periods: list[PeriodReport]
     warnings: list[str] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    generated_at: str = ""  # ISO timestamp, for titles
 
     @property
     def current(self) -> PeriodReport:

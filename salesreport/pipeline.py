@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from .config import Config, find_config, load_config
@@ -11,6 +11,7 @@ from .funnel import Facts, build_facts
 from .ingest.canonical import load_dataset
 from .model import Report
 from .periods import parse_day, parse_month, parse_week
+from .quality import findings_for
 from .report import build_report
 
 PERIOD_PARSERS = {"monthly": parse_month, "weekly": parse_week, "daily": parse_day}
@@ -38,5 +39,8 @@ def load(data: str | None, config_path: Path | None, pipeline: str | None = None
 def run(request: ReportRequest, progress=None) -> Report:
     config, facts = load(request.data, request.config, request.pipeline)
     period = PERIOD_PARSERS[request.report](request.period, config)
-    return build_report(request.report, facts, config, period, periods=request.periods, since=request.since,
-                        reps=request.reps, progress=progress)
+    report = build_report(request.report, facts, config, period, periods=request.periods, since=request.since,
+                          reps=request.reps, progress=progress)
+    report.findings = findings_for(facts, period.end)
+    report.generated_at = datetime.now(config.tz).strftime("%Y-%m-%d %H:%M %Z")
+    return report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from salesreport.metrics.registry import METRICS
+from salesreport.metrics.registry import METRICS, glossary_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -13,6 +13,11 @@ README = (ROOT / "README.md").read_text(encoding="utf-8")
 def test_every_metric_id_is_in_the_glossary():
     missing = [m.id for m in METRICS if f"`{m.id}`" not in README]
     assert not missing
+
+
+def test_glossary_is_the_registry_s_own():
+    # regenerate: python -c "from salesreport.metrics.registry import glossary_markdown as g; print(g())"
+    assert glossary_markdown() in README
 
 
 def test_ci_runs_exactly_the_readme_test_command():

@@ -151,6 +151,7 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     ytd_prev = _signed_between(f, start_instant(date(prev_year_end.year, 1, 1)), end_instant(prev_year_end))
     plan = cfg.revenue_plan
     plan_to_date = sum(cfg.plan_monthly[: p.end.month]) if cfg.plan_monthly else None
+    linear_plan = plan * p.end.month / 12 if plan is not None else None
     revenue_ytd = _revenue(f, ytd)
     deals_signed, deals_signed_ytd = int(in_period.sum()), int(ytd.sum())
     growth = ratio(value, prev_value)
@@ -163,6 +164,7 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
         "revenue_mom_growth": None if growth is None else growth - 1,
         "revenue_wow_growth": None if growth is None else growth - 1,
         "revenue_plan": plan,
+        "revenue_plan_to_date": plan_to_date if plan_to_date is not None else linear_plan,
         "revenue_ytd_vs_plan": ratio(revenue_ytd, plan),
         "revenue_ytd_vs_plan_to_date": ratio(revenue_ytd, plan_to_date),
         "deals_signed": deals_signed,

@@ -53,6 +53,8 @@ METRICS: list[Metric] = [
     _m("revenue_ytd", 3, "Revenue year to date", M, "Σ amount signed from 1 January to the end of M", MO, "revenue"),
     _m("revenue_ytd_prev_year", 3, "Revenue YTD last year", M,
        "Σ amount signed over the same span one year earlier", MO, "revenue"),
+    _m("revenue_plan_to_date", 4, "Plan to date", M,
+       "Σ [plan] monthly for January..M, else [plan] annual × months elapsed / 12", MO, "revenue"),
     _m("revenue_ytd_vs_plan", 4, "Revenue YTD vs plan", R, "revenue_ytd / revenue_plan", MO, "revenue"),
     _m("revenue_ytd_vs_plan_to_date", 4, "YTD vs plan to date", R,
        "revenue_ytd / Σ [plan] monthly for January..M (needs a monthly plan)", MO, "revenue"),
@@ -103,6 +105,8 @@ METRICS: list[Metric] = [
        "funnel", per_rep=True),
     _m("offer_sent_period", 27, "Offers sent, period", C, "first entry into offer_sent in the period",
        {WEEKLY, DAILY}, "funnel", per_rep=True),
+    _m("signed", 12, "Signed (cohort)", C, "cohort deals that reached signed", {MONTHLY, WEEKLY}, "funnel",
+       per_rep=True),
     _m("conv_reply", 10, "Reply conversion", R, "cohort replied / cohort worked", MO, "funnel",
        direction=UP, target=0.25),
     _m("conv_demo", 11, "Demo conversion", R, "cohort demo_run / cohort worked", {MONTHLY, WEEKLY}, "funnel",
@@ -201,3 +205,19 @@ def status_of(metric: Metric, value: float | None, target: float | None, target_
     if target <= value <= hi:
         return Status.GOOD
     return Status.WARN if target * 0.8 <= value <= hi * 1.2 else Status.BAD
+
+
+def glossary_markdown() -> str:
+    """The README's metric glossary table, generated from the registry (a test keeps them equal)."""
+    from ..model import MetricValue
+    from ..render.format import fmt_target
+
+    lines = ["| # | id | formula | unit | target | reports |", "|---:|---|---|---|---|---|"]
+    for m in sorted(METRICS, key=lambda m: (m.number, METRICS.index(m))):
+        target = fmt_target(MetricValue(id=m.id, value=None, unit=m.unit, target=m.target,
+                                        target_max=m.target_max), m.direction.value)
+        if target and not m.team_status:
+            target += " per rep"
+        reports = ", ".join(r for r in REPORTS if r in m.reports)
+        lines.append(f"| {m.number} | `{m.id}` | {m.formula} | {m.unit.value} | {target} | {reports} |")
+    return "\n".join(lines)

@@ -19,6 +19,7 @@ from .pipeline import ReportRequest, run
 
 app = typer.Typer(
     add_completion=False,
+    pretty_exceptions_enable=False,  # never print locals: rows are customer data
     no_args_is_help=True,
     rich_markup_mode=None,
     help="Monthly, weekly and daily B2B sales reports from CRM exports.\n\n"
@@ -32,14 +33,17 @@ class Format(str, Enum):
     json = "json"
     csv = "csv"
     md = "md"
+    xlsx = "xlsx"
 
 
-SUFFIX_FORMATS = {".json": Format.json, ".csv": Format.csv, ".md": Format.md, ".txt": Format.table}
+SUFFIX_FORMATS = {".json": Format.json, ".csv": Format.csv, ".md": Format.md, ".txt": Format.table,
+                  ".xlsx": Format.xlsx}
+XLSX_PERIODS = {"monthly": 12, "weekly": 8, "daily": 10}
 
 DataOpt = Annotated[str | None, typer.Option("--data", help="Folder of CSVs, a .xlsx, or one deals CSV. Default: [sources] of the config.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file. Default: ./salesreport.toml.")]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="Cohort start YYYY-MM-DD (default: 1 January of the period's year).")]
-PeriodsOpt = Annotated[int, typer.Option("--periods", min=1, max=60, help="Show N consecutive periods ending at the chosen one.")]
+PeriodsOpt = Annotated[int | None, typer.Option("--periods", min=1, max=60, help="Show N consecutive periods ending at the chosen one (xlsx default: 12 months, 8 weeks, 10 days).")]
 RepOpt = Annotated[list[str] | None, typer.Option("--rep", help="Only this rep in the per-rep tables (repeatable).")]
 PipelineOpt = Annotated[str | None, typer.Option("--pipeline", help="Only deals of this pipeline.")]
 FormatOpt = Annotated[Format | None, typer.Option("--format", help="table, json, csv or md. Default: table, or from --out's suffix.")]
@@ -67,9 +71,12 @@ def _report_command(report: str, period: str | None, data, config, since, period
                     verbose) -> None:
     err = Console(stderr=True, highlight=False)
     try:
+        fmt = fmt or (SUFFIX_FORMATS.get(out.suffix.lower(), Format.table) if out else Format.table)
+        if fmt is Format.xlsx and out is None:
+            raise ConfigError("--format xlsx needs --out FILE.xlsx: a workbook cannot be printed to the terminal.")
+        periods = periods or (XLSX_PERIODS[report] if fmt is Format.xlsx else 1)
         request = ReportRequest(report=report, period=period, data=data, config=config, since=_since(since),
                                 periods=periods, reps=tuple(rep or ()), pipeline=pipeline)
-        fmt = fmt or (SUFFIX_FORMATS.get(out.suffix.lower(), Format.table) if out else Format.table)
         with _progress(err, periods) as advance:
             result = run(request, progress=advance)
         text = _render(result, fmt, out)
@@ -83,11 +90,14 @@ def _report_command(report: str, period: str | None, data, config, since, period
         _fail(exc, verbose)
 
 
-def _render(result, fmt: Format, out: Path | None) -> str:
+def _render(result, fmt: Format, out: Path | None) -> str | bytes:
     from .render.json import render_json
     from .render.tabular import render_csv, render_markdown
     from .render.terminal import render_terminal
+    from .render.xlsx import workbook_bytes
 
+    if fmt is Format.xlsx:
+        return workbook_bytes(result)
     if fmt is Format.json:
         return render_json(result)
     if fmt is Format.csv:
@@ -131,7 +141,7 @@ class _progress:
 @app.command()
 def monthly(
     month: Annotated[str | None, typer.Option("--month", help="YYYY-MM. Default: the last complete month.")] = None,
-    data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = 1,
+    data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -145,7 +155,7 @@ def monthly(
 @app.command()
 def weekly(
     week: Annotated[str | None, typer.Option("--week", help="YYYY-Www. Default: the last complete ISO week.")] = None,
-    data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = 1,
+    data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -159,7 +169,7 @@ def weekly(
 @app.command()
 def daily(
     date_: Annotated[str | None, typer.Option("--date", help='YYYY-MM-DD or "today". Default: yesterday.')] = None,
-    data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = 1,
+    data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -234,4 +244,12 @@ def _main(
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except Exception as exc:
+        if "--verbose" in sys.argv:
+            raise
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"Error: unexpected failure ({type(exc).__name__}). Run the same command with --verbose for "
+            "the traceback and report it.", style="red", markup=False)
+        sys.exit(1)

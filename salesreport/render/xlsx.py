@@ -1,0 +1,269 @@
+"""XLSX workbook: trend sheet, per-rep sheet, charts, definitions and data quality.
+
+`build_workbook` only lays out what the Report holds; saving is a separate, atomic step (`workbook_bytes`
++ output.write_atomic). CRM text is always stored as a string cell, never as a formula.
+"""
+
+from __future__ import annotations
+
+import gc
+import io
+import sys
+
+from openpyxl import Workbook
+from openpyxl.cell.cell import Cell
+from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from ..errors import DeliveryError
+from ..metrics.registry import METRICS, REGISTRY, metrics_for
+from ..model import MetricValue, Report, Status, Unit
+from .format import fmt_target
+
+FILLS = {  # the conditional-formatting colours Excel, LibreOffice and Google Sheets all show
+    Status.GOOD: PatternFill("solid", start_color="C6EFCE", end_color="C6EFCE"),
+    Status.WARN: PatternFill("solid", start_color="FFEB9C", end_color="FFEB9C"),
+    Status.BAD: PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE"),
+}
+STATUS_WORD = {Status.GOOD: "good", Status.WARN: "warn", Status.BAD: "bad"}
+HEADER_FILL = PatternFill("solid", start_color="D9E1F2", end_color="D9E1F2")
+BOLD = Font(bold=True)
+TITLE = Font(bold=True, size=13)
+HEADER_ROW = 3
+FUNNEL_IDS = ("worked", "replied", "replied_positive", "demo_appointed", "demo_run", "offer_sent", "signed")
+DEFAULT_PERIODS = {"monthly": 12, "weekly": 8, "daily": 10}
+
+
+def number_format(unit: Unit, currency: str | None) -> str:
+    if unit is Unit.COUNT:
+        return "#,##0"
+    if unit is Unit.RATIO:
+        return "0.0%"
+    if unit is Unit.MONEY:
+        return f'#,##0 "{currency}"' if currency else "#,##0"
+    return "0.0"
+
+
+def text_cell(ws: Worksheet, row: int, column: int, text: str) -> Cell:
+    """A string cell that stays a string: openpyxl would otherwise store "=…" as a formula."""
+    cell = ws.cell(row=row, column=column)
+    cell.value = text
+    cell.data_type = "s"
+    return cell
+
+
+def _value_cell(ws: Worksheet, row: int, column: int, mv: MetricValue | None, currency: str | None) -> Cell:
+    cell = ws.cell(row=row, column=column)
+    if mv is None:
+        return cell
+    cell.value = mv.value  # None stays an empty cell, never 0 or "nan"
+    cell.number_format = number_format(mv.unit, currency)
+    if mv.status in FILLS:
+        cell.fill = FILLS[mv.status]
+    return cell
+
+
+def _title(ws: Worksheet, report: Report, what: str) -> None:
+    p = report.current.period
+    span = p.start.isoformat() if p.start == p.end else f"{p.start} – {p.end}"
+    generated = f" · generated {report.generated_at}" if report.generated_at else ""
+    ws.cell(row=1, column=1, value=f"{what} · {p.label} · {span} · {report.timezone}{generated}").font = TITLE
+
+
+def _header(ws: Worksheet, labels: list[str]) -> None:
+    for column, label in enumerate(labels, start=1):
+        cell = text_cell(ws, HEADER_ROW, column, label)
+        cell.font = BOLD
+        cell.fill = HEADER_FILL
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+
+def _widths(ws: Worksheet, widths: dict[int, float]) -> None:
+    for column, width in widths.items():
+        ws.column_dimensions[get_column_letter(column)].width = width
+
+
+def _trend_sheet(wb: Workbook, report: Report) -> tuple[Worksheet, dict[str, int]]:
+    ws = wb.create_sheet(report.name.capitalize())
+    _title(ws, report, f"{report.name.capitalize()} report")
+    labels = [pr.period.label for pr in report.periods]
+    _header(ws, ["#", "Metric", *labels, "Target", "Status", "Id"])
+    rows: dict[str, int] = {}
+    last_period_col = 2 + len(labels)
+    for row, (metric_id, mv) in enumerate(report.current.metrics.items(), start=HEADER_ROW + 1):
+        m = REGISTRY[metric_id]
+        rows[metric_id] = row
+        ws.cell(row=row, column=1, value=m.number_for(report.name))
+        text_cell(ws, row, 2, m.title)
+        for column, pr in enumerate(report.periods, start=3):
+            _value_cell(ws, row, column, pr.metrics.get(metric_id), report.currency)
+        text_cell(ws, row, last_period_col + 1, fmt_target(mv, m.direction.value))
+        status = text_cell(ws, row, last_period_col + 2, STATUS_WORD.get(mv.status, ""))
+        if mv.status in FILLS:
+            status.fill = FILLS[mv.status]
+        text_cell(ws, row, last_period_col + 3, metric_id).font = Font(color="808080")
+    ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=3)
+    _widths(ws, {1: 5, 2: 30, **{c: 12 for c in range(3, last_period_col + 1)},
+                 last_period_col + 1: 12, last_period_col + 2: 8, last_period_col + 3: 28})
+    return ws, rows
+
+
+def _rep_sheet(wb: Workbook, report: Report) -> Worksheet | None:
+    blocks = list(report.current.by_rep.values())
+    if not blocks:
+        return None
+    ws = wb.create_sheet(f"{report.name.capitalize()} by rep")
+    _title(ws, report, f"{report.name.capitalize()} report per rep")
+    ids = [m.id for m in metrics_for(report.name) if any(m.id in b.metrics for b in blocks)]
+    _header(ws, ["Rep", "Role", *[REGISTRY[i].title for i in ids]])
+    row = HEADER_ROW
+    previous_role = None
+    for block in blocks:  # already grouped by role: SDR, AE, other, unknown
+        row += 1
+        if previous_role is not None and block.role != previous_role:
+            row += 1  # a blank row between role groups
+        previous_role = block.role
+        text_cell(ws, row, 1, block.name)
+        text_cell(ws, row, 2, block.role)
+        for column, metric_id in enumerate(ids, start=3):
+            _value_cell(ws, row, column, block.metrics.get(metric_id), report.currency)
+    ws.row_dimensions[HEADER_ROW].height = 45
+    ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=3)
+    _widths(ws, {1: 22, 2: 8, **{c: 13 for c in range(3, len(ids) + 3)}})
+    return ws
+
+
+def _definitions(wb: Workbook, report: Report) -> None:
+    ws = wb.create_sheet("Definitions")
+    ws.cell(row=1, column=1, value="Metric definitions (SPEC ids are stable JSON keys)").font = TITLE
+    _header(ws, ["#", "Id", "Metric", "Formula", "Unit", "Target", "Direction", "Reports"])
+    shown = {m.id for m in metrics_for(report.name)}
+    ordered = sorted(METRICS, key=lambda m: (m.id not in shown, m.number, METRICS.index(m)))
+    for row, m in enumerate(ordered, start=HEADER_ROW + 1):
+        mv = report.current.metrics.get(m.id) or MetricValue(id=m.id, value=None, unit=m.unit, target=m.target,
+                                                             target_max=m.target_max)
+        values = [m.id, m.title, m.formula, m.unit.value, fmt_target(mv, m.direction.value),
+                  m.direction.value, ", ".join(sorted(m.reports))]
+        ws.cell(row=row, column=1, value=m.number)
+        for column, text in enumerate(values, start=2):
+            text_cell(ws, row, column, text)
+        ws.cell(row=row, column=4).alignment = Alignment(wrap_text=True, vertical="top")
+    ws.freeze_panes = "C4"
+    _widths(ws, {1: 5, 2: 28, 3: 28, 4: 70, 5: 9, 6: 12, 7: 10, 8: 22})
+
+
+def _data_quality(wb: Workbook, report: Report) -> None:
+    ws = wb.create_sheet("Data quality")
+    ws.cell(row=1, column=1, value=f"Data quality as of {report.current.period.end}").font = TITLE
+    _header(ws, ["Level", "Finding", "Deals", "Deal ids"])
+    findings = report.findings or []
+    if not findings:
+        text_cell(ws, HEADER_ROW + 1, 1, "ok")
+        text_cell(ws, HEADER_ROW + 1, 2, "No problems found.")
+    for row, f in enumerate(findings, start=HEADER_ROW + 1):
+        text_cell(ws, row, 1, f.level)
+        text_cell(ws, row, 2, f.message).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.cell(row=row, column=3, value=len(f.deal_ids) or None)
+        text_cell(ws, row, 4, ", ".join(f.deal_ids))
+    ws.freeze_panes = "A4"
+    _widths(ws, {1: 9, 2: 80, 3: 7, 4: 60})
+
+
+def _charts(wb: Workbook, report: Report, trend: Worksheet, rows: dict[str, int]) -> None:
+    """Native charts: revenue vs plan (monthly), the funnel, actions per day per rep against targets."""
+    current = report.current
+    data = wb.create_sheet("Chart data")
+    charts = wb.create_sheet("Charts", index=2)
+    anchor_rows = iter(range(1, 200, 20))
+    n = len(report.periods)
+    if report.name == "monthly" and "revenue_ytd" in rows:
+        chart = LineChart()
+        chart.title = "Cumulative revenue vs plan"
+        chart.y_axis.title = report.currency or "revenue"
+        for metric_id in ("revenue_ytd", "revenue_plan_to_date"):
+            row = rows[metric_id]
+            chart.add_data(Reference(trend, min_col=2, max_col=2 + n, min_row=row, max_row=row),
+                           titles_from_data=True, from_rows=True)
+        chart.set_categories(Reference(trend, min_col=3, max_col=2 + n, min_row=HEADER_ROW, max_row=HEADER_ROW))
+        chart.width, chart.height = 22, 9
+        charts.add_chart(chart, f"A{next(anchor_rows)}")
+    funnel = [i for i in FUNNEL_IDS if i in current.metrics]
+    if funnel:
+        text_cell(data, 1, 1, "Funnel stage")
+        text_cell(data, 1, 2, f"Deals (cohort, {current.period.label})")
+        for row, metric_id in enumerate(funnel, start=2):
+            text_cell(data, row, 1, REGISTRY[metric_id].title.replace(" (cohort)", ""))
+            data.cell(row=row, column=2, value=current.metrics[metric_id].value)
+        chart = BarChart()
+        chart.type = "bar"
+        chart.title = "Funnel: worked → signed"
+        chart.y_axis.scaling.orientation = "minMax"
+        chart.x_axis.scaling.orientation = "maxMin"  # worked on top
+        chart.add_data(Reference(data, min_col=2, min_row=1, max_row=len(funnel) + 1), titles_from_data=True)
+        chart.set_categories(Reference(data, min_col=1, min_row=2, max_row=len(funnel) + 1))
+        chart.legend = None
+        chart.width, chart.height = 22, 9
+        charts.add_chart(chart, f"A{next(anchor_rows)}")
+    per_day = [(b.name, b.metrics.get("actions_per_day_sdr") or b.metrics.get("actions_per_day_ae"))
+               for b in current.by_rep.values()]
+    per_day = [(name, mv) for name, mv in per_day if mv is not None]
+    if per_day:
+        top = 12
+        for column, label in enumerate(["Rep", "Actions per day", "Target"], start=4):
+            text_cell(data, 1, column, label)
+        for row, (name, mv) in enumerate(per_day, start=2):
+            text_cell(data, row, 4, name)
+            data.cell(row=row, column=5, value=mv.value)
+            data.cell(row=row, column=6, value=mv.target)
+        last = len(per_day) + 1
+        bars = BarChart()
+        bars.title = "Sales actions per day per rep vs target"
+        bars.add_data(Reference(data, min_col=5, min_row=1, max_row=last), titles_from_data=True)
+        bars.set_categories(Reference(data, min_col=4, min_row=2, max_row=last))
+        line = LineChart()
+        line.add_data(Reference(data, min_col=6, min_row=1, max_row=last), titles_from_data=True)
+        bars += line
+        bars.width, bars.height = 22, max(9, top)
+        charts.add_chart(bars, f"A{next(anchor_rows)}")
+    if not charts._charts:
+        wb.remove(charts)
+    data.sheet_state = "hidden" if data.max_row > 1 else data.sheet_state
+    if data.max_row <= 1 and data.max_column <= 1 and data.cell(1, 1).value is None:
+        wb.remove(data)
+
+
+def build_workbook(report: Report) -> Workbook:
+    wb = Workbook()
+    wb.remove(wb.active)
+    trend, rows = _trend_sheet(wb, report)
+    _rep_sheet(wb, report)
+    _charts(wb, report, trend, rows)
+    _definitions(wb, report)
+    _data_quality(wb, report)
+    wb.active = 0
+    return wb
+
+
+def workbook_bytes(report: Report) -> bytes:
+    """The workbook as bytes (openpyxl spools sheets through temp files, so a full disk can fail here)."""
+    buffer = io.BytesIO()
+    failure = None
+    try:
+        build_workbook(report).save(buffer)
+    except OSError as exc:
+        failure = exc.strerror
+    if failure is not None:
+        # openpyxl's half-run sheet writers fail again when collected; this failure is reported once, here
+        hook = sys.unraisablehook
+        sys.unraisablehook = lambda _unraisable: None
+        try:
+            gc.collect()
+        finally:
+            sys.unraisablehook = hook
+        raise DeliveryError(
+            f"The workbook could not be built ({failure}); free some disk space. "
+            "Nothing was written: the previous file, if any, is unchanged."
+        )
+    return buffer.getvalue()

@@ -15,6 +15,7 @@ from openpyxl.cell.cell import Cell
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..errors import DeliveryError
@@ -33,7 +34,7 @@ BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=13)
 HEADER_ROW = 3
 FUNNEL_IDS = ("worked", "replied", "replied_positive", "demo_appointed", "demo_run", "offer_sent", "signed")
-DEFAULT_PERIODS = {"monthly": 12, "weekly": 8, "daily": 10}
+CHART_ROWS = 22  # rows between chart anchors on the Charts sheet
 
 
 def number_format(unit: Unit, currency: str | None) -> str:
@@ -176,7 +177,7 @@ def _charts(wb: Workbook, report: Report, trend: Worksheet, rows: dict[str, int]
     current = report.current
     data = wb.create_sheet("Chart data")
     charts = wb.create_sheet("Charts", index=2)
-    anchor_rows = iter(range(1, 200, 20))
+    anchor_rows = iter(range(1, 200, CHART_ROWS))
     n = len(report.periods)
     if report.name == "monthly" and "revenue_ytd" in rows:
         chart = LineChart()
@@ -187,6 +188,7 @@ def _charts(wb: Workbook, report: Report, trend: Worksheet, rows: dict[str, int]
             chart.add_data(Reference(trend, min_col=2, max_col=2 + n, min_row=row, max_row=row),
                            titles_from_data=True, from_rows=True)
         chart.set_categories(Reference(trend, min_col=3, max_col=2 + n, min_row=HEADER_ROW, max_row=HEADER_ROW))
+        _straight(chart)
         chart.width, chart.height = 22, 9
         charts.add_chart(chart, f"A{next(anchor_rows)}")
     funnel = [i for i in FUNNEL_IDS if i in current.metrics]
@@ -210,7 +212,6 @@ def _charts(wb: Workbook, report: Report, trend: Worksheet, rows: dict[str, int]
                for b in current.by_rep.values()]
     per_day = [(name, mv) for name, mv in per_day if mv is not None]
     if per_day:
-        top = 12
         for column, label in enumerate(["Rep", "Actions per day", "Target"], start=4):
             text_cell(data, 1, column, label)
         for row, (name, mv) in enumerate(per_day, start=2):
@@ -224,14 +225,23 @@ def _charts(wb: Workbook, report: Report, trend: Worksheet, rows: dict[str, int]
         bars.set_categories(Reference(data, min_col=4, min_row=2, max_row=last))
         line = LineChart()
         line.add_data(Reference(data, min_col=6, min_row=1, max_row=last), titles_from_data=True)
+        _straight(line)
         bars += line
-        bars.width, bars.height = 22, max(9, top)
+        bars.width, bars.height = 22, 9
         charts.add_chart(bars, f"A{next(anchor_rows)}")
+    for row in range(CHART_ROWS, CHART_ROWS * len(charts._charts), CHART_ROWS):
+        charts.row_breaks.append(Break(id=row - 1))  # one chart a printed page
     if not charts._charts:
         wb.remove(charts)
     data.sheet_state = "hidden" if data.max_row > 1 else data.sheet_state
     if data.max_row <= 1 and data.max_column <= 1 and data.cell(1, 1).value is None:
         wb.remove(data)
+
+
+def _straight(chart: LineChart) -> None:
+    """Straight segments: a smoothed line invents values between periods."""
+    for series in chart.series:
+        series.smooth = False
 
 
 def build_workbook(report: Report) -> Workbook:
@@ -242,8 +252,21 @@ def build_workbook(report: Report) -> Workbook:
     _charts(wb, report, trend, rows)
     _definitions(wb, report)
     _data_quality(wb, report)
+    for ws in wb.worksheets:
+        _print_setup(ws)
     wb.active = 0
     return wb
+
+
+def _print_setup(ws: Worksheet) -> None:
+    """Landscape, one page wide, header rows repeated: the file prints (and exports to PDF) as it reads."""
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    if ws.max_row > HEADER_ROW:
+        ws.print_title_rows = f"1:{HEADER_ROW}"
 
 
 def workbook_bytes(report: Report) -> bytes:

@@ -165,6 +165,11 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
     events = events[~repeat].reset_index(drop=True)
 
     stays = _stays(events, deals)
+    # who a lost deal belongs to: the owner of its (latest) lost entry, else the deal's owner
+    lost_rows = events[events["stage_idx"] == LOST_CODE].drop_duplicates("pos", keep="last")
+    lost_owner = deals["owner"].to_numpy(dtype=object).copy()
+    lost_owner[lost_rows["pos"].to_numpy()] = lost_rows["owner"].to_numpy(dtype=object)
+    deals["lost_owner"] = lost_owner
     entries = events[events["rank"] >= 0].drop(columns="_order").reset_index(drop=True)
     first_entry, first_owner = _first_entries(entries, n)
     backwards = _backward_moves(entries)

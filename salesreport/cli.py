@@ -38,7 +38,7 @@ class Format(str, Enum):
 
 SUFFIX_FORMATS = {".json": Format.json, ".csv": Format.csv, ".md": Format.md, ".txt": Format.table,
                   ".xlsx": Format.xlsx}
-XLSX_PERIODS = {"monthly": 12, "weekly": 8, "daily": 10}
+XLSX_PERIODS = {"monthly": 12, "weekly": 8, "daily": 10, "team": 1}
 
 DataOpt = Annotated[str | None, typer.Option("--data", help="Folder of CSVs, a .xlsx, or one deals CSV. Default: [sources] of the config.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file. Default: ./salesreport.toml.")]
@@ -58,17 +58,17 @@ def _fail(exc: SalesReportError, verbose: bool) -> None:
     raise typer.Exit(exc.exit_code)
 
 
-def _since(text: str | None) -> date | None:
+def _since(text: str | None, option: str = "--since") -> date | None:
     if text is None:
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ConfigError(f'--since "{text}" is not a date; use YYYY-MM-DD, like 2026-01-01.') from None
+        raise ConfigError(f'{option} "{text}" is not a date; use YYYY-MM-DD, like 2026-01-01.') from None
 
 
 def _report_command(report: str, period: str | None, data, config, since, periods, rep, pipeline, fmt, out,
-                    verbose) -> None:
+                    verbose, compare_at: str | None = None) -> None:
     err = Console(stderr=True, highlight=False)
     try:
         fmt = fmt or (SUFFIX_FORMATS.get(out.suffix.lower(), Format.table) if out else Format.table)
@@ -76,7 +76,8 @@ def _report_command(report: str, period: str | None, data, config, since, period
             raise ConfigError("--format xlsx needs --out FILE.xlsx: a workbook cannot be printed to the terminal.")
         periods = periods or (XLSX_PERIODS[report] if fmt is Format.xlsx else 1)
         request = ReportRequest(report=report, period=period, data=data, config=config, since=_since(since),
-                                periods=periods, reps=tuple(rep or ()), pipeline=pipeline)
+                                periods=periods, reps=tuple(rep or ()), pipeline=pipeline,
+                                compare_at=_since(compare_at, "--compare-at"))
         with _progress(err, periods) as advance:
             result = run(request, progress=advance)
         text = _render(result, fmt, out)
@@ -178,6 +179,21 @@ def daily(
     Example: salesreport daily --data sample_data --date 2026-11-18 --rep "Anna Petrova"
     """
     _report_command("daily", date_, data, config, since, periods, rep, pipeline, format, out, verbose)
+
+
+@app.command()
+def team(
+    month: Annotated[str | None, typer.Option("--month", help="YYYY-MM. Default: the last complete month.")] = None,
+    compare_at: Annotated[str | None, typer.Option("--compare-at", help="YYYY-MM-DD: each figure before and after this date (an enablement programme's start).")] = None,
+    data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None,
+    rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Ramp (days from hire to first action, demo, deal, quota), quota attainment, win rates per rep.
+
+    Example: salesreport team --data sample_data --month 2026-10 --compare-at 2026-06-01
+    """
+    _report_command("team", month, data, config, since, 1, rep, pipeline, format, out, verbose, compare_at)
 
 
 @app.command()

@@ -96,6 +96,8 @@ class MetricValue:
     status: Status | None = None
     previous: float | int | None = None
     deal_ids: tuple[str, ...] | None = None
+    basis: int | None = None  # how many deals a ratio rests on, where a report says so
+    label: str | None = None  # a display name for metrics of a family (win_rate_vs_<competitor>)
 
 
 @dataclass
@@ -114,6 +116,15 @@ class PeriodReport:
     period: Period
     metrics: dict[str, MetricValue]
     by_rep: dict[str, RepBlock]
+
+
+@dataclass
+class Section:
+    """An extra table of a report (the team report's ramp cohorts and before/after comparison)."""
+
+    title: str
+    columns: list[str]
+    rows: list[list[str | float | int | None]]
 
 
 @dataclass
@@ -136,6 +147,7 @@ class Report:
     periods: list[PeriodReport]
     warnings: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
+    sections: dict[str, Section] = field(default_factory=dict)
     generated_at: str = ""  # ISO timestamp, for titles
 
     @property

@@ -13,8 +13,9 @@ from .model import Report
 from .periods import parse_day, parse_month, parse_week
 from .quality import findings_for
 from .report import build_report
+from .team_report import build_team_report
 
-PERIOD_PARSERS = {"monthly": parse_month, "weekly": parse_week, "daily": parse_day}
+PERIOD_PARSERS = {"monthly": parse_month, "weekly": parse_week, "daily": parse_day, "team": parse_month}
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class ReportRequest:
     periods: int = 1
     reps: tuple[str, ...] = ()
     pipeline: str | None = None
+    compare_at: date | None = None
 
 
 def load(data: str | None, config_path: Path | None, pipeline: str | None = None) -> tuple[Config, Facts]:
@@ -39,8 +41,12 @@ def load(data: str | None, config_path: Path | None, pipeline: str | None = None
 def run(request: ReportRequest, progress=None) -> Report:
     config, facts = load(request.data, request.config, request.pipeline)
     period = PERIOD_PARSERS[request.report](request.period, config)
-    report = build_report(request.report, facts, config, period, periods=request.periods, since=request.since,
-                          reps=request.reps, progress=progress)
+    if request.report == "team":
+        report = build_team_report(facts, config, period, since=request.since, reps=request.reps,
+                                   compare_at=request.compare_at)
+    else:
+        report = build_report(request.report, facts, config, period, periods=request.periods,
+                              since=request.since, reps=request.reps, progress=progress)
     report.findings = findings_for(facts, period.end)
     report.generated_at = datetime.now(config.tz).strftime("%Y-%m-%d %H:%M %Z")
     return report

@@ -138,8 +138,8 @@ def _by_rep(
 
 
 def _rep_value(frame: pd.DataFrame, name: str, metric: Metric):
-    """A rep with no rows for a count, sum or rate has 0 of it; a ratio without data is undefined."""
+    """A rep with no rows for a count, sum or rate has 0 of it; a ratio or a day count is undefined."""
     value = frame.at[name, metric.id] if name in frame.index and metric.id in frame.columns else None
     if value is None or pd.isna(value):
-        return None if metric.unit is Unit.RATIO else 0
+        return None if metric.unit in (Unit.RATIO, Unit.DAYS) else 0
     return value

@@ -105,7 +105,13 @@ def generate(out: Path, *, deals: int, seed: int, end: date) -> dict[str, int]:
     sdr = rng.integers(0, n_sdr, deals)
     # a deal goes to an SDR who was hired by then (the first SDR was always there)
     sdr = np.where(sdr_hire[sdr] > created.to_numpy(), 0, sdr)
+    # an AE takes deals created while employed (hand-offs come weeks later; the first AE was always there)
+    ae_rows = reps[reps["role"] == "AE"]
+    ae_hire = ae_rows["hire_date"].to_numpy(dtype="datetime64[ns]")
+    ae_left = ae_rows["left_at"].to_numpy(dtype="datetime64[ns]")
     ae = rng.integers(0, n_ae, deals)
+    employed = (ae_hire[ae] <= created.to_numpy()) & ~(ae_left[ae] <= created.to_numpy() + np.timedelta64(60, "D"))
+    ae = np.where(employed, ae, 0)
 
     # --- furthest stage and entry times, one column per chain step
     n_steps = len(CHAIN)
@@ -185,7 +191,9 @@ def generate(out: Path, *, deals: int, seed: int, end: date) -> dict[str, int]:
 def _reps(rng, n_sdr: int, n_ae: int, start: date, end: date) -> pd.DataFrame:
     names = _names(n_sdr + n_ae, rng, 0)
     role = ["SDR"] * n_sdr + ["AE"] * n_ae
-    hire = [start - timedelta(days=int(d)) for d in rng.integers(30, 900, n_sdr + n_ae)]
+    # the first SDR and AE were there before the data starts; the others join during its first months
+    hire = [start + timedelta(days=int(d)) for d in rng.integers(-20, 150, n_sdr + n_ae)]
+    hire[0] = hire[n_sdr] = start - timedelta(days=60)
     # one SDR hired recently (ramping), one AE left a while ago
     if n_sdr > 1:
         hire[n_sdr - 1] = end - timedelta(days=120)

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from ..model import Direction, Status, Unit
 
-MONTHLY, WEEKLY, DAILY = "monthly", "weekly", "daily"
-REPORTS = (MONTHLY, WEEKLY, DAILY)
+MONTHLY, WEEKLY, DAILY, TEAM = "monthly", "weekly", "daily", "team"
+REPORTS = (MONTHLY, WEEKLY, DAILY, TEAM)
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,7 @@ def _m(id, number, title, unit, formula, reports, group, **kw) -> Metric:
 
 
 C, M, R, D, P = Unit.COUNT, Unit.MONEY, Unit.RATIO, Unit.DAYS, Unit.PER_DAY
-MO, WE, DA = {MONTHLY}, {WEEKLY}, {DAILY}
+MO, WE, DA, TE = {MONTHLY}, {WEEKLY}, {DAILY}, {TEAM}
 UP, DOWN, ABOVE, BELOW, RANGE = Direction.UP, Direction.DOWN, Direction.ABOVE, Direction.BELOW, Direction.RANGE
 _STAGE_DAYS = ("new", "work_started", "replied", "replied_negative", "replied_positive",
                "demo_appointed", "demo_run", "qualified", "offer_sent")
@@ -164,11 +164,60 @@ METRICS: list[Metric] = [
        WE, "revenue"),
 ]
 
+_MILESTONE = "days from hire to the rep's {} (team: median over reps who reached it)"
+METRICS += [
+    _m("days_since_hire", 30, "Days since hire", D, "days from hire_date to the period end", TE, "team",
+       per_rep=True),
+    _m("ttfa_days", 30, "Days to first sales action", D, _MILESTONE.format("first done sales action"), TE, "team",
+       per_rep=True),
+    _m("tt_first_call_days", 30, "Days to first call", D, _MILESTONE.format("first done call"), TE, "team",
+       per_rep=True),
+    _m("tt_first_meeting_days", 30, "Days to first meeting", D, _MILESTONE.format("first done meeting"), TE,
+       "team", per_rep=True),
+    _m("tt_first_demo_days", 30, "Days to first demo run", D,
+       _MILESTONE.format("first demo_run entry it owned"), TE, "team", per_rep=True),
+    _m("ttfd_days", 30, "Days to first signed deal", D, _MILESTONE.format("first signed deal"), TE, "team",
+       per_rep=True),
+    _m("tt50q_days", 31, "Days to 50 % of quota", D,
+       "days from hire to the end of the first month whose signed revenue reached 50 % of monthly_quota", TE,
+       "team", per_rep=True),
+    _m("tt80q_days", 31, "Days to 80 % of quota", D, "the same for 80 % of monthly_quota", TE, "team",
+       per_rep=True),
+    _m("tt100q_days", 31, "Days to 100 % of quota", D, "the same for 100 % of monthly_quota", TE, "team",
+       per_rep=True),
+    _m("quota_attainment", 32, "Quota attainment", R,
+       "signed revenue in the month / monthly_quota (team: Σ revenue / Σ quota)", TE, "team",
+       direction=UP, target=1.0, per_rep=True),
+    _m("quota_attainment_ytd", 32, "Quota attainment YTD", R,
+       "signed revenue this year / (monthly_quota × months employed this year)", TE, "team",
+       direction=UP, target=1.0, per_rep=True),
+    _m("win_rate", 33, "Win rate", R, "signed / (signed + lost) among deals closed in the period", TE, "team",
+       per_rep=True),
+    _m("conv_lead_to_qualified", 34, "Lead → qualified", R,
+       "deals created in the cohort window that reached qualified / those deals (rep: owner of work_started)",
+       TE, "team", per_rep=True),
+    _m("conv_qualified_to_signed", 34, "Qualified → signed", R,
+       "deals first qualified in the cohort window that reached signed / those deals (rep: owner of qualified)",
+       TE, "team", per_rep=True),
+]
+COMPETITOR_PREFIX = "win_rate_vs_"
+
 REGISTRY: dict[str, Metric] = {}
 for _metric in METRICS:
     if _metric.id in REGISTRY:
         raise RuntimeError(f"metric id {_metric.id} is declared twice")
     REGISTRY[_metric.id] = _metric
+
+
+def metric_def(metric_id: str, label: str | None = None) -> Metric:
+    """A registered metric, or one of the `win_rate_vs_<competitor>` family of the team report."""
+    if metric_id in REGISTRY:
+        return REGISTRY[metric_id]
+    if metric_id.startswith(COMPETITOR_PREFIX):
+        name = label or metric_id[len(COMPETITOR_PREFIX):].replace("_", " ")
+        return _m(metric_id, 33, f"Win rate vs {name}", R,
+                  f"signed / (signed + lost) among deals closed in the period naming {name}", TE, "team")
+    raise KeyError(metric_id)
 
 
 def metrics_for(report: str) -> list[Metric]:
@@ -213,6 +262,7 @@ def glossary_markdown() -> str:
     from ..render.format import fmt_target
 
     lines = ["| # | id | formula | unit | target | reports |", "|---:|---|---|---|---|---|"]
+    family = metric_def(f"{COMPETITOR_PREFIX}<competitor>", "<competitor>")
     for m in sorted(METRICS, key=lambda m: (m.number, METRICS.index(m))):
         target = fmt_target(MetricValue(id=m.id, value=None, unit=m.unit, target=m.target,
                                         target_max=m.target_max), m.direction.value)
@@ -220,4 +270,7 @@ def glossary_markdown() -> str:
             target += " per rep"
         reports = ", ".join(r for r in REPORTS if r in m.reports)
         lines.append(f"| {m.number} | `{m.id}` | {m.formula} | {m.unit.value} | {target} | {reports} |")
+        if m.id == "win_rate":
+            lines.append(f"| {family.number} | `{family.id}` | {family.formula}; one per competitor named on "
+                         f"deals, with the number of deals behind it | ratio |  | team |")
     return "\n".join(lines)

@@ -89,9 +89,12 @@ def quota_attainment(f: Facts, month_start: date, month_end: date, until: np.dat
         lambda h: h > year_start, year_start).fillna(year_start)
     months = ((month.year - first_month.dt.year) * 12 + month.month - first_month.dt.month + 1).clip(lower=0)
     out = pd.DataFrame(index=reps.index)
-    out["quota_attainment"] = this_month.reindex(reps.index).fillna(0) / quota
-    ytd_revenue = ytd.groupby("owner")["revenue"].sum().reindex(reps.index).fillna(0)
-    out["quota_attainment_ytd"] = ytd_revenue / (quota * months.where(months > 0))
+    out["revenue"] = this_month.reindex(reps.index).fillna(0)
+    out["quota"] = quota
+    out["quota_attainment"] = out["revenue"] / quota
+    out["revenue_ytd"] = ytd.groupby("owner")["revenue"].sum().reindex(reps.index).fillna(0)
+    out["quota_ytd"] = quota * months.where(months > 0)
+    out["quota_attainment_ytd"] = out["revenue_ytd"] / out["quota_ytd"]
     return out
 
 

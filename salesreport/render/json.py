@@ -20,6 +20,10 @@ def metric_dict(mv: MetricValue) -> dict[str, Any]:
         out["target_max"] = mv.target_max
     if mv.deal_ids is not None:
         out["deal_ids"] = list(mv.deal_ids)
+    if mv.basis is not None:
+        out["basis"] = mv.basis
+    if mv.label is not None:
+        out["label"] = mv.label
     return out
 
 
@@ -46,6 +50,8 @@ def report_dict(report: Report) -> dict[str, Any]:
         "by_rep": current["by_rep"],
         "periods": [{"report": report.name, **period_dict(pr)} for pr in report.periods[:-1]],
         "warnings": list(report.warnings),
+        **({"sections": {key: {"title": s.title, "columns": s.columns, "rows": s.rows}
+                         for key, s in report.sections.items()}} if report.sections else {}),
     }
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from ..metrics.registry import REGISTRY, metrics_for
+from ..metrics.registry import metric_def, metrics_for
 from ..model import MetricValue, Report
 from .format import fmt, fmt_target, safe_text
 
@@ -23,7 +23,7 @@ def long_rows(report: Report) -> list[dict]:
         scopes = [("", "", pr.metrics)] + [(b.name, b.role, b.metrics) for b in pr.by_rep.values()]
         for rep, role, metrics in scopes:
             for metric_id, mv in metrics.items():
-                m = REGISTRY[metric_id]
+                m = metric_def(metric_id, mv.label)
                 rows.append({**base, "rep": rep, "role": role, "metric": metric_id, "number": m.number_for(report.name),
                              "title": m.title, "value": mv.value, "unit": mv.unit.value, "target": mv.target,
                              "target_max": mv.target_max, "status": mv.status.value if mv.status else None,
@@ -51,7 +51,7 @@ def render_markdown(report: Report) -> str:
     lines.append("| # | Metric | " + " | ".join(labels) + " | Previous | Target |")
     lines.append("|---:|---|" + "---:|" * (len(labels) + 2))
     for metric_id, mv in report.current.metrics.items():
-        m = REGISTRY[metric_id]
+        m = metric_def(metric_id, mv.label)
         values = [_status_mark(pr.metrics.get(metric_id)) for pr in report.periods]
         lines.append(f"| {m.number_for(report.name)} | {m.title} | " + " | ".join(values)
                      + f" | {fmt(mv.previous, mv.unit)} | {fmt_target(mv, m.direction.value)} |")
@@ -63,7 +63,11 @@ def render_markdown(report: Report) -> str:
         lines.append("|---|" + "---:|" * len(blocks))
         for metric_id in ids:
             cells = [_status_mark(b.metrics.get(metric_id)) for b in blocks]
-            lines.append(f"| {REGISTRY[metric_id].title} | " + " | ".join(cells) + " |")
+            lines.append(f"| {metric_def(metric_id).title} | " + " | ".join(cells) + " |")
+    for section in report.sections.values():
+        lines += ["", f"## {_md(section.title)}", "", "| " + " | ".join(_md(c) for c in section.columns) + " |",
+                  "|---" * len(section.columns) + "|"]
+        lines += ["| " + " | ".join("" if v is None else _md(str(v)) for v in row) + " |" for row in section.rows]
     if report.warnings:
         lines += ["", "## Warnings", ""] + [f"- {_md(w)}" for w in report.warnings]
     return "\n".join(lines) + "\n"

@@ -7,10 +7,12 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..metrics.registry import REGISTRY, metrics_for
-from ..model import MetricValue, Report, Status
+from ..metrics.registry import metric_def, metrics_for
+from ..model import MetricValue, Report, Section, Status
 from .format import EMPTY, fmt, fmt_target
 
+MILESTONES = {"ttfa_days", "tt_first_call_days", "tt_first_meeting_days", "tt_first_demo_days", "ttfd_days",
+              "tt50q_days", "tt80q_days", "tt100q_days"}
 STATUS_STYLE = {Status.GOOD: "green", Status.WARN: "yellow", Status.BAD: "bold red"}
 METRIC_WIDTH = 30
 REP_COLUMN = 11
@@ -19,6 +21,8 @@ REP_COLUMN = 11
 def _cell(mv: MetricValue | None, with_previous: bool = False) -> Text:
     if mv is None:
         return Text(EMPTY, style="dim")
+    if mv.value is None and mv.id in MILESTONES:
+        return Text("not yet", style="dim")
     text = Text(fmt(mv.value, mv.unit), style=STATUS_STYLE.get(mv.status, ""))
     if with_previous:
         text.append(f" ({fmt(mv.previous, mv.unit)})", style="dim")
@@ -46,7 +50,7 @@ def render_terminal(report: Report, console: Console) -> None:
         table.add_column("Prev", justify="right", style="dim")
     table.add_column("Target", justify="right", style="dim")
     for metric_id, mv in report.current.metrics.items():
-        m = REGISTRY[metric_id]
+        m = metric_def(metric_id, mv.label)
         if trend:
             cells = [_cell(pr.metrics.get(metric_id)) for pr in report.periods]
         else:
@@ -54,6 +58,8 @@ def render_terminal(report: Report, console: Console) -> None:
         table.add_row(str(m.number_for(report.name)), m.title, *cells, fmt_target(mv, m.direction.value))
     console.print(table)
     _render_reps(report, console)
+    for section in report.sections.values():
+        _render_section(section, console)
 
 
 def _short(label: str) -> str:
@@ -82,8 +88,34 @@ def _render_reps(report: Report, console: Console) -> None:
             table.add_column(header, justify="right", max_width=REP_COLUMN + 3, overflow="fold")
         for metric_id in ids:
             row = [_cell(metrics.get(metric_id), with_previous=daily) for _, metrics in chunk]
-            table.add_row(REGISTRY[metric_id].title, *row)
+            table.add_row(metric_def(metric_id).title, *row)
         console.print(table)
+
+
+def _render_section(section: Section, console: Console) -> None:
+    """A section table; a wide one is turned (its rows become columns) and split to fit 80 columns."""
+    columns, rows = section.columns, section.rows
+    if len(columns) > 5 and rows:
+        columns, rows = [columns[0], *[str(r[0]) for r in rows]], [
+            [columns[i], *[r[i] for r in rows]] for i in range(1, len(columns))]
+    per_table = max(1, (min(console.width, 80) - METRIC_WIDTH - 2) // (REP_COLUMN + 3))
+    body = columns[1:]
+    for start in range(0, max(len(body), 1), per_table):
+        table = Table(title=section.title if start == 0 else None, title_justify="left", box=box.SIMPLE_HEAD,
+                      pad_edge=False, show_edge=False)
+        table.add_column(columns[0], max_width=METRIC_WIDTH, overflow="fold")
+        for name in body[start:start + per_table]:
+            table.add_column(name, justify="right", max_width=REP_COLUMN + 3, overflow="fold")
+        for row in rows:
+            cells = row[1:][start:start + per_table]
+            table.add_row(str(row[0]), *[EMPTY if v is None else _plain(v) for v in cells])
+        console.print(table)
+
+
+def _plain(value) -> str:
+    if isinstance(value, float):
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.0f}"
+    return str(value)
 
 
 def render_warnings(warnings: list[str], console: Console) -> None:

@@ -19,8 +19,8 @@ from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
 from ..errors import DeliveryError
-from ..metrics.registry import METRICS, REGISTRY, metrics_for
-from ..model import MetricValue, Report, Status, Unit
+from ..metrics.registry import METRICS, metric_def, metrics_for
+from ..model import MetricValue, Report, Section, Status, Unit
 from .format import fmt_target
 
 FILLS = {  # the conditional-formatting colours Excel, LibreOffice and Google Sheets all show
@@ -34,6 +34,7 @@ BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=13)
 HEADER_ROW = 3
 FUNNEL_IDS = ("worked", "replied", "replied_positive", "demo_appointed", "demo_run", "offer_sent", "signed")
+SECTION_SHEETS = {"ramp_cohorts": "Ramp by hire quarter", "compare": "Before and after"}
 CHART_ROWS = 22  # rows between chart anchors on the Charts sheet
 
 
@@ -94,7 +95,7 @@ def _trend_sheet(wb: Workbook, report: Report) -> tuple[Worksheet, dict[str, int
     rows: dict[str, int] = {}
     last_period_col = 2 + len(labels)
     for row, (metric_id, mv) in enumerate(report.current.metrics.items(), start=HEADER_ROW + 1):
-        m = REGISTRY[metric_id]
+        m = metric_def(metric_id, mv.label)
         rows[metric_id] = row
         ws.cell(row=row, column=1, value=m.number_for(report.name))
         text_cell(ws, row, 2, m.title)
@@ -118,7 +119,7 @@ def _rep_sheet(wb: Workbook, report: Report) -> Worksheet | None:
     ws = wb.create_sheet(f"{report.name.capitalize()} by rep")
     _title(ws, report, f"{report.name.capitalize()} report per rep")
     ids = [m.id for m in metrics_for(report.name) if any(m.id in b.metrics for b in blocks)]
-    _header(ws, ["Rep", "Role", *[REGISTRY[i].title for i in ids]])
+    _header(ws, ["Rep", "Role", *[metric_def(i).title for i in ids]])
     row = HEADER_ROW
     previous_role = None
     for block in blocks:  # already grouped by role: SDR, AE, other, unknown
@@ -134,6 +135,21 @@ def _rep_sheet(wb: Workbook, report: Report) -> Worksheet | None:
     ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=3)
     _widths(ws, {1: 22, 2: 8, **{c: 13 for c in range(3, len(ids) + 3)}})
     return ws
+
+
+def _section_sheet(wb: Workbook, report: Report, name: str, section: Section) -> None:
+    ws = wb.create_sheet(name)
+    ws.cell(row=1, column=1, value=section.title).font = TITLE
+    _header(ws, section.columns)
+    for row, values in enumerate(section.rows, start=HEADER_ROW + 1):
+        for column, value in enumerate(values, start=1):
+            if isinstance(value, str):
+                text_cell(ws, row, column, value)
+            else:
+                ws.cell(row=row, column=column, value=value)
+    ws.row_dimensions[HEADER_ROW].height = 45
+    ws.freeze_panes = "B4"
+    _widths(ws, {1: 34, **{c: 14 for c in range(2, len(section.columns) + 1)}})
 
 
 def _definitions(wb: Workbook, report: Report) -> None:
@@ -196,7 +212,7 @@ def _charts(wb: Workbook, report: Report, trend: Worksheet, rows: dict[str, int]
         text_cell(data, 1, 1, "Funnel stage")
         text_cell(data, 1, 2, f"Deals (cohort, {current.period.label})")
         for row, metric_id in enumerate(funnel, start=2):
-            text_cell(data, row, 1, REGISTRY[metric_id].title.replace(" (cohort)", ""))
+            text_cell(data, row, 1, metric_def(metric_id).title.replace(" (cohort)", ""))
             data.cell(row=row, column=2, value=current.metrics[metric_id].value)
         chart = BarChart()
         chart.type = "bar"
@@ -250,6 +266,8 @@ def build_workbook(report: Report) -> Workbook:
     trend, rows = _trend_sheet(wb, report)
     _rep_sheet(wb, report)
     _charts(wb, report, trend, rows)
+    for key, section in report.sections.items():
+        _section_sheet(wb, report, SECTION_SHEETS.get(key, key[:31]), section)
     _definitions(wb, report)
     _data_quality(wb, report)
     for ws in wb.worksheets:

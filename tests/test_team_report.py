@@ -1,0 +1,48 @@
+"""`salesreport team` end to end: JSON ids, "not yet", ramp cohorts, before/after, XLSX."""
+
+from __future__ import annotations
+
+import json
+
+from openpyxl import load_workbook
+
+from .test_outputs import SAMPLE, run_cli
+
+TEAM_IDS = ["ttfa_days", "tt_first_call_days", "tt_first_meeting_days", "tt_first_demo_days", "ttfd_days", "tt50q_days", "tt80q_days", "tt100q_days", "quota_attainment", "win_rate", "conv_lead_to_qualified", "conv_qualified_to_signed"]
+
+
+def test_team_json_has_the_issue_ids_and_competitor_win_rates():
+    proc = run_cli("team", "--data", str(SAMPLE), "--month", "2026-10", "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["report"] == "team"
+    assert not set(TEAM_IDS) - set(doc["metrics"])
+    competitors = {k: v for k, v in doc["metrics"].items() if k.startswith("win_rate_vs_")}
+    assert competitors and all(v["basis"] > 0 and v["label"] for v in competitors.values())
+    sdr = next(r for r in doc["by_rep"].values() if r["role"] == "SDR")
+    assert sdr["metrics"]["ttfd_days"]["value"] is None  # an SDR never signs: "not yet", never a number
+    assert "ramp_cohorts" in doc["sections"]
+    assert any("monthly_quota" in w for w in doc["warnings"])  # SDRs have no quota
+
+
+def test_team_table_shows_not_yet_and_the_comparison():
+    proc = run_cli("team", "--data", str(SAMPLE), "--month", "2026-10", "--compare-at", "2026-06-01")
+    assert proc.returncode == 0, proc.stderr
+    assert "not yet" in proc.stdout
+    assert "Before and after 2026-06-01" in proc.stdout
+    assert max(len(line) for line in proc.stdout.splitlines()) <= 80
+
+
+def test_compare_at_after_the_period_is_refused():
+    proc = run_cli("team", "--data", str(SAMPLE), "--month", "2026-10", "--compare-at", "2026-12-01")
+    assert proc.returncode == 1 and "--compare-at" in proc.stderr
+
+
+def test_team_workbook(tmp_path):
+    book = tmp_path / "team.xlsx"
+    proc = run_cli("team", "--data", str(SAMPLE), "--month", "2026-10", "--compare-at", "2026-06-01",
+                   "--out", str(book))
+    assert proc.returncode == 0, proc.stderr
+    wb = load_workbook(book)
+    assert wb.sheetnames[:2] == ["Team", "Team by rep"]
+    assert "Ramp by hire quarter" in wb.sheetnames and "Before and after" in wb.sheetnames

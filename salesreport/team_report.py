@@ -68,6 +68,7 @@ def build_team_report(
     out = Report(name="team", timezone=config.timezone, currency=config.currency,
                  periods=[PeriodReport(period=period, metrics=values, by_rep=by_rep)],
                  warnings=list(facts.warnings) + _missing_inputs(facts))
+    out.sections["teams"] = teams(per_rep, facts)
     out.sections["ramp_cohorts"] = ramp_cohorts(per_rep, facts)
     if compare_at is not None:
         out.sections["compare"] = compare(facts, config, period, compare_at)
@@ -84,6 +85,21 @@ def _missing_inputs(facts: Facts) -> list[str]:
     if no_quota:
         notes.append(f"No monthly_quota (or 0) for {', '.join(no_quota)}: no quota figures for them.")
     return notes
+
+
+def teams(per_rep: pd.DataFrame, facts: Facts) -> Section:
+    """Per team of the reps table: reps, median ramp days, quota attainment (Σ/Σ) and win rate."""
+    reps = facts.reps.set_index("name")
+    frame = per_rep.reindex(reps.index).assign(team=reps["team"].replace("", "(no team)").fillna("(no team)"))
+    rows = []
+    for name, g in frame.groupby("team"):
+        with_quota = g["quota"].notna()
+        rows.append([name, len(g), _median(g["ttfa_days"]), _median(g["ttfd_days"]), _median(g["tt100q_days"]),
+                     _ratio(g.loc[with_quota, "revenue"].sum(), g.loc[with_quota, "quota"].sum()),
+                     _ratio(g["won"].fillna(0).sum(), g["closed"].fillna(0).sum())])
+    return Section(title="Per team", columns=["Team", "Reps", "Days to first action (median)",
+                                              "Days to first deal (median)", "Days to 100 % quota (median)",
+                                              "Quota attainment", "Win rate"], rows=rows)
 
 
 def ramp_cohorts(per_rep: pd.DataFrame, facts: Facts) -> Section:
@@ -148,5 +164,5 @@ def _plain(value):
         return value
     if pd.isna(value):
         return None
-    return round(float(value), 4)
+    return float(value)
 

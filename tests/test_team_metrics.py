@@ -98,3 +98,23 @@ def test_lead_to_qualified_and_qualified_to_signed(team):
     assert team_row["conv_qualified_to_signed"] == pytest.approx(3 / 4)  # D4 was lost
     assert c.loc["Anna", "conv_lead_to_qualified"] == 1.0  # D1, D2, D3 worked by Anna
     assert c.loc["Carl", "conv_qualified_to_signed"] == pytest.approx(1 / 2)  # D1 signed, D4 lost
+
+
+def test_team_report_before_and_after_a_date_and_per_team(team):
+    from salesreport.periods import month
+    from salesreport.team_report import build_team_report
+
+    report = build_team_report(team, Config(), month(2026, 4), compare_at=date(2026, 3, 1))
+    rows = {r[0]: r[1:] for r in report.sections["compare"].rows}
+    # 61 days each: 30 Dec – 28 Feb before, 1 Mar – 30 Apr after
+    assert rows["Window"][:2] == ["2025-12-30 – 2026-02-28", "2026-03-01 – 2026-04-30"]
+    assert rows["Deals signed"] == [1, 2, 1]  # D2 before; D1, D3 after
+    assert rows["Revenue"] == [900, 2200, 1300]
+    assert rows["Win rate"] == pytest.approx([1.0, 2 / 3, 2 / 3 - 1])
+    assert rows["Reps hired"] == [2, 1, -1]  # Anna, Carl before; Dora after
+    # the rep who left (Carl, on 1 May) is still reported for April; the rep without hire date has no ramp
+    assert "Carl" in report.current.by_rep
+    assert report.current.by_rep["Carl"].metrics["ttfd_days"].value == 23
+    assert any("No hire_date for Eli" in w for w in report.warnings)
+    per_team = report.sections["teams"]
+    assert per_team.rows[0][:2] == ["(no team)", 5]

@@ -34,7 +34,7 @@ BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=13)
 HEADER_ROW = 3
 FUNNEL_IDS = ("worked", "replied", "replied_positive", "demo_appointed", "demo_run", "offer_sent", "signed")
-SECTION_SHEETS = {"ramp_cohorts": "Ramp by hire quarter", "compare": "Before and after"}
+SECTION_SHEETS = {"teams": "Per team", "ramp_cohorts": "Ramp by hire quarter", "compare": "Before and after"}
 CHART_ROWS = 22  # rows between chart anchors on the Charts sheet
 
 

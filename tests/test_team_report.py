@@ -21,7 +21,11 @@ def test_team_json_has_the_issue_ids_and_competitor_win_rates():
     assert competitors and all(v["basis"] > 0 and v["label"] for v in competitors.values())
     sdr = next(r for r in doc["by_rep"].values() if r["role"] == "SDR")
     assert sdr["metrics"]["ttfd_days"]["value"] is None  # an SDR never signs: "not yet", never a number
-    assert "ramp_cohorts" in doc["sections"]
+    assert "ramp_cohorts" in doc["sections"] and "teams" in doc["sections"]
+    m = doc["metrics"]  # the sample's ramp is plausible: days, not years, and in milestone order
+    assert 0 <= m["ttfa_days"]["value"] < 30
+    assert m["ttfa_days"]["value"] <= m["tt_first_demo_days"]["value"] <= m["ttfd_days"]["value"] < 365
+    assert m["tt50q_days"]["value"] <= m["tt80q_days"]["value"] <= m["tt100q_days"]["value"]
     assert any("monthly_quota" in w for w in doc["warnings"])  # SDRs have no quota
 
 

@@ -125,6 +125,7 @@ class Section:
     title: str
     columns: list[str]
     rows: list[list[str | float | int | None]]
+    units: list[Unit | None] | None = None  # one per row, where the row's values share a unit
 
 
 @dataclass

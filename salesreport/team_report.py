@@ -12,7 +12,7 @@ from .errors import ConfigError
 from .funnel import Facts
 from .metrics.registry import metric_def, metrics_for
 from .metrics.team import QUOTA_SHARES, conversions, milestones, quota_attainment, win_rates
-from .model import MetricValue, Period, PeriodReport, Report, Section
+from .model import MetricValue, Period, PeriodReport, Report, Section, Unit
 from .periods import end_instant, previous, start_instant
 from .report import _by_rep, _value, cohort_start_for
 
@@ -149,6 +149,9 @@ def compare(facts: Facts, config: Config, period: Period, at: date) -> Section:
             **{f"{metric_def(m).title} (median, reps hired)": _median(ms.loc[ms.index.isin(in_window), m])
                for m in ("ttfa_days", "ttfd_days", "tt50q_days")},
         }
+    units = {"Deals signed": Unit.COUNT, "Revenue": Unit.MONEY, "Sales actions": Unit.COUNT,
+             "Win rate": Unit.RATIO, "Lead → qualified": Unit.RATIO, "Qualified → signed": Unit.RATIO,
+             "Reps hired": Unit.COUNT}
     rows = []
     for key in figures["before"]:
         before, after = figures["before"][key], figures["after"][key]
@@ -156,7 +159,8 @@ def compare(facts: Facts, config: Config, period: Period, at: date) -> Section:
                   and not pd.isna(before) and not pd.isna(after) else None)
         rows.append([key, _plain(before), _plain(after), _plain(change)])
     return Section(title=f"Before and after {at} ({length} days each)",
-                   columns=["Figure", "Before", "After", "Change"], rows=rows)
+                   columns=["Figure", "Before", "After", "Change"], rows=rows,
+                   units=[units.get(row[0], Unit.DAYS if "Days" in row[0] else None) for row in rows])
 
 
 def _plain(value):

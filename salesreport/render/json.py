@@ -50,7 +50,8 @@ def report_dict(report: Report) -> dict[str, Any]:
         "by_rep": current["by_rep"],
         "periods": [{"report": report.name, **period_dict(pr)} for pr in report.periods[:-1]],
         "warnings": list(report.warnings),
-        **({"sections": {key: {"title": s.title, "columns": s.columns, "rows": s.rows}
+        **({"sections": {key: {"title": s.title, "columns": s.columns, "rows": s.rows,
+                               "units": [u.value if u else None for u in s.units] if s.units else None}
                          for key, s in report.sections.items()}} if report.sections else {}),
     }
 

@@ -95,7 +95,9 @@ def _render_reps(report: Report, console: Console) -> None:
 def _render_section(section: Section, console: Console) -> None:
     """A section table; a wide one is turned (its rows become columns) and split to fit 80 columns."""
     columns, rows = section.columns, section.rows
+    units = section.units or [None] * len(rows)
     if len(columns) > 5 and rows:
+        units = [None] * (len(columns) - 1)
         columns, rows = [columns[0], *[str(r[0]) for r in rows]], [
             [columns[i], *[r[i] for r in rows]] for i in range(1, len(columns))]
     per_table = max(1, (min(console.width, 80) - METRIC_WIDTH - 2) // (REP_COLUMN + 3))
@@ -106,10 +108,18 @@ def _render_section(section: Section, console: Console) -> None:
         table.add_column(columns[0], max_width=METRIC_WIDTH, overflow="fold")
         for name in body[start:start + per_table]:
             table.add_column(name, justify="right", max_width=REP_COLUMN + 3, overflow="fold")
-        for row in rows:
+        for row, unit in zip(rows, units, strict=True):
             cells = row[1:][start:start + per_table]
-            table.add_row(str(row[0]), *[EMPTY if v is None else _plain(v) for v in cells])
+            table.add_row(str(row[0]), *[_section_value(v, unit) for v in cells])
         console.print(table)
+
+
+def _section_value(value, unit) -> str:
+    if value is None:
+        return EMPTY
+    if unit is not None and isinstance(value, (int, float)):
+        return fmt(value, unit)
+    return _plain(value)
 
 
 def _plain(value) -> str:

@@ -141,12 +141,15 @@ def _section_sheet(wb: Workbook, report: Report, name: str, section: Section) ->
     ws = wb.create_sheet(name)
     ws.cell(row=1, column=1, value=section.title).font = TITLE
     _header(ws, section.columns)
-    for row, values in enumerate(section.rows, start=HEADER_ROW + 1):
+    units = section.units or [None] * len(section.rows)
+    for row, (values, unit) in enumerate(zip(section.rows, units, strict=True), start=HEADER_ROW + 1):
         for column, value in enumerate(values, start=1):
             if isinstance(value, str):
                 text_cell(ws, row, column, value)
             else:
-                ws.cell(row=row, column=column, value=value)
+                cell = ws.cell(row=row, column=column, value=value)
+                if unit is not None:
+                    cell.number_format = number_format(unit, report.currency)
     ws.row_dimensions[HEADER_ROW].height = 45
     ws.freeze_panes = "B4"
     _widths(ws, {1: 34, **{c: 14 for c in range(2, len(section.columns) + 1)}})

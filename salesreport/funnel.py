@@ -252,12 +252,13 @@ def _actions(ds: Dataset, deal_index: pd.Index) -> pd.DataFrame:
         return pd.DataFrame({"owner": pd.Series(dtype=object), "action": pd.Series(dtype=object),
                              "day": pd.Series(dtype="datetime64[ns]"), "deal_pos": pd.Series(dtype="float64")})
     a = ds.activities
-    a = a[a["done"] & (a["action"] != "")]
-    positions = deal_index.get_indexer(a["deal_id"]).astype("float64")
+    keep = a["done"].to_numpy(dtype=bool) & (a["action"] != "").to_numpy(dtype=bool)
+    positions = deal_index.get_indexer(a["deal_id"]).astype("float64")[keep]
+    # categoricals: millions of activity rows share a few dozen owners and four types
     return pd.DataFrame({
-        "owner": a["owner"].to_numpy(dtype=object),
-        "action": a["action"].to_numpy(dtype=object),
-        "day": a["occurred_at"].dt.normalize().to_numpy(),
+        "owner": pd.Categorical(a["owner"])[keep],
+        "action": pd.Categorical(a["action"])[keep],
+        "day": a["occurred_at"].dt.normalize().to_numpy()[keep],
         "deal_pos": np.where(positions < 0, np.nan, positions),
     })
 

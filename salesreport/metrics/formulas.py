@@ -195,7 +195,7 @@ def actions(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     day = a["day"].to_numpy()
     inside = a[(day >= ctx.start) & (day < ctx.until)]
     team: Team = {"sales_actions": len(inside)}
-    counts = inside.groupby(["owner", "action"]).size().unstack(fill_value=0)
+    counts = inside.groupby(["owner", "action"], observed=True).size().unstack(fill_value=0)
     reps = pd.DataFrame(index=counts.index)
     reps["sales_actions"] = counts.sum(axis=1)
     for t in ACTION_TYPES:

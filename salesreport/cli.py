@@ -34,10 +34,11 @@ class Format(str, Enum):
     csv = "csv"
     md = "md"
     xlsx = "xlsx"
+    html = "html"
 
 
 SUFFIX_FORMATS = {".json": Format.json, ".csv": Format.csv, ".md": Format.md, ".txt": Format.table,
-                  ".xlsx": Format.xlsx}
+                  ".xlsx": Format.xlsx, ".html": Format.html, ".htm": Format.html}
 XLSX_PERIODS = {"monthly": 12, "weekly": 8, "daily": 10, "team": 1}
 
 DataOpt = Annotated[str | None, typer.Option("--data", help="Folder of CSVs, a .xlsx, or one deals CSV. Default: [sources] of the config.")]
@@ -46,7 +47,7 @@ SinceOpt = Annotated[str | None, typer.Option("--since", help="Cohort start YYYY
 PeriodsOpt = Annotated[int | None, typer.Option("--periods", min=1, max=60, help="Show N consecutive periods ending at the chosen one (xlsx default: 12 months, 8 weeks, 10 days).")]
 RepOpt = Annotated[list[str] | None, typer.Option("--rep", help="Only this rep in the per-rep tables (repeatable).")]
 PipelineOpt = Annotated[str | None, typer.Option("--pipeline", help="Only deals of this pipeline.")]
-FormatOpt = Annotated[Format | None, typer.Option("--format", help="table, json, csv or md. Default: table, or from --out's suffix.")]
+FormatOpt = Annotated[Format | None, typer.Option("--format", help="table, json, csv, md, xlsx or html. Default: table, or from --out's suffix.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Write to this file (atomically) instead of stdout.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", help="Show the traceback of an error.")]
 
@@ -99,6 +100,10 @@ def _render(result, fmt: Format, out: Path | None) -> str | bytes:
 
     if fmt is Format.xlsx:
         return workbook_bytes(result)
+    if fmt is Format.html:
+        from .render.html import render_html
+
+        return render_html(result)
     if fmt is Format.json:
         return render_json(result)
     if fmt is Format.csv:

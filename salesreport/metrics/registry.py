@@ -106,7 +106,7 @@ METRICS: list[Metric] = [
     _m("offer_sent_period", 27, "Offers sent, period", C, "first entry into offer_sent in the period",
        {WEEKLY, DAILY}, "funnel", per_rep=True),
     _m("signed", 12, "Signed (cohort)", C, "cohort deals that reached signed", {MONTHLY, WEEKLY}, "funnel",
-       per_rep=True),
+       per_rep=True, number_in=((WEEKLY, 28),)),
     _m("conv_reply", 10, "Reply conversion", R, "cohort replied / cohort worked", MO, "funnel",
        direction=UP, target=0.25),
     _m("conv_demo", 11, "Demo conversion", R, "cohort demo_run / cohort worked", {MONTHLY, WEEKLY}, "funnel",

@@ -1,0 +1,67 @@
+"""HTML page from the jinja2 templates in templates/ (autoescaped); the template only lays out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+from ..metrics.registry import metric_def, metrics_for
+from ..model import MetricValue, Report, Status
+from .format import EMPTY, fmt, fmt_target
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
+COLOURS = {  # inline styles: mail clients drop <style> blocks
+    "good": "background:#c6efce;color:#006100;",
+    "warn": "background:#ffeb9c;color:#7f6000;",
+    "bad": "background:#ffc7ce;color:#9c0006;",
+    "": "",
+}
+
+
+def environment(folder: Path = TEMPLATES) -> jinja2.Environment:
+    """Templates from `folder`, every one autoescaped (a company named <script> arrives as text)."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(folder), autoescape=True,
+                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def _cell(mv: MetricValue | None) -> dict:
+    if mv is None:
+        return {"text": "", "status": ""}
+    text = fmt(mv.value, mv.unit)
+    if mv.value is None and mv.id.startswith("tt") and mv.id.endswith("_days"):
+        text = "not yet"
+    return {"text": text, "status": mv.status.value if isinstance(mv.status, Status) else ""}
+
+
+def context(report: Report) -> dict:
+    """Everything the template shows, already formatted."""
+    p = report.current.period
+    rows = []
+    for metric_id, mv in report.current.metrics.items():
+        m = metric_def(metric_id, mv.label)
+        rows.append({"number": m.number_for(report.name), "title": m.title,
+                     "cells": [_cell(pr.metrics.get(metric_id)) for pr in report.periods],
+                     "previous": fmt(mv.previous, mv.unit) if mv.previous is not None else EMPTY,
+                     "target": fmt_target(mv, m.direction.value)})
+    blocks = list(report.current.by_rep.values())
+    ids = [m.id for m in metrics_for(report.name) if any(m.id in b.metrics for b in blocks)]
+    rep_rows = [{"title": metric_def(i).title, "cells": [_cell(b.metrics.get(i)) for b in blocks]} for i in ids]
+    span = p.start.isoformat() if p.start == p.end else f"{p.start} – {p.end}"
+    return {
+        "title": f"{report.name.capitalize()} sales report · {p.label}",
+        "subtitle": f"{span} · {report.timezone}" + (f" · generated {report.generated_at}" if report.generated_at else ""),
+        "period_labels": [pr.period.label for pr in report.periods],
+        "rows": rows,
+        "reps": [{"name": b.name, "role": b.role} for b in blocks],
+        "rep_rows": rep_rows,
+        "sections": [{"title": s.title, "columns": s.columns,
+                      "rows": [["" if v is None else v for v in row] for row in s.rows]}
+                     for s in report.sections.values()],
+        "warnings": report.warnings,
+        "colours": COLOURS,
+    }
+
+
+def render_html(report: Report, env: jinja2.Environment | None = None) -> str:
+    return (env or environment()).get_template("report.html.j2").render(**context(report))

@@ -1,0 +1,32 @@
+"""--format html: the jinja2 template shows the report's values, autoescaped."""
+
+from __future__ import annotations
+
+import json
+
+from .test_outputs import SAMPLE, run_cli
+
+
+def test_html_page_shows_the_report_values(tmp_path):
+    page = tmp_path / "weekly.html"
+    proc = run_cli("weekly", "--data", str(SAMPLE), "--week", "2026-W46", "--out", str(page))
+    assert proc.returncode == 0, proc.stderr
+    html = page.read_text(encoding="utf-8")
+    doc = json.loads(run_cli("weekly", "--data", str(SAMPLE), "--week", "2026-W46", "--format", "json").stdout)
+    assert html.startswith("<!DOCTYPE html>") and "Weekly sales report · 2026-W46" in html
+    assert f">{doc['metrics']['worked']['value']:,}<" in html
+    bad = [k for k, v in doc["metrics"].items() if v["status"] == "bad"]
+    assert bad and html.count("background:#ffc7ce") >= len(bad)  # status colours inline
+    for name in doc["by_rep"]:
+        assert name in html
+
+
+def test_crm_text_is_escaped(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "deals.csv").write_text(
+        "deal_id,owner,company,created_at,stage\nD1,<script>alert(1)</script>,<b>Acme</b>,2026-03-02,work_started\n")
+    proc = run_cli("weekly", "--data", str(data), "--week", "2026-W10", "--format", "html", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "<script>alert" not in proc.stdout
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in proc.stdout

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from datetime import date
 from enum import Enum
 from pathlib import Path
@@ -15,7 +16,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 from . import __version__
 from .errors import ConfigError, SalesReportError
 from .output import write_atomic
-from .pipeline import ReportRequest, run
+from .pipeline import ReportRequest, run_with_config
 
 app = typer.Typer(
     add_completion=False,
@@ -50,6 +51,20 @@ PipelineOpt = Annotated[str | None, typer.Option("--pipeline", help="Only deals 
 FormatOpt = Annotated[Format | None, typer.Option("--format", help="table, json, csv, md, xlsx or html. Default: table, or from --out's suffix.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Write to this file (atomically) instead of stdout.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", help="Show the traceback of an error.")]
+EmailOpt = Annotated[list[str] | None, typer.Option("--email", help="Mail the report to this address (repeatable). SMTP from [smtp] and SALESREPORT_SMTP_*.")]
+PerRepOpt = Annotated[bool, typer.Option("--per-rep", help="Also mail each rep their own figures (address from the email column of reps).")]
+AttachOpt = Annotated[bool, typer.Option("--attach-xlsx", "--attach", help="Attach the XLSX workbook to the mail.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the mail(s) instead of sending.")]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on stderr (errors still show).")]
+
+
+@dataclass(frozen=True)
+class Mailing:
+    emails: tuple[str, ...] = ()
+    per_rep: bool = False
+    attach: bool = False
+    dry_run: bool = False
+    quiet: bool = False
 
 
 def _fail(exc: SalesReportError, verbose: bool) -> None:
@@ -69,9 +84,10 @@ def _since(text: str | None, option: str = "--since") -> date | None:
 
 
 def _report_command(report: str, period: str | None, data, config, since, periods, rep, pipeline, fmt, out,
-                    verbose, compare_at: str | None = None) -> None:
-    err = Console(stderr=True, highlight=False)
+                    verbose, compare_at: str | None = None, mailing: Mailing = Mailing()) -> None:
+    err = Console(stderr=True, highlight=False, quiet=mailing.quiet)
     try:
+        format_given = fmt
         fmt = fmt or (SUFFIX_FORMATS.get(out.suffix.lower(), Format.table) if out else Format.table)
         if fmt is Format.xlsx and out is None:
             raise ConfigError("--format xlsx needs --out FILE.xlsx: a workbook cannot be printed to the terminal.")
@@ -80,16 +96,36 @@ def _report_command(report: str, period: str | None, data, config, since, period
                                 periods=periods, reps=tuple(rep or ()), pipeline=pipeline,
                                 compare_at=_since(compare_at, "--compare-at"))
         with _progress(err, periods) as advance:
-            result = run(request, progress=advance)
-        text = _render(result, fmt, out)
+            settings_config, result = run_with_config(request, progress=advance)
         for w in result.warnings:
             err.print(f"Warning: {w}", style="yellow", markup=False)
+        if mailing.emails or mailing.per_rep:
+            _mail(result, settings_config, mailing, err)
+            if out is None and format_given is None:
+                return
+        text = _render(result, fmt, out)
         if out:
             write_atomic(out, text)
         elif fmt is not Format.table:
             sys.stdout.write(text)
     except SalesReportError as exc:
         _fail(exc, verbose)
+
+
+def _mail(result, config, mailing: Mailing, err: Console) -> None:
+    from .mail import messages_for, send, smtp_settings
+
+    settings = smtp_settings(config)
+    messages, notes = messages_for(result, list(mailing.emails), settings, per_rep=mailing.per_rep,
+                                   attach_xlsx=mailing.attach)
+    for note in notes:
+        err.print(f"Warning: {note}", style="yellow", markup=False)
+    if mailing.dry_run:
+        for msg in messages:
+            sys.stdout.write(msg.as_string() + "\n")
+        return
+    send(messages, settings)
+    err.print(f"Sent {len(messages)} mail(s) via {settings.host}:{settings.port}.", markup=False)
 
 
 def _render(result, fmt: Format, out: Path | None) -> str | bytes:
@@ -149,13 +185,15 @@ def monthly(
     month: Annotated[str | None, typer.Option("--month", help="YYYY-MM. Default: the last complete month.")] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
-    verbose: VerboseOpt = False,
+    email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = False, dry_run: DryRunOpt = False,
+    quiet: QuietOpt = False, verbose: VerboseOpt = False,
 ) -> None:
     """Revenue vs plan, forecast, conversions, cycle, pipeline health for a month.
 
     Example: salesreport monthly --data sample_data --month 2026-10 --format json
     """
-    _report_command("monthly", month, data, config, since, periods, rep, pipeline, format, out, verbose)
+    _report_command("monthly", month, data, config, since, periods, rep, pipeline, format, out, verbose,
+                    mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet))
 
 
 @app.command()
@@ -163,13 +201,15 @@ def weekly(
     week: Annotated[str | None, typer.Option("--week", help="YYYY-Www. Default: the last complete ISO week.")] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
-    verbose: VerboseOpt = False,
+    email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = False, dry_run: DryRunOpt = False,
+    quiet: QuietOpt = False, verbose: VerboseOpt = False,
 ) -> None:
     """The week's funnel, sales actions per day and pipeline, for the team and per rep.
 
     Example: salesreport weekly --data sample_data --week 2026-W46 --periods 4
     """
-    _report_command("weekly", week, data, config, since, periods, rep, pipeline, format, out, verbose)
+    _report_command("weekly", week, data, config, since, periods, rep, pipeline, format, out, verbose,
+                    mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet))
 
 
 @app.command()
@@ -177,13 +217,15 @@ def daily(
     date_: Annotated[str | None, typer.Option("--date", help='YYYY-MM-DD or "today". Default: yesterday.')] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
-    verbose: VerboseOpt = False,
+    email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = False, dry_run: DryRunOpt = False,
+    quiet: QuietOpt = False, verbose: VerboseOpt = False,
 ) -> None:
     """Each rep's sales actions and funnel moves of a day, beside the previous working day.
 
     Example: salesreport daily --data sample_data --date 2026-11-18 --rep "Anna Petrova"
     """
-    _report_command("daily", date_, data, config, since, periods, rep, pipeline, format, out, verbose)
+    _report_command("daily", date_, data, config, since, periods, rep, pipeline, format, out, verbose,
+                    mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet))
 
 
 @app.command()
@@ -192,13 +234,15 @@ def team(
     compare_at: Annotated[str | None, typer.Option("--compare-at", help="YYYY-MM-DD: each figure before and after this date (an enablement programme's start).")] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
-    verbose: VerboseOpt = False,
+    email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = False, dry_run: DryRunOpt = False,
+    quiet: QuietOpt = False, verbose: VerboseOpt = False,
 ) -> None:
     """Ramp (days from hire to first action, demo, deal, quota), quota attainment, win rates per rep.
 
     Example: salesreport team --data sample_data --month 2026-10 --compare-at 2026-06-01
     """
-    _report_command("team", month, data, config, since, 1, rep, pipeline, format, out, verbose, compare_at)
+    _report_command("team", month, data, config, since, 1, rep, pipeline, format, out, verbose, compare_at,
+                    Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet))
 
 
 @app.command()

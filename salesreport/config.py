@@ -16,6 +16,7 @@ CONFIG_NAME = "salesreport.toml"
 TABLES = ("deals", "stage_history", "activities", "reps")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FORECAST_METHODS = ("stage-weighted", "run-rate")
+SMTP_KEYS = {"host", "port", "security", "user", "from", "password_file", "subject"}
 KNOWN_SECTIONS = {
     "sources", "report", "plan", "funnel", "columns", "targets", "forecast", "input",
     "activity_types", "google", "smtp", "preset",
@@ -46,6 +47,7 @@ class Config:
     history_days: int = 365
     forecast_stage: str = "qualified"
     dayfirst: bool | None = None
+    smtp: dict[str, Any] = field(default_factory=dict)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -185,6 +187,15 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
     if dayfirst is not None and not isinstance(dayfirst, bool):
         raise ConfigError(f"{where}: [input] dayfirst must be true or false.")
 
+    smtp = get.table("smtp")
+    unknown_smtp = sorted(set(smtp) - SMTP_KEYS)
+    if "password" in smtp:
+        raise ConfigError(f"{where}: [smtp] password is not read from the config; set SALESREPORT_SMTP_PASSWORD "
+                          "or name a file with [smtp] password_file.")
+    if unknown_smtp:
+        raise ConfigError(f"{where}: [smtp] has unknown key(s) {', '.join(unknown_smtp)}; "
+                          f"known: {', '.join(sorted(SMTP_KEYS))}.")
+
     from .metrics.registry import REGISTRY  # late import: the registry does not depend on config
 
     unknown_targets = sorted(set(targets) - set(REGISTRY))
@@ -200,7 +211,7 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
         plan_annual=annual, plan_monthly=monthly, currency=currency, lost_names=lost_names,
         stage_names=stage_names, activity_types=activity_types, columns=columns, targets=targets,
         forecast_method=method, history_days=history_days, forecast_stage=forecast_stage,
-        dayfirst=dayfirst,
+        dayfirst=dayfirst, smtp=dict(smtp),
     )
 
 

@@ -149,6 +149,7 @@ class Report:
     warnings: list[str] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     sections: dict[str, Section] = field(default_factory=dict)
+    rep_emails: dict[str, str] = field(default_factory=dict)  # for --per-rep mail
     generated_at: str = ""  # ISO timestamp, for titles
 
     @property

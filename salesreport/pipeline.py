@@ -39,6 +39,10 @@ def load(data: str | None, config_path: Path | None, pipeline: str | None = None
 
 
 def run(request: ReportRequest, progress=None) -> Report:
+    return run_with_config(request, progress)[1]
+
+
+def run_with_config(request: ReportRequest, progress=None) -> tuple[Config, Report]:
     config, facts = load(request.data, request.config, request.pipeline)
     period = PERIOD_PARSERS[request.report](request.period, config)
     if request.report == "team":
@@ -48,5 +52,7 @@ def run(request: ReportRequest, progress=None) -> Report:
         report = build_report(request.report, facts, config, period, periods=request.periods,
                               since=request.since, reps=request.reps, progress=progress)
     report.findings = findings_for(facts, period.end)
+    emails = facts.reps.loc[facts.reps["email"].fillna("") != "", ["name", "email"]]
+    report.rep_emails = dict(zip(emails["name"], emails["email"], strict=True))
     report.generated_at = datetime.now(config.tz).strftime("%Y-%m-%d %H:%M %Z")
-    return report
+    return config, report

@@ -20,8 +20,9 @@ COLOURS = {  # inline styles: mail clients drop <style> blocks
 
 
 def environment(folder: Path = TEMPLATES) -> jinja2.Environment:
-    """Templates from `folder`, every one autoescaped (a company named <script> arrives as text)."""
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(folder), autoescape=True,
+    """Templates from `folder`; HTML ones autoescaped (a company named <script> arrives as text)."""
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(folder),
+                              autoescape=jinja2.select_autoescape(("html.j2", "html"), ("txt.j2", "txt"), default=True),
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
@@ -55,6 +56,9 @@ def context(report: Report) -> dict:
         "rows": rows,
         "reps": [{"name": b.name, "role": b.role} for b in blocks],
         "rep_rows": rep_rows,
+        "rep_lines": [{"name": b.name, "role": b.role,
+                       "items": [{"title": r["title"], "text": r["cells"][k]["text"]} for r in rep_rows
+                                 if r["cells"][k]["text"]]} for k, b in enumerate(blocks)],
         "sections": [{"title": s.title, "columns": s.columns,
                       "rows": [["" if v is None else v for v in row] for row in s.rows]}
                      for s in report.sections.values()],
@@ -65,3 +69,7 @@ def context(report: Report) -> dict:
 
 def render_html(report: Report, env: jinja2.Environment | None = None) -> str:
     return (env or environment()).get_template("report.html.j2").render(**context(report))
+
+
+def render_text(report: Report, env: jinja2.Environment | None = None) -> str:
+    return (env or environment()).get_template("email.txt.j2").render(**context(report))

@@ -1,0 +1,175 @@
+"""E-mail delivery: SMTP settings from [smtp] and the environment, MIME messages, one SMTP session.
+
+The password comes only from SALESREPORT_SMTP_PASSWORD or a file named in [smtp] password_file, never
+from argv, and never appears in a message or an error.
+"""
+
+from __future__ import annotations
+
+import os
+import smtplib
+import ssl
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from pathlib import Path
+from typing import Any
+
+from .config import Config
+from .errors import ConfigError, DeliveryError
+from .model import Report, Status
+
+SECURITY = ("starttls", "ssl", "none")
+DEFAULT_SUBJECT = "{report} sales report — {period} — {on_target} of {rated} on target"
+ENV = "SALESREPORT_SMTP_"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str = "localhost"
+    port: int = 587
+    security: str = "starttls"
+    user: str | None = None
+    sender: str = "salesreport@localhost"
+    subject: str = DEFAULT_SUBJECT
+    password: str | None = field(default=None, repr=False)
+    timeout: float = 30.0
+
+
+def smtp_settings(config: Config, env: Mapping[str, str] | None = None) -> SmtpSettings:
+    """[smtp] of the config, overridden by SALESREPORT_SMTP_HOST, _PORT, _SECURITY, _USER, _FROM."""
+    env = os.environ if env is None else env
+    raw: dict[str, Any] = dict(config.smtp)
+    for key, name in (("host", "HOST"), ("port", "PORT"), ("security", "SECURITY"), ("user", "USER"),
+                      ("from", "FROM")):
+        if env.get(ENV + name):
+            raw[key] = env[ENV + name]
+    security = str(raw.get("security", "starttls")).lower()
+    if security not in SECURITY:
+        raise ConfigError(f"SMTP security must be one of {', '.join(SECURITY)}, not {security!r} "
+                          f"([smtp] security or {ENV}SECURITY).")
+    try:
+        port = int(raw.get("port", 465 if security == "ssl" else 587))
+    except ValueError:
+        raise ConfigError(f"SMTP port must be a number ([smtp] port or {ENV}PORT).") from None
+    password = env.get(ENV + "PASSWORD")
+    if password is None and raw.get("password_file"):
+        path = Path(raw["password_file"])
+        path = path if path.is_absolute() else config.base_dir / path
+        try:
+            password = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ConfigError(f"[smtp] password_file {path}: cannot be read ({exc.strerror}).") from None
+    return SmtpSettings(host=str(raw.get("host", "localhost")), port=port, security=security,
+                        user=raw.get("user") or None, sender=str(raw.get("from", "salesreport@localhost")),
+                        subject=str(raw.get("subject", DEFAULT_SUBJECT)), password=password)
+
+
+def subject_for(report: Report, template: str) -> str:
+    """The subject line, e.g. "Daily sales report — Wed 18 Nov 2026 — 3 of 5 on target"."""
+    p = report.current.period
+    period = {"day": p.start.strftime("%a %d %b %Y"), "month": p.start.strftime("%B %Y")}.get(p.kind, p.label)
+    rated = [mv for mv in report.current.metrics.values() if mv.status is not None]
+    fields = {"report": report.name.capitalize(), "period": period, "label": p.label,
+              "on_target": sum(mv.status is Status.GOOD for mv in rated), "rated": len(rated)}
+    try:
+        return template.format(**fields)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ConfigError(f"[smtp] subject {template!r} cannot be filled ({exc}); it may use "
+                          f"{{{'}, {'.join(fields)}}}.") from None
+
+
+def build_message(
+    report: Report, recipients: list[str], settings: SmtpSettings, *, html: str, text: str,
+    attachment: tuple[str, bytes] | None = None,
+) -> EmailMessage:
+    """multipart/alternative (text, HTML), plus the workbook when one is attached."""
+    msg = EmailMessage()
+    msg["Subject"] = subject_for(report, settings.subject)
+    msg["From"] = settings.sender
+    msg["To"] = ", ".join(recipients)
+    msg["Date"] = formatdate(localtime=True)
+    msg["Message-ID"] = make_msgid(domain="salesreport")
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    if attachment is not None:
+        name, data = attachment
+        msg.make_mixed()
+        msg.add_attachment(data, maintype="application",
+                           subtype="vnd.openxmlformats-officedocument.spreadsheetml.sheet", filename=name)
+    return msg
+
+
+def for_rep(report: Report, name: str) -> Report:
+    """The report as one rep sees it: the team figures and only their own per-rep block."""
+    periods = [replace(pr, by_rep={k: v for k, v in pr.by_rep.items() if k == name}) for pr in report.periods]
+    return replace(report, periods=periods)
+
+
+def send(messages: list[EmailMessage], settings: SmtpSettings) -> None:
+    """Send every message over one SMTP session; any failure is a DeliveryError (exit 3)."""
+    where = f"{settings.host}:{settings.port}"
+    context = ssl.create_default_context()
+    sent = 0
+    try:
+        if settings.security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
+                                                   context=context)
+        else:
+            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        with client:
+            if settings.security == "starttls":
+                client.starttls(context=context)
+            if settings.user:
+                if settings.password is None:
+                    raise DeliveryError(
+                        f"SMTP user {settings.user} has no password: set {ENV}PASSWORD or [smtp] password_file. "
+                        "Nothing was sent.")
+                client.login(settings.user, settings.password)
+            for msg in messages:
+                client.send_message(msg)
+                sent += 1
+    except smtplib.SMTPAuthenticationError:
+        raise DeliveryError(f"The SMTP server {where} refused the login of {settings.user}; check the user and "
+                            f"{ENV}PASSWORD. Nothing was sent.") from None
+    except smtplib.SMTPNotSupportedError:
+        raise DeliveryError(f"The SMTP server {where} does not offer STARTTLS; set [smtp] security = \"ssl\" "
+                            "or \"none\" if that is intended. Nothing was sent.") from None
+    except ssl.SSLError as exc:
+        raise DeliveryError(f"TLS with {where} failed ({exc.reason}); check the server's certificate or "
+                            "[smtp] security. Nothing was sent.") from None
+    except smtplib.SMTPException as exc:
+        raise DeliveryError(f"The SMTP server {where} refused a mail ({type(exc).__name__}); {sent} of "
+                            f"{len(messages)} message(s) were sent before it. Nothing is retried.") from None
+    except OSError as exc:
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise DeliveryError(f"Could not reach the SMTP server {where} ({reason}); check [smtp] host and port "
+                            f"or {ENV}HOST. {sent} of {len(messages)} message(s) were sent.") from None
+
+
+def messages_for(
+    report: Report, recipients: list[str], settings: SmtpSettings, *, per_rep: bool, attach_xlsx: bool,
+) -> tuple[list[EmailMessage], list[str]]:
+    """The team mail to `recipients`, and with per_rep one mail per rep with an e-mail address.
+    Returns the messages and notes (reps without an address)."""
+    from .render.html import environment, render_html, render_text
+    from .render.xlsx import workbook_bytes
+
+    env = environment()
+    label = report.current.period.label
+
+    def one(r: Report, to: list[str]) -> EmailMessage:
+        attachment = (f"{r.name}-{label}.xlsx", workbook_bytes(r)) if attach_xlsx else None
+        return build_message(r, to, settings, html=render_html(r, env), text=render_text(r, env),
+                             attachment=attachment)
+
+    messages = [one(report, recipients)] if recipients else []
+    notes = []
+    if per_rep:
+        missing = [name for name in report.current.by_rep if name not in report.rep_emails]
+        if missing:
+            notes.append(f"No e-mail address in reps.csv for {', '.join(missing)}: they get no mail.")
+        messages += [one(for_rep(report, name), [report.rep_emails[name]])
+                     for name in report.current.by_rep if name in report.rep_emails]
+    return messages, notes

@@ -107,6 +107,21 @@ def for_rep(report: Report, name: str) -> Report:
     return replace(report, periods=periods)
 
 
+def _login(client: smtplib.SMTP, user: str, password: str) -> None:
+    """One AUTH attempt: PLAIN when offered (over TLS), else smtplib's own choice. Trying a second
+    mechanism after a refusal makes some servers hang until the timeout."""
+    client.ehlo_or_helo_if_needed()
+    offered = client.esmtp_features.get("auth", "").upper().split()
+    try:
+        if "PLAIN" in offered:
+            client.user, client.password = user, password
+            client.auth("PLAIN", client.auth_plain)
+        else:
+            client.login(user, password)
+    except smtplib.SMTPServerDisconnected:  # some servers hang up on a refused login
+        raise smtplib.SMTPAuthenticationError(535, b"disconnected during login") from None
+
+
 def send(messages: list[EmailMessage], settings: SmtpSettings) -> None:
     """Send every message over one SMTP session; any failure is a DeliveryError (exit 3)."""
     where = f"{settings.host}:{settings.port}"
@@ -126,7 +141,7 @@ def send(messages: list[EmailMessage], settings: SmtpSettings) -> None:
                     raise DeliveryError(
                         f"SMTP user {settings.user} has no password: set {ENV}PASSWORD or [smtp] password_file. "
                         "Nothing was sent.")
-                client.login(settings.user, settings.password)
+                _login(client, settings.user, settings.password)
             for msg in messages:
                 client.send_message(msg)
                 sent += 1

@@ -41,3 +41,70 @@ def test_settings_from_config_and_environment(tmp_path):
         parse_config({"smtp": {"password": "inline"}})
     with pytest.raises(ConfigError, match="security"):
         smtp_settings(Config(), env={"SALESREPORT_SMTP_SECURITY": "tls13"})
+
+
+# --- against a real SMTP server on 127.0.0.1 (STARTTLS + AUTH) ------------------------------------------
+
+import io  # noqa: E402
+import os  # noqa: E402
+
+from openpyxl import load_workbook  # noqa: E402
+
+from .smtp_server import PASSWORD, USER, free_port, smtp_server  # noqa: E402
+
+
+def _env(port: int, ca_file, password: str = PASSWORD) -> dict:
+    return {**os.environ, "SALESREPORT_SMTP_HOST": "127.0.0.1", "SALESREPORT_SMTP_PORT": str(port),
+            "SALESREPORT_SMTP_SECURITY": "starttls", "SALESREPORT_SMTP_USER": USER,
+            "SALESREPORT_SMTP_FROM": "Sales reports <reports@example.com>",
+            "SALESREPORT_SMTP_PASSWORD": password, "SSL_CERT_FILE": str(ca_file)}
+
+
+def test_sends_over_starttls_with_auth_and_an_xlsx_attachment(tmp_path):
+    with smtp_server(tmp_path) as (inbox, port, ca):
+        proc = run_cli("weekly", "--data", str(SAMPLE), "--week", "2026-W46", "--email", "team@example.com",
+                       "--email", "head@example.com", "--attach", env=_env(port, ca))
+        assert proc.returncode == 0, proc.stderr
+    assert len(inbox.messages) == 1
+    rcpt, raw = inbox.messages[0]
+    assert rcpt == ["team@example.com", "head@example.com"]
+    msg = email.message_from_bytes(raw, policy=policy.default)
+    assert msg.get_content_type() == "multipart/mixed"
+    assert str(msg["Subject"]).startswith("Weekly sales report — 2026-W46 — ")
+    assert msg.get_body(("html",)) is not None and msg.get_body(("plain",)) is not None
+    (attachment,) = list(msg.iter_attachments())
+    assert attachment.get_filename() == "weekly-2026-W46.xlsx"
+    assert load_workbook(io.BytesIO(attachment.get_content())).sheetnames[0] == "Weekly"
+    assert PASSWORD not in proc.stdout + proc.stderr
+
+
+def test_per_rep_fan_out(tmp_path):
+    with smtp_server(tmp_path) as (inbox, port, ca):
+        proc = run_cli("daily", "--data", str(SAMPLE), "--date", "2026-11-18", "--email", "head@example.com",
+                       "--per-rep", env=_env(port, ca))
+        assert proc.returncode == 0, proc.stderr
+    recipients = [rcpt for rcpt, _ in inbox.messages]
+    assert recipients[0] == ["head@example.com"]
+    assert all(len(r) == 1 for r in recipients[1:])  # one mail per rep, to that rep only
+    assert {"elena.berg@example.com", "farid.costa@example.com", "marta.berg@example.com"} <= {
+        r[0] for r in recipients[1:]}
+    own = email.message_from_bytes(inbox.messages[1][1], policy=policy.default).get_body(("html",)).get_content()
+    names = ["Elena Berg", "Farid Costa", "Marta Berg"]
+    assert sum(name in own for name in names) == 1  # each rep sees only their own column (and the team's)
+
+
+def test_refused_login_exits_3_without_showing_the_password(tmp_path):
+    with smtp_server(tmp_path) as (inbox, port, ca):
+        proc = run_cli("daily", "--data", str(SAMPLE), "--date", "2026-11-18", "--email", "head@example.com",
+                       env=_env(port, ca, password="wrong-password-123"))
+    assert proc.returncode == 3
+    assert "refused the login" in proc.stderr and "Nothing was sent" in proc.stderr
+    assert "wrong-password-123" not in proc.stderr + proc.stdout
+    assert inbox.messages == []
+
+
+def test_connection_refused_exits_3(tmp_path):
+    proc = run_cli("daily", "--data", str(SAMPLE), "--date", "2026-11-18", "--email", "head@example.com",
+                   env=_env(free_port(), tmp_path / "none.pem"))
+    assert proc.returncode == 3
+    assert "Could not reach the SMTP server 127.0.0.1" in proc.stderr and "Traceback" not in proc.stderr

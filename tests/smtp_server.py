@@ -19,7 +19,7 @@ USER, PASSWORD = "reports@example.com", "correct horse battery staple"
 class Inbox:
     messages: list[tuple[list[str], bytes]] = field(default_factory=list)
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd's hook name
         self.messages.append((list(envelope.rcpt_tos), envelope.content))
         return "250 OK"
 

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import email
+import io
+import os
 from email import policy
 
 import pytest
+from openpyxl import load_workbook
 
 from salesreport.config import Config, parse_config
 from salesreport.errors import ConfigError
 from salesreport.mail import smtp_settings
 
+from .smtp_server import PASSWORD, USER, free_port, smtp_server
 from .test_outputs import SAMPLE, run_cli
 
 
@@ -44,13 +48,6 @@ def test_settings_from_config_and_environment(tmp_path):
 
 
 # --- against a real SMTP server on 127.0.0.1 (STARTTLS + AUTH) ------------------------------------------
-
-import io  # noqa: E402
-import os  # noqa: E402
-
-from openpyxl import load_workbook  # noqa: E402
-
-from .smtp_server import PASSWORD, USER, free_port, smtp_server  # noqa: E402
 
 
 def _env(port: int, ca_file, password: str = PASSWORD) -> dict:

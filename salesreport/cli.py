@@ -53,7 +53,11 @@ OutOpt = Annotated[Path | None, typer.Option("--out", help="Write to this file (
 VerboseOpt = Annotated[bool, typer.Option("--verbose", help="Show the traceback of an error.")]
 EmailOpt = Annotated[list[str] | None, typer.Option("--email", help="Mail the report to this address (repeatable). SMTP from [smtp] and SALESREPORT_SMTP_*.")]
 PerRepOpt = Annotated[bool, typer.Option("--per-rep", help="Also mail each rep their own figures (address from the email column of reps).")]
-AttachOpt = Annotated[bool, typer.Option("--attach-xlsx", "--attach", help="Attach the XLSX workbook to the mail.")]
+class Attachment(str, Enum):
+    xlsx = "xlsx"
+
+
+AttachOpt = Annotated[Attachment | None, typer.Option("--attach", help="xlsx: attach the report's workbook to the mail.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the mail(s) instead of sending.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on stderr (errors still show).")]
 
@@ -62,7 +66,7 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or pr
 class Mailing:
     emails: tuple[str, ...] = ()
     per_rep: bool = False
-    attach: bool = False
+    attach: Attachment | None = None
     dry_run: bool = False
     quiet: bool = False
 
@@ -117,7 +121,7 @@ def _mail(result, config, mailing: Mailing, err: Console) -> None:
 
     settings = smtp_settings(config)
     messages, notes = messages_for(result, list(mailing.emails), settings, per_rep=mailing.per_rep,
-                                   attach_xlsx=mailing.attach)
+                                   attach_xlsx=mailing.attach is Attachment.xlsx)
     for note in notes:
         err.print(f"Warning: {note}", style="yellow", markup=False)
     if mailing.dry_run:
@@ -185,7 +189,7 @@ def monthly(
     month: Annotated[str | None, typer.Option("--month", help="YYYY-MM. Default: the last complete month.")] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
-    email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = False, dry_run: DryRunOpt = False,
+    email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
     quiet: QuietOpt = False, verbose: VerboseOpt = False,
 ) -> None:
     """Revenue vs plan, forecast, conversions, cycle, pipeline health for a month.
@@ -201,7 +205,7 @@ def weekly(
     week: Annotated[str | None, typer.Option("--week", help="YYYY-Www. Default: the last complete ISO week.")] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
-    email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = False, dry_run: DryRunOpt = False,
+    email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
     quiet: QuietOpt = False, verbose: VerboseOpt = False,
 ) -> None:
     """The week's funnel, sales actions per day and pipeline, for the team and per rep.
@@ -217,7 +221,7 @@ def daily(
     date_: Annotated[str | None, typer.Option("--date", help='YYYY-MM-DD or "today". Default: yesterday.')] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
-    email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = False, dry_run: DryRunOpt = False,
+    email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
     quiet: QuietOpt = False, verbose: VerboseOpt = False,
 ) -> None:
     """Each rep's sales actions and funnel moves of a day, beside the previous working day.
@@ -234,7 +238,7 @@ def team(
     compare_at: Annotated[str | None, typer.Option("--compare-at", help="YYYY-MM-DD: each figure before and after this date (an enablement programme's start).")] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
-    email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = False, dry_run: DryRunOpt = False,
+    email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
     quiet: QuietOpt = False, verbose: VerboseOpt = False,
 ) -> None:
     """Ramp (days from hire to first action, demo, deal, quota), quota attainment, win rates per rep.

@@ -60,7 +60,7 @@ def _env(port: int, ca_file, password: str = PASSWORD) -> dict:
 def test_sends_over_starttls_with_auth_and_an_xlsx_attachment(tmp_path):
     with smtp_server(tmp_path) as (inbox, port, ca):
         proc = run_cli("weekly", "--data", str(SAMPLE), "--week", "2026-W46", "--email", "team@example.com",
-                       "--email", "head@example.com", "--attach", env=_env(port, ca))
+                       "--email", "head@example.com", "--attach", "xlsx", env=_env(port, ca))
         assert proc.returncode == 0, proc.stderr
     assert len(inbox.messages) == 1
     rcpt, raw = inbox.messages[0]
@@ -105,3 +105,12 @@ def test_connection_refused_exits_3(tmp_path):
                    env=_env(free_port(), tmp_path / "none.pem"))
     assert proc.returncode == 3
     assert "Could not reach the SMTP server 127.0.0.1" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_day_without_data_still_gives_a_short_clear_mail():
+    proc = run_cli("daily", "--data", str(SAMPLE), "--date", "2020-01-06", "--email", "head@example.com",
+                   "--dry-run", "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    msg = email.message_from_string(proc.stdout, policy=policy.default)
+    assert "Daily sales report — Mon 06 Jan 2020" in str(msg["Subject"])
+    assert "Sales actions" in msg.get_body(("plain",)).get_content()

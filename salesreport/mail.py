@@ -127,6 +127,7 @@ def send(messages: list[EmailMessage], settings: SmtpSettings) -> None:
     where = f"{settings.host}:{settings.port}"
     context = ssl.create_default_context()
     sent = 0
+    stage = "SMTP"
     try:
         if settings.security == "ssl":
             client: smtplib.SMTP = smtplib.SMTP_SSL(settings.host, settings.port, timeout=settings.timeout,
@@ -135,8 +136,10 @@ def send(messages: list[EmailMessage], settings: SmtpSettings) -> None:
             client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
         with client:
             if settings.security == "starttls":
+                stage = "STARTTLS"
                 client.starttls(context=context)
             if settings.user:
+                stage = "AUTH (login)"
                 if settings.password is None:
                     raise DeliveryError(
                         f"SMTP user {settings.user} has no password: set {ENV}PASSWORD or [smtp] password_file. "
@@ -149,8 +152,8 @@ def send(messages: list[EmailMessage], settings: SmtpSettings) -> None:
         raise DeliveryError(f"The SMTP server {where} refused the login of {settings.user}; check the user and "
                             f"{ENV}PASSWORD. Nothing was sent.") from None
     except smtplib.SMTPNotSupportedError:
-        raise DeliveryError(f"The SMTP server {where} does not offer STARTTLS; set [smtp] security = \"ssl\" "
-                            "or \"none\" if that is intended. Nothing was sent.") from None
+        raise DeliveryError(f"The SMTP server {where} does not offer {stage}; check [smtp] security "
+                            "(starttls, ssl or none) and whether the server wants a login. Nothing was sent.") from None
     except ssl.SSLError as exc:
         raise DeliveryError(f"TLS with {where} failed ({exc.reason}); check the server's certificate or "
                             "[smtp] security. Nothing was sent.") from None

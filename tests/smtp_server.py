@@ -37,8 +37,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def smtp_server(folder: Path):
-    """Yields (inbox, port, ca_file): trust ca_file (SSL_CERT_FILE) to talk TLS to it."""
+def smtp_server(folder: Path, implicit_tls: bool = False):
+    """Yields (inbox, port, ca_file): trust ca_file (SSL_CERT_FILE) to talk TLS to it. STARTTLS is required,
+    or with implicit_tls the whole connection is TLS (SMTPS)."""
     ca = trustme.CA()
     cert = ca.issue_cert("127.0.0.1", "localhost")
     ca_file = folder / "test-ca.pem"
@@ -47,8 +48,10 @@ def smtp_server(folder: Path):
     cert.configure_cert(context)
     inbox = Inbox()
     port = free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=context, require_starttls=True,
-                            authenticator=_authenticate, auth_require_tls=True)
+    tls = {"ssl_context": context} if implicit_tls else {"tls_context": context, "require_starttls": True}
+    # aiosmtpd's auth_require_tls looks at STARTTLS only; an SMTPS connection is TLS from the start
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=_authenticate,
+                            auth_require_tls=not implicit_tls, **tls)
     controller.start()
     try:
         yield inbox, port, ca_file

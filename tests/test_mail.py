@@ -114,3 +114,12 @@ def test_a_day_without_data_still_gives_a_short_clear_mail():
     msg = email.message_from_string(proc.stdout, policy=policy.default)
     assert "Daily sales report — Mon 06 Jan 2020" in str(msg["Subject"])
     assert "Sales actions" in msg.get_body(("plain",)).get_content()
+
+
+def test_sends_over_implicit_tls(tmp_path):
+    with smtp_server(tmp_path, implicit_tls=True) as (inbox, port, ca):
+        env = {**_env(port, ca), "SALESREPORT_SMTP_SECURITY": "ssl"}
+        proc = run_cli("daily", "--data", str(SAMPLE), "--date", "2026-11-18", "--email", "head@example.com",
+                       env=env)
+        assert proc.returncode == 0, proc.stderr
+    assert [rcpt for rcpt, _ in inbox.messages] == [["head@example.com"]]

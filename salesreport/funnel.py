@@ -312,3 +312,16 @@ def state_at(facts: Facts, until: np.datetime64) -> StateAt:
 
 def stage_rank(stage_idx: np.ndarray) -> np.ndarray:
     return _rank(stage_idx)
+
+
+def signer(facts: Facts) -> np.ndarray:
+    """Who a signed deal's revenue belongs to: the owner of its signed entry, else the deal's owner."""
+    owner = facts.first_owner["signed"]
+    return np.where(owner == "", facts.deals["owner"].to_numpy(dtype=object), owner)
+
+
+def active_reps(reps: pd.DataFrame, start: np.datetime64, until: np.datetime64) -> pd.Series:
+    """Reps active in [start, until): hired before `until` (or no hire_date), not left before `start`."""
+    hired = reps["hire_date"].isna() | (reps["hire_date"] < until)
+    stayed = reps["left_at"].isna() | (reps["left_at"] >= start)
+    return hired & stayed

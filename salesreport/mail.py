@@ -18,7 +18,7 @@ from typing import Any
 
 from .config import Config
 from .errors import ConfigError, DeliveryError
-from .model import Report, Status
+from .model import Report
 
 SECURITY = ("starttls", "ssl", "none")
 DEFAULT_SUBJECT = "{report} sales report — {period} — {on_target} of {rated} on target"
@@ -70,9 +70,9 @@ def subject_for(report: Report, template: str) -> str:
     """The subject line, e.g. "Daily sales report — Wed 18 Nov 2026 — 3 of 5 on target"."""
     p = report.current.period
     period = {"day": p.start.strftime("%a %d %b %Y"), "month": p.start.strftime("%B %Y")}.get(p.kind, p.label)
-    rated = [mv for mv in report.current.metrics.values() if mv.status is not None]
+    on_target, rated = report.current.on_target()
     fields = {"report": report.name.capitalize(), "period": period, "label": p.label,
-              "on_target": sum(mv.status is Status.GOOD for mv in rated), "rated": len(rated)}
+              "on_target": on_target, "rated": rated}
     try:
         return template.format(**fields)
     except (KeyError, IndexError, ValueError) as exc:

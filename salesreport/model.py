@@ -117,6 +117,11 @@ class PeriodReport:
     metrics: dict[str, MetricValue]
     by_rep: dict[str, RepBlock]
 
+    def on_target(self) -> tuple[int, int]:
+        """(metrics with status good, metrics with any status) among the team figures."""
+        rated = [mv for mv in self.metrics.values() if mv.status is not None]
+        return sum(mv.status is Status.GOOD for mv in rated), len(rated)
+
 
 @dataclass
 class Section:

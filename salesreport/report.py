@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .config import Config
-from .funnel import Facts
+from .funnel import Facts, active_reps
 from .metrics.formulas import GROUPS, Ctx
 from .metrics.registry import Metric, metrics_for, status_of, target_of
 from .model import MetricValue, Period, PeriodReport, RepBlock, Report, Unit
@@ -69,13 +69,13 @@ def build_report(
     for p in chosen:
         team, per_rep, ctx = raw(p)
         prev_team, prev_rep, _ = raw(previous(p, config))
-        values = {m.id: _value(m, team.get(m.id), prev_team.get(m.id), config, team_level=True) for m in metrics}
-        if "zero_amount_after_qualified" in values:
-            mv = values["zero_amount_after_qualified"]
-            values[mv.id] = MetricValue(**{**mv.__dict__, "deal_ids": ctx._cache.get("zero_amount_ids", ())})
+        values = {m.id: metric_value(m, team.get(m.id), prev_team.get(m.id), config, team_level=True) for m in metrics}
+        for metric_id, ids in ctx.details.items():
+            if metric_id in values:
+                values[metric_id] = MetricValue(**{**values[metric_id].__dict__, "deal_ids": ids})
         out.periods.append(PeriodReport(
             period=p, metrics=values,
-            by_rep=_by_rep(metrics, per_rep, prev_rep, facts, config, p, wanted),
+            by_rep=rep_blocks(metrics, per_rep, prev_rep, facts, config, p, wanted),
         ))
         if p is chosen[-1]:
             out.warnings.extend(dict.fromkeys(ctx.warnings))
@@ -97,7 +97,7 @@ def _clean(value, unit: Unit) -> float | int | None:
     return round(value) if unit is Unit.COUNT else value
 
 
-def _value(metric: Metric, value, previous_value, config: Config, team_level: bool) -> MetricValue:
+def metric_value(metric: Metric, value, previous_value, config: Config, team_level: bool) -> MetricValue:
     value, previous_value = _clean(value, metric.unit), _clean(previous_value, metric.unit)
     target, target_max = target_of(metric, config.targets)
     scoped = team_level and not metric.team_status
@@ -106,7 +106,7 @@ def _value(metric: Metric, value, previous_value, config: Config, team_level: bo
                        status=status, previous=previous_value)
 
 
-def _by_rep(
+def rep_blocks(
     metrics: list[Metric], per_rep: pd.DataFrame, prev_rep: pd.DataFrame, facts: Facts, config: Config,
     period: Period, wanted: list[str],
 ) -> dict[str, RepBlock]:
@@ -114,11 +114,10 @@ def _by_rep(
     if not rep_metrics:
         return {}
     r = facts.reps
-    hired = r["hire_date"].isna() | (r["hire_date"] < end_instant(period.end))
-    stayed = r["left_at"].isna() | (r["left_at"] >= start_instant(period.start))
+    active = active_reps(r, start_instant(period.start), end_instant(period.end))
     ids = [m.id for m in rep_metrics if m.id in per_rep.columns]
     has_figures = per_rep.index[(per_rep[ids].fillna(0) != 0).any(axis=1)] if ids else []
-    names = list(dict.fromkeys([*r.loc[hired & stayed, "name"], *has_figures]))
+    names = list(dict.fromkeys([*r.loc[active, "name"], *has_figures]))
     names = [n for n in names if n and (not wanted or n in wanted)]
     roles = facts.role_of(pd.Index(names))
     role_order = {"SDR": 0, "AE": 1, "other": 2, "unknown": 3}
@@ -132,7 +131,7 @@ def _by_rep(
                 continue
             value = _rep_value(per_rep, name, m)
             prev = _rep_value(prev_rep, name, m)
-            block.metrics[m.id] = _value(m, value, prev, config, team_level=False)
+            block.metrics[m.id] = metric_value(m, value, prev, config, team_level=False)
         blocks[name] = block
     return blocks
 

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import numpy as np
 import pandas as pd
 
 from .config import Config
 from .errors import ConfigError
 from .funnel import Facts
+from .metrics.formulas import ratio, revenue_of, signed_between
 from .metrics.registry import metric_def, metrics_for
-from .metrics.team import QUOTA_SHARES, conversions, milestones, quota_attainment, win_rates
+from .metrics.team import MILESTONE_IDS, conversions, milestones, quota_attainment, win_rates
 from .model import MetricValue, Period, PeriodReport, Report, Section, Unit
 from .periods import end_instant, previous, start_instant
-from .report import _by_rep, _value, cohort_start_for
-
-MILESTONE_IDS = ("ttfa_days", "tt_first_call_days", "tt_first_meeting_days", "tt_first_demo_days", "ttfd_days",
-                 *QUOTA_SHARES)
+from .report import cohort_start_for, metric_value, rep_blocks
 
 
 def team_values(facts: Facts, config: Config, period: Period, since: date | None):
@@ -32,10 +29,10 @@ def team_values(facts: Facts, config: Config, period: Period, since: date | None
     team: dict = {m: _median(ms.loc[ms.index.isin(known), m]) for m in MILESTONE_IDS}
     team["days_since_hire"] = _median(ms["days_since_hire"])
     with_quota = quota["quota"].notna()
-    team["quota_attainment"] = _ratio(quota.loc[with_quota, "revenue"].sum(), quota.loc[with_quota, "quota"].sum())
-    team["quota_attainment_ytd"] = _ratio(quota.loc[with_quota, "revenue_ytd"].sum(),
+    team["quota_attainment"] = ratio(quota.loc[with_quota, "revenue"].sum(), quota.loc[with_quota, "quota"].sum())
+    team["quota_attainment_ytd"] = ratio(quota.loc[with_quota, "revenue_ytd"].sum(),
                                           quota["quota_ytd"].sum())
-    team["win_rate"] = _ratio(wins["won"].sum(), wins["closed"].sum())
+    team["win_rate"] = ratio(wins["won"].sum(), wins["closed"].sum())
     team["conv_lead_to_qualified"] = conv.at["__team__", "conv_lead_to_qualified"]
     team["conv_qualified_to_signed"] = conv.at["__team__", "conv_qualified_to_signed"]
     return team, per_rep, competitors
@@ -46,10 +43,6 @@ def _median(values: pd.Series) -> float | None:
     return float(values.median()) if len(values) else None
 
 
-def _ratio(num: float, den: float) -> float | None:
-    return float(num) / float(den) if den else None
-
-
 def build_team_report(
     facts: Facts, config: Config, period: Period, *, since: date | None = None, reps=(),
     compare_at: date | None = None,
@@ -57,14 +50,14 @@ def build_team_report(
     team, per_rep, competitors = team_values(facts, config, period, since)
     prev_team, prev_rep, prev_comp = team_values(facts, config, previous(period, config), since)
     metrics = metrics_for("team")
-    values = {m.id: _value(m, team.get(m.id), prev_team.get(m.id), config, team_level=True) for m in metrics}
+    values = {m.id: metric_value(m, team.get(m.id), prev_team.get(m.id), config, team_level=True) for m in metrics}
     for metric_id, (share, count, name) in sorted(competitors.items()):
         m = metric_def(metric_id, name)
         prev = prev_comp.get(metric_id, (None,))[0]
-        mv = _value(m, share, prev, config, team_level=True)
+        mv = metric_value(m, share, prev, config, team_level=True)
         values[metric_id] = MetricValue(**{**mv.__dict__, "basis": count, "label": name})
     values = dict(sorted(values.items(), key=lambda kv: metric_def(kv[0], kv[1].label).number))
-    by_rep = _by_rep(metrics, per_rep, prev_rep, facts, config, period, list(reps))
+    by_rep = rep_blocks(metrics, per_rep, prev_rep, facts, config, period, list(reps))
     out = Report(name="team", timezone=config.timezone, currency=config.currency,
                  periods=[PeriodReport(period=period, metrics=values, by_rep=by_rep)],
                  warnings=list(facts.warnings) + _missing_inputs(facts))
@@ -95,8 +88,8 @@ def teams(per_rep: pd.DataFrame, facts: Facts) -> Section:
     for name, g in frame.groupby("team"):
         with_quota = g["quota"].notna()
         rows.append([name, len(g), _median(g["ttfa_days"]), _median(g["ttfd_days"]), _median(g["tt100q_days"]),
-                     _ratio(g.loc[with_quota, "revenue"].sum(), g.loc[with_quota, "quota"].sum()),
-                     _ratio(g["won"].fillna(0).sum(), g["closed"].fillna(0).sum())])
+                     ratio(g.loc[with_quota, "revenue"].sum(), g.loc[with_quota, "quota"].sum()),
+                     ratio(g["won"].fillna(0).sum(), g["closed"].fillna(0).sum())])
     return Section(title="Per team", columns=["Team", "Reps", "Days to first action (median)",
                                               "Days to first deal (median)", "Days to 100 % quota (median)",
                                               "Quota attainment", "Win rate"], rows=rows)
@@ -127,22 +120,21 @@ def compare(facts: Facts, config: Config, period: Period, at: date) -> Section:
     windows = {"before": (at - timedelta(days=length), at - timedelta(days=1)),
                "after": (at, period.end)}
     figures: dict[str, dict] = {}
+    ms = milestones(facts, end_instant(period.end))
+    hired = facts.reps.set_index("name")["hire_date"]
     for name, (first, last) in windows.items():
         start, until = start_instant(first), end_instant(last)
         wins, _ = win_rates(facts, start, until)
         conv = conversions(facts, start, until)
-        ms = milestones(facts, end_instant(period.end))
-        hired = facts.reps.set_index("name")["hire_date"]
         in_window = hired[(hired >= pd.Timestamp(first)) & (hired <= pd.Timestamp(last))].index
-        signed = facts.deals["signed_at"].to_numpy()
-        in_range = (signed >= start) & (signed < until)
+        in_range = signed_between(facts, start, until)
         a = facts.actions
         figures[name] = {
             "Window": f"{first} – {last}",
             "Deals signed": int(in_range.sum()),
-            "Revenue": float(np.nansum(facts.deals["amount"].to_numpy()[in_range])),
+            "Revenue": revenue_of(facts, in_range),
             "Sales actions": int(((a["day"] >= start) & (a["day"] < until)).sum()),
-            "Win rate": _ratio(wins["won"].sum(), wins["closed"].sum()),
+            "Win rate": ratio(wins["won"].sum(), wins["closed"].sum()),
             "Lead → qualified": conv.at["__team__", "conv_lead_to_qualified"],
             "Qualified → signed": conv.at["__team__", "conv_qualified_to_signed"],
             "Reps hired": len(in_window),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import email
 import io
+import json
 import os
 from email import policy
 
@@ -26,8 +27,10 @@ def test_dry_run_prints_a_multipart_alternative_mail():
     msg = email.message_from_string(proc.stdout, policy=policy.default)
     assert msg.get_content_type() == "multipart/alternative"
     assert msg["To"] == "head@example.com"
-    assert str(msg["Subject"]).startswith("Daily sales report — Wed 18 Nov 2026 — ")
-    assert str(msg["Subject"]).endswith(" on target")
+    doc = json.loads(run_cli("daily", "--data", str(SAMPLE), "--date", "2026-11-18", "--format", "json").stdout)
+    statuses = [m["status"] for m in doc["metrics"].values() if m["status"]]
+    good = statuses.count("good")
+    assert str(msg["Subject"]) == f"Daily sales report — Wed 18 Nov 2026 — {good} of {len(statuses)} on target"
     text = msg.get_body(("plain",)).get_content()
     html = msg.get_body(("html",)).get_content()
     assert "Sales actions" in text and "<table" in html and "Sales actions" in html

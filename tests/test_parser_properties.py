@@ -16,26 +16,34 @@ money_like = st.lists(st.from_regex(r"[($€-]?\d{0,3}([ ,.]\d{3})*([.,]\d{1,2})
                       min_size=1, max_size=5)
 
 
-def _only_input_errors(parse, values, **kw):
+def _parse_or_input_error(parse, values, dtype: str, **kw):
+    """A parse either raises our InputError or returns one typed value per input, in the input's order."""
+    series = pd.Series(values, dtype=object)
     try:
-        parse(pd.Series(values, dtype=object), source="x.csv", column="c", **kw)
-    except InputError:
-        pass
+        result = parse(series, source="x.csv", column="c", **kw)
+    except InputError as exc:
+        assert 'x.csv' in str(exc) and '"c"' in str(exc)  # the message names file and column
+        return
+    assert len(result) == len(series) and list(result.index) == list(series.index)
+    assert str(result.dtype) == dtype
+    blank = series.astype(str).str.strip() == ""
+    if dtype != "bool":
+        assert result[blank].isna().all()  # an empty cell is unknown, never 0
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(texts, date_like))
 def test_dates_parse_or_raise_input_error(values):
-    _only_input_errors(parse_datetimes, values, tz="Europe/Moscow", dayfirst=None)
+    _parse_or_input_error(parse_datetimes, values, "datetime64[ns]", tz="Europe/Moscow", dayfirst=None)
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.one_of(texts, money_like))
 def test_amounts_parse_or_raise_input_error(values):
-    _only_input_errors(parse_amounts, values)
+    _parse_or_input_error(parse_amounts, values, "float64")
 
 
 @settings(max_examples=100, deadline=None)
 @given(texts)
 def test_booleans_parse_or_raise_input_error(values):
-    _only_input_errors(parse_booleans, values, default=True)
+    _parse_or_input_error(parse_booleans, values, "bool", default=True)

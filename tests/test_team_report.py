@@ -37,6 +37,12 @@ def test_team_table_shows_not_yet_and_the_comparison():
     assert max(len(line) for line in proc.stdout.splitlines()) <= 80
 
 
+def test_team_html_shows_not_yet_for_unreached_milestones():
+    proc = run_cli("team", "--data", str(SAMPLE), "--month", "2026-10", "--format", "html")
+    assert proc.returncode == 0, proc.stderr
+    assert ">not yet<" in proc.stdout and "Ramp by hire quarter" in proc.stdout
+
+
 def test_compare_at_after_the_period_is_refused():
     proc = run_cli("team", "--data", str(SAMPLE), "--month", "2026-10", "--compare-at", "2026-12-01")
     assert proc.returncode == 1 and "--compare-at" in proc.stderr

@@ -14,7 +14,16 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
-from ..funnel import Facts, StateAt, first_entry_within, open_at, stage_rank, state_at
+from ..funnel import (
+    Facts,
+    StateAt,
+    active_reps,
+    first_entry_within,
+    open_at,
+    signer,
+    stage_rank,
+    state_at,
+)
 from ..model import ACTION_TYPES, RANKED_STAGES, STAGE_RANK, STAGES, Period
 from ..periods import end_instant, start_instant, working_days
 
@@ -49,6 +58,7 @@ class Ctx:
     period: Period
     cohort_start: date
     warnings: list[str] = field(default_factory=list)
+    details: dict = field(default_factory=dict)  # extras a metric carries, e.g. metric 16's deal ids
     _cache: dict = field(default_factory=dict)
 
     @property
@@ -76,9 +86,7 @@ class Ctx:
     def active_reps(self, role: str) -> pd.Series:
         """Names of reps of a role active in the period: hired by its last day, not left before its first."""
         r = self.facts.reps
-        hired = r["hire_date"].isna() | (r["hire_date"] < self.until)
-        stayed = r["left_at"].isna() | (r["left_at"] >= self.start)
-        return r.loc[(r["role"] == role) & hired & stayed, "name"]
+        return r.loc[(r["role"] == role) & active_reps(r, self.start, self.until), "name"]
 
 
 def ratio(numerator: float | None, denominator: float | None) -> float | None:
@@ -122,12 +130,12 @@ def funnel(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
 
 # --- revenue -------------------------------------------------------------------------------------
 
-def _signed_between(f: Facts, start: np.datetime64, until: np.datetime64) -> np.ndarray:
+def signed_between(f: Facts, start: np.datetime64, until: np.datetime64) -> np.ndarray:
     t = f.deals["signed_at"].to_numpy()
     return (t >= start) & (t < until)
 
 
-def _revenue(f: Facts, mask: np.ndarray) -> float:
+def revenue_of(f: Facts, mask: np.ndarray) -> float:
     return float(np.nansum(f.deals["amount"].to_numpy()[mask]))
 
 
@@ -142,17 +150,17 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     from ..periods import previous
 
     f, cfg, p = ctx.facts, ctx.config, ctx.period
-    in_period = _signed_between(f, ctx.start, ctx.until)
-    ytd = _signed_between(f, ctx.year_start, ctx.until)
+    in_period = signed_between(f, ctx.start, ctx.until)
+    ytd = signed_between(f, ctx.year_start, ctx.until)
     prev = previous(p, cfg)
-    prev_value = _revenue(f, _signed_between(f, start_instant(prev.start), end_instant(prev.end)))
-    value = _revenue(f, in_period)
+    prev_value = revenue_of(f, signed_between(f, start_instant(prev.start), end_instant(prev.end)))
+    value = revenue_of(f, in_period)
     prev_year_end = _year_earlier(p.end)
-    ytd_prev = _signed_between(f, start_instant(date(prev_year_end.year, 1, 1)), end_instant(prev_year_end))
+    ytd_prev = signed_between(f, start_instant(date(prev_year_end.year, 1, 1)), end_instant(prev_year_end))
     plan = cfg.revenue_plan
     plan_to_date = sum(cfg.plan_monthly[: p.end.month]) if cfg.plan_monthly else None
     linear_plan = plan * p.end.month / 12 if plan is not None else None
-    revenue_ytd = _revenue(f, ytd)
+    revenue_ytd = revenue_of(f, ytd)
     deals_signed, deals_signed_ytd = int(in_period.sum()), int(ytd.sum())
     growth = ratio(value, prev_value)
     team: Team = {
@@ -160,7 +168,7 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
         "signed_value": value,
         "revenue_ytd": revenue_ytd,
         "signed_value_ytd": revenue_ytd,
-        "revenue_ytd_prev_year": _revenue(f, ytd_prev),
+        "revenue_ytd_prev_year": revenue_of(f, ytd_prev),
         "revenue_mom_growth": None if growth is None else growth - 1,
         "revenue_wow_growth": None if growth is None else growth - 1,
         "revenue_plan": plan,
@@ -172,7 +180,7 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
         "average_deal_size": ratio(value, deals_signed),
         "average_deal_size_ytd": ratio(revenue_ytd, deals_signed_ytd),
     }
-    owners = _signer(f)[in_period]
+    owners = signer(f)[in_period]
     amounts = np.nan_to_num(f.deals["amount"].to_numpy()[in_period])
     reps = pd.DataFrame({
         "revenue_month": _by_owner(owners, amounts),
@@ -180,12 +188,6 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     })
     reps["signed_value"] = reps["revenue_month"]
     return team, reps
-
-
-def _signer(f: Facts) -> np.ndarray:
-    """Who a signed deal's revenue belongs to: the owner of its signed entry, else the deal owner."""
-    owner = f.first_owner["signed"]
-    return np.where(owner == "", f.deals["owner"].to_numpy(dtype=object), owner)
 
 
 # --- sales actions -------------------------------------------------------------------------------
@@ -249,7 +251,7 @@ def pipeline(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
         "outreach_ae": int(ae.sum()),
         "active_deals_per_rep": ratio(int(active.sum()), n_active_reps),
     }
-    ctx._cache["zero_amount_ids"] = tuple(f.deals["deal_id"].to_numpy()[zero])
+    ctx.details["zero_amount_after_qualified"] = tuple(f.deals["deal_id"].to_numpy()[zero])
     reps = pd.DataFrame({"outreach_sdr": _by_owner(st.owner[sdr]), "outreach_ae": _by_owner(st.owner[ae]),
                          "_active": _by_owner(st.owner[active])}).fillna(0)
     roles = f.role_of(reps.index)
@@ -282,8 +284,8 @@ def _mean_cycle(f: Facts, mask: np.ndarray) -> float | None:
 
 def cycle(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     f = ctx.facts
-    in_period = _signed_between(f, ctx.start, ctx.until)
-    ytd = _signed_between(f, ctx.year_start, ctx.until)
+    in_period = signed_between(f, ctx.start, ctx.until)
+    ytd = signed_between(f, ctx.year_start, ctx.until)
     days = stage_days(ctx)
     team: Team = {
         "sales_cycle_days": _mean_cycle(f, in_period),
@@ -293,7 +295,7 @@ def cycle(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
         value = days.get(i)
         team[f"stage_days_{stage}"] = None if value is None else float(value)
     deals_signed = int(in_period.sum())
-    team["cycle_day_cost"] = ratio(ratio(_revenue(f, in_period), deals_signed), team["sales_cycle_days"])
+    team["cycle_day_cost"] = ratio(ratio(revenue_of(f, in_period), deals_signed), team["sales_cycle_days"])
     return team, pd.DataFrame()
 
 

@@ -12,15 +12,12 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from ..funnel import Facts
+from ..funnel import Facts, signer
 
 QUOTA_SHARES = {"tt50q_days": 0.5, "tt80q_days": 0.8, "tt100q_days": 1.0}
 ACTION_MILESTONES = {"ttfa_days": None, "tt_first_call_days": "call", "tt_first_meeting_days": "meeting"}
-
-
-def _signer(f: Facts) -> np.ndarray:
-    owner = f.first_owner["signed"]
-    return np.where(owner == "", f.deals["owner"].to_numpy(dtype=object), owner)
+# every milestone id, in the order of a rep's ramp; an unreached one is shown as "not yet"
+MILESTONE_IDS = (*ACTION_MILESTONES, "tt_first_demo_days", "ttfd_days", *QUOTA_SHARES)
 
 
 def _days_from_hire(first: pd.Series, hire: pd.Series) -> pd.Series:
@@ -49,7 +46,7 @@ def milestones(f: Facts, until: np.datetime64) -> pd.DataFrame:
     first = _first_on_or_after_hire(f.first_owner["demo_run"][demo], f.first_entry["demo_run"][demo], hire)
     out["tt_first_demo_days"] = _days_from_hire(first, hire)
     signed = f.deals["signed_at"].to_numpy() < until
-    first = _first_on_or_after_hire(_signer(f)[signed], f.deals["signed_at"].to_numpy()[signed], hire)
+    first = _first_on_or_after_hire(signer(f)[signed], f.deals["signed_at"].to_numpy()[signed], hire)
     out["ttfd_days"] = _days_from_hire(first, hire)
     monthly = monthly_revenue(f, until)
     quota = reps["monthly_quota"].where(reps["monthly_quota"] > 0)
@@ -69,7 +66,7 @@ def monthly_revenue(f: Facts, until: np.datetime64) -> pd.Series:
     """Signed revenue per rep (owner of the signed entry) per calendar month, indexed (owner, month_end)."""
     signed = f.deals["signed_at"].to_numpy() < until
     frame = pd.DataFrame({
-        "owner": _signer(f)[signed],
+        "owner": signer(f)[signed],
         "month_end": (pd.to_datetime(f.deals["signed_at"].to_numpy()[signed]).to_period("M").to_timestamp("M")),
         "revenue": np.nan_to_num(f.deals["amount"].to_numpy()[signed]),
     })
@@ -109,7 +106,7 @@ def win_rates(f: Facts, start: np.datetime64, until: np.datetime64) -> tuple[pd.
     """Per rep: won, lost, win_rate among deals closed in [start, until); and per competitor for the team."""
     won, lost = _closed_between(f, start, until)
     per_rep = pd.DataFrame({
-        "won": pd.Series(1, index=_signer(f)[won]).groupby(level=0).sum(),
+        "won": pd.Series(1, index=signer(f)[won]).groupby(level=0).sum(),
         "lost": pd.Series(1, index=f.deals["lost_owner"].to_numpy(dtype=object)[lost]).groupby(level=0).sum(),
     }).fillna(0)
     per_rep["closed"] = per_rep["won"] + per_rep["lost"]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ..model import MetricValue, Unit
+from ..metrics.team import MILESTONE_IDS
+from ..model import MetricValue, Period, Unit
 
 EMPTY = "—"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -19,6 +20,20 @@ def fmt(value: float | None, unit: Unit) -> str:
     if unit is Unit.RATIO:
         return f"{value * 100:.1f}%"
     return f"{value:,.1f}"
+
+
+def cell_text(mv: MetricValue) -> str:
+    """A metric's value for a table cell: an unreached ramp milestone reads "not yet", never a number."""
+    if mv.value is None and mv.id in MILESTONE_IDS:
+        return "not yet"
+    return fmt(mv.value, mv.unit)
+
+
+def period_span(period: Period) -> str:
+    """"2026-11-09 – 2026-11-15", or "Wednesday 2026-11-18" for a day."""
+    if period.start == period.end:
+        return f"{period.start:%A} {period.start.isoformat()}"
+    return f"{period.start} – {period.end}"
 
 
 def fmt_target(mv: MetricValue, direction: str) -> str:

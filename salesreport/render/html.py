@@ -8,7 +8,7 @@ import jinja2
 
 from ..metrics.registry import metric_def, metrics_for
 from ..model import MetricValue, Report, Status
-from .format import EMPTY, fmt, fmt_target
+from .format import EMPTY, cell_text, fmt, fmt_target, period_span
 
 TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 COLOURS = {  # inline styles: mail clients drop <style> blocks
@@ -29,10 +29,7 @@ def environment(folder: Path = TEMPLATES) -> jinja2.Environment:
 def _cell(mv: MetricValue | None) -> dict:
     if mv is None:
         return {"text": "", "status": ""}
-    text = fmt(mv.value, mv.unit)
-    if mv.value is None and mv.id.startswith("tt") and mv.id.endswith("_days"):
-        text = "not yet"
-    return {"text": text, "status": mv.status.value if isinstance(mv.status, Status) else ""}
+    return {"text": cell_text(mv), "status": mv.status.value if isinstance(mv.status, Status) else ""}
 
 
 def context(report: Report) -> dict:
@@ -48,10 +45,9 @@ def context(report: Report) -> dict:
     blocks = list(report.current.by_rep.values())
     ids = [m.id for m in metrics_for(report.name) if any(m.id in b.metrics for b in blocks)]
     rep_rows = [{"title": metric_def(i).title, "cells": [_cell(b.metrics.get(i)) for b in blocks]} for i in ids]
-    span = p.start.isoformat() if p.start == p.end else f"{p.start} – {p.end}"
     return {
         "title": f"{report.name.capitalize()} sales report · {p.label}",
-        "subtitle": f"{span} · {report.timezone}" + (f" · generated {report.generated_at}" if report.generated_at else ""),
+        "subtitle": f"{period_span(p)} · {report.timezone}" + (f" · generated {report.generated_at}" if report.generated_at else ""),
         "period_labels": [pr.period.label for pr in report.periods],
         "rows": rows,
         "reps": [{"name": b.name, "role": b.role} for b in blocks],

@@ -9,10 +9,8 @@ from rich.text import Text
 
 from ..metrics.registry import metric_def, metrics_for
 from ..model import MetricValue, Report, Section, Status
-from .format import EMPTY, fmt, fmt_target
+from .format import EMPTY, cell_text, fmt, fmt_target, period_span
 
-MILESTONES = {"ttfa_days", "tt_first_call_days", "tt_first_meeting_days", "tt_first_demo_days", "ttfd_days",
-              "tt50q_days", "tt80q_days", "tt100q_days"}
 STATUS_STYLE = {Status.GOOD: "green", Status.WARN: "yellow", Status.BAD: "bold red"}
 METRIC_WIDTH = 30
 REP_COLUMN = 11
@@ -21,9 +19,9 @@ REP_COLUMN = 11
 def _cell(mv: MetricValue | None, with_previous: bool = False) -> Text:
     if mv is None:
         return Text(EMPTY, style="dim")
-    if mv.value is None and mv.id in MILESTONES:
-        return Text("not yet", style="dim")
-    text = Text(fmt(mv.value, mv.unit), style=STATUS_STYLE.get(mv.status, ""))
+    if mv.value is None:
+        return Text(cell_text(mv), style="dim")
+    text = Text(cell_text(mv), style=STATUS_STYLE.get(mv.status, ""))
     if with_previous:
         text.append(f" ({fmt(mv.previous, mv.unit)})", style="dim")
     return text
@@ -31,8 +29,7 @@ def _cell(mv: MetricValue | None, with_previous: bool = False) -> Text:
 
 def _title(report: Report) -> str:
     p = report.current.period
-    span = p.start.strftime("%A") if p.start == p.end else f"{p.start} – {p.end}"
-    return f"{report.name.capitalize()} report · {p.label} · {span} · {report.timezone}"
+    return f"{report.name.capitalize()} report · {p.label} · {period_span(p)} · {report.timezone}"
 
 
 def render_terminal(report: Report, console: Console) -> None:

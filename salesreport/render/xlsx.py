@@ -21,7 +21,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..errors import DeliveryError
 from ..metrics.registry import METRICS, metric_def, metrics_for
 from ..model import MetricValue, Report, Section, Status, Unit
-from .format import fmt_target
+from .format import fmt_target, period_span
 
 FILLS = {  # the conditional-formatting colours Excel, LibreOffice and Google Sheets all show
     Status.GOOD: PatternFill("solid", start_color="C6EFCE", end_color="C6EFCE"),
@@ -69,9 +69,8 @@ def _value_cell(ws: Worksheet, row: int, column: int, mv: MetricValue | None, cu
 
 def _title(ws: Worksheet, report: Report, what: str) -> None:
     p = report.current.period
-    span = p.start.isoformat() if p.start == p.end else f"{p.start} – {p.end}"
     generated = f" · generated {report.generated_at}" if report.generated_at else ""
-    ws.cell(row=1, column=1, value=f"{what} · {p.label} · {span} · {report.timezone}{generated}").font = TITLE
+    ws.cell(row=1, column=1, value=f"{what} · {p.label} · {period_span(p)} · {report.timezone}{generated}").font = TITLE
 
 
 def _header(ws: Worksheet, labels: list[str]) -> None:

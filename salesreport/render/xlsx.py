@@ -20,32 +20,27 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..errors import DeliveryError
 from ..metrics.registry import METRICS, metric_def, metrics_for
-from ..model import MetricValue, Report, Section, Status, Unit
-from .format import fmt_target, period_span
+from ..model import MetricValue, Report
+from .format import fmt_target
+from .grid import (
+    HEADER_COLOUR,
+    HEADER_ROW,
+    MUTED_COLOUR,
+    STATUS_COLOURS,
+    Grid,
+    number_format,
+    rep_grid,
+    section_grid,
+    trend_grid,
+)
 
-FILLS = {  # the conditional-formatting colours Excel, LibreOffice and Google Sheets all show
-    Status.GOOD: PatternFill("solid", start_color="C6EFCE", end_color="C6EFCE"),
-    Status.WARN: PatternFill("solid", start_color="FFEB9C", end_color="FFEB9C"),
-    Status.BAD: PatternFill("solid", start_color="FFC7CE", end_color="FFC7CE"),
-}
-STATUS_WORD = {Status.GOOD: "good", Status.WARN: "warn", Status.BAD: "bad"}
-HEADER_FILL = PatternFill("solid", start_color="D9E1F2", end_color="D9E1F2")
+FILLS = {status: PatternFill("solid", start_color=colour, end_color=colour) for status, colour in STATUS_COLOURS.items()}
+HEADER_FILL = PatternFill("solid", start_color=HEADER_COLOUR, end_color=HEADER_COLOUR)
 BOLD = Font(bold=True)
 TITLE = Font(bold=True, size=13)
-HEADER_ROW = 3
+ROLE_FONTS = {"title": TITLE, "header": BOLD, "muted": Font(color=MUTED_COLOUR)}
 FUNNEL_IDS = ("worked", "replied", "replied_positive", "demo_appointed", "demo_run", "offer_sent", "signed")
-SECTION_SHEETS = {"teams": "Per team", "ramp_cohorts": "Ramp by hire quarter", "compare": "Before and after"}
 CHART_ROWS = 22  # rows between chart anchors on the Charts sheet
-
-
-def number_format(unit: Unit, currency: str | None) -> str:
-    if unit is Unit.COUNT:
-        return "#,##0"
-    if unit is Unit.RATIO:
-        return "0.0%"
-    if unit is Unit.MONEY:
-        return f'#,##0 "{currency}"' if currency else "#,##0"
-    return "0.0"
 
 
 def text_cell(ws: Worksheet, row: int, column: int, text: str) -> Cell:
@@ -56,21 +51,31 @@ def text_cell(ws: Worksheet, row: int, column: int, text: str) -> Cell:
     return cell
 
 
-def _value_cell(ws: Worksheet, row: int, column: int, mv: MetricValue | None, currency: str | None) -> Cell:
-    cell = ws.cell(row=row, column=column)
-    if mv is None:
-        return cell
-    cell.value = mv.value  # None stays an empty cell, never 0 or "nan"
-    cell.number_format = number_format(mv.unit, currency)
-    if mv.status in FILLS:
-        cell.fill = FILLS[mv.status]
-    return cell
-
-
-def _title(ws: Worksheet, report: Report, what: str) -> None:
-    p = report.current.period
-    generated = f" · generated {report.generated_at}" if report.generated_at else ""
-    ws.cell(row=1, column=1, value=f"{what} · {p.label} · {period_span(p)} · {report.timezone}{generated}").font = TITLE
+def write_grid(wb: Workbook, grid: Grid, currency: str | None) -> Worksheet:
+    """A sheet laid out as `grid` says: strings stay strings, numbers get their unit's format."""
+    ws = wb.create_sheet(grid.name[:31])
+    for r, cells in enumerate(grid.rows, start=1):
+        for c, g in enumerate(cells, start=1):
+            if g.value is None and g.status is None and not g.role:
+                continue
+            if isinstance(g.value, str):
+                cell = text_cell(ws, r, c, g.value)
+            else:
+                cell = ws.cell(row=r, column=c, value=g.value)
+                if g.unit is not None:
+                    cell.number_format = number_format(g.unit, currency)
+            if g.status in FILLS:
+                cell.fill = FILLS[g.status]
+            if g.role in ROLE_FONTS:
+                cell.font = ROLE_FONTS[g.role]
+            if g.role == "header":
+                cell.fill = HEADER_FILL
+                cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+    if grid.header_height:
+        ws.row_dimensions[HEADER_ROW].height = grid.header_height
+    ws.freeze_panes = ws.cell(row=grid.frozen_rows + 1, column=grid.frozen_columns + 1)
+    _widths(ws, grid.widths)
+    return ws
 
 
 def _header(ws: Worksheet, labels: list[str]) -> None:
@@ -84,74 +89,6 @@ def _header(ws: Worksheet, labels: list[str]) -> None:
 def _widths(ws: Worksheet, widths: dict[int, float]) -> None:
     for column, width in widths.items():
         ws.column_dimensions[get_column_letter(column)].width = width
-
-
-def _trend_sheet(wb: Workbook, report: Report) -> tuple[Worksheet, dict[str, int]]:
-    ws = wb.create_sheet(report.name.capitalize())
-    _title(ws, report, f"{report.name.capitalize()} report")
-    labels = [pr.period.label for pr in report.periods]
-    _header(ws, ["#", "Metric", *labels, "Target", "Status", "Id"])
-    rows: dict[str, int] = {}
-    last_period_col = 2 + len(labels)
-    for row, (metric_id, mv) in enumerate(report.current.metrics.items(), start=HEADER_ROW + 1):
-        m = metric_def(metric_id, mv.label)
-        rows[metric_id] = row
-        ws.cell(row=row, column=1, value=m.number_for(report.name))
-        text_cell(ws, row, 2, m.title)
-        for column, pr in enumerate(report.periods, start=3):
-            _value_cell(ws, row, column, pr.metrics.get(metric_id), report.currency)
-        text_cell(ws, row, last_period_col + 1, fmt_target(mv, m.direction.value))
-        status = text_cell(ws, row, last_period_col + 2, STATUS_WORD.get(mv.status, ""))
-        if mv.status in FILLS:
-            status.fill = FILLS[mv.status]
-        text_cell(ws, row, last_period_col + 3, metric_id).font = Font(color="808080")
-    ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=3)
-    _widths(ws, {1: 5, 2: 30, **{c: 12 for c in range(3, last_period_col + 1)},
-                 last_period_col + 1: 12, last_period_col + 2: 8, last_period_col + 3: 28})
-    return ws, rows
-
-
-def _rep_sheet(wb: Workbook, report: Report) -> Worksheet | None:
-    blocks = list(report.current.by_rep.values())
-    if not blocks:
-        return None
-    ws = wb.create_sheet(f"{report.name.capitalize()} by rep")
-    _title(ws, report, f"{report.name.capitalize()} report per rep")
-    ids = [m.id for m in metrics_for(report.name) if any(m.id in b.metrics for b in blocks)]
-    _header(ws, ["Rep", "Role", *[metric_def(i).title for i in ids]])
-    row = HEADER_ROW
-    previous_role = None
-    for block in blocks:  # already grouped by role: SDR, AE, other, unknown
-        row += 1
-        if previous_role is not None and block.role != previous_role:
-            row += 1  # a blank row between role groups
-        previous_role = block.role
-        text_cell(ws, row, 1, block.name)
-        text_cell(ws, row, 2, block.role)
-        for column, metric_id in enumerate(ids, start=3):
-            _value_cell(ws, row, column, block.metrics.get(metric_id), report.currency)
-    ws.row_dimensions[HEADER_ROW].height = 45
-    ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=3)
-    _widths(ws, {1: 22, 2: 8, **{c: 13 for c in range(3, len(ids) + 3)}})
-    return ws
-
-
-def _section_sheet(wb: Workbook, report: Report, name: str, section: Section) -> None:
-    ws = wb.create_sheet(name)
-    ws.cell(row=1, column=1, value=section.title).font = TITLE
-    _header(ws, section.columns)
-    units = section.units or [None] * len(section.rows)
-    for row, (values, unit) in enumerate(zip(section.rows, units, strict=True), start=HEADER_ROW + 1):
-        for column, value in enumerate(values, start=1):
-            if isinstance(value, str):
-                text_cell(ws, row, column, value)
-            else:
-                cell = ws.cell(row=row, column=column, value=value)
-                if unit is not None:
-                    cell.number_format = number_format(unit, report.currency)
-    ws.row_dimensions[HEADER_ROW].height = 45
-    ws.freeze_panes = "B4"
-    _widths(ws, {1: 34, **{c: 14 for c in range(2, len(section.columns) + 1)}})
 
 
 def _definitions(wb: Workbook, report: Report) -> None:
@@ -265,11 +202,14 @@ def _straight(chart: LineChart) -> None:
 def build_workbook(report: Report) -> Workbook:
     wb = Workbook()
     wb.remove(wb.active)
-    trend, rows = _trend_sheet(wb, report)
-    _rep_sheet(wb, report)
-    _charts(wb, report, trend, rows)
+    grid = trend_grid(report)
+    trend = write_grid(wb, grid, report.currency)
+    per_rep = rep_grid(report)
+    if per_rep is not None:
+        write_grid(wb, per_rep, report.currency)
+    _charts(wb, report, trend, grid.row_of)
     for key, section in report.sections.items():
-        _section_sheet(wb, report, SECTION_SHEETS.get(key, key[:31]), section)
+        write_grid(wb, section_grid(key, section), report.currency)
     _definitions(wb, report)
     _data_quality(wb, report)
     for ws in wb.worksheets:

@@ -17,8 +17,9 @@ from .quality import findings_for
 SHOWN_IDS = 10
 
 
-def run_check(data: str | None, config_path: Path | None, pipeline: str | None) -> list[Finding]:
-    config, facts = load(data, config_path, pipeline)
+def run_check(data: str | None, config_path: Path | None, pipeline: str | None,
+              credentials: Path | None = None) -> list[Finding]:
+    config, facts = load(data, config_path, pipeline, credentials)
     return findings_for(facts, datetime.now(config.tz).date())
 
 

@@ -42,7 +42,9 @@ SUFFIX_FORMATS = {".json": Format.json, ".csv": Format.csv, ".md": Format.md, ".
                   ".xlsx": Format.xlsx, ".html": Format.html, ".htm": Format.html}
 XLSX_PERIODS = {"monthly": 12, "weekly": 8, "daily": 10, "team": 1}
 
-DataOpt = Annotated[str | None, typer.Option("--data", help="Folder of CSVs, a .xlsx, or one deals CSV. Default: [sources] of the config.")]
+DataOpt = Annotated[str | None, typer.Option("--data", help="Folder of CSVs, a .xlsx, one deals CSV, or gsheet:KEY_OR_URL. Default: [sources] of the config.")]
+ToOpt = Annotated[str | None, typer.Option("--to", help="gsheet:KEY_OR_URL: replace the report's worksheets in this Google Sheet.")]
+CredentialsOpt = Annotated[Path | None, typer.Option("--credentials", help="Google service-account or authorized-user JSON. Default: [google] credentials, else GOOGLE_APPLICATION_CREDENTIALS.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file. Default: ./salesreport.toml.")]
 SinceOpt = Annotated[str | None, typer.Option("--since", help="Cohort start YYYY-MM-DD (default: 1 January of the period's year).")]
 PeriodsOpt = Annotated[int | None, typer.Option("--periods", min=1, max=60, help="Show N consecutive periods ending at the chosen one (xlsx default: 12 months, 8 weeks, 10 days).")]
@@ -60,6 +62,14 @@ class Attachment(str, Enum):
 AttachOpt = Annotated[Attachment | None, typer.Option("--attach", help="xlsx: attach the report's workbook to the mail.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the mail(s) instead of sending.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on stderr (errors still show).")]
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """Where a report goes besides stdout / --out: a Google Sheet."""
+
+    to: str | None = None
+    credentials: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -88,25 +98,32 @@ def _since(text: str | None, option: str = "--since") -> date | None:
 
 
 def _report_command(report: str, period: str | None, data, config, since, periods, rep, pipeline, fmt, out,
-                    verbose, compare_at: str | None = None, mailing: Mailing = Mailing()) -> None:
+                    verbose, compare_at: str | None = None, mailing: Mailing = Mailing(),
+                    delivery: Delivery = Delivery()) -> None:
     err = Console(stderr=True, highlight=False, quiet=mailing.quiet)
     try:
         format_given = fmt
         fmt = fmt or (SUFFIX_FORMATS.get(out.suffix.lower(), Format.table) if out else Format.table)
         if fmt is Format.xlsx and out is None:
             raise ConfigError("--format xlsx needs --out FILE.xlsx: a workbook cannot be printed to the terminal.")
-        periods = periods or (XLSX_PERIODS[report] if fmt is Format.xlsx else 1)
+        if delivery.to is not None and not delivery.to.startswith("gsheet:"):
+            raise ConfigError(f'--to "{delivery.to}" is not a Google Sheet; use --to gsheet:KEY (the part of the '
+                              "sheet's URL between /d/ and /edit), or --out FILE for a file.")
+        trend = fmt is Format.xlsx or delivery.to is not None
+        periods = periods or (XLSX_PERIODS[report] if trend else 1)
         request = ReportRequest(report=report, period=period, data=data, config=config, since=_since(since),
                                 periods=periods, reps=tuple(rep or ()), pipeline=pipeline,
-                                compare_at=_since(compare_at, "--compare-at"))
+                                compare_at=_since(compare_at, "--compare-at"), credentials=delivery.credentials)
         with _progress(err, periods) as advance:
             settings_config, result = run_with_config(request, progress=advance)
         for w in result.warnings:
             err.print(f"Warning: {w}", style="yellow", markup=False)
+        if delivery.to is not None:
+            _push(result, settings_config, delivery, err)
         if mailing.emails or mailing.per_rep:
             _mail(result, settings_config, mailing, err)
-            if out is None and format_given is None:
-                return
+        if (delivery.to is not None or mailing.emails or mailing.per_rep) and out is None and format_given is None:
+            return
         text = _render(result, fmt, out)
         if out:
             write_atomic(out, text)
@@ -130,6 +147,21 @@ def _mail(result, config, mailing: Mailing, err: Console) -> None:
         return
     send(messages, settings)
     err.print(f"Sent {len(messages)} mail(s) via {settings.host}:{settings.port}.", markup=False)
+
+
+def _push(result, config, delivery: Delivery, err: Console) -> None:
+    from .gsheets import push_report, spreadsheet_key
+
+    steps = 5
+    if err.is_terminal:
+        with Progress(TextColumn("Pushing to Google Sheets"), BarColumn(), console=err, transient=True) as bar:
+            task = bar.add_task("push", total=steps)
+            titles = push_report(result, delivery.to, config, delivery.credentials, lambda _step: bar.advance(task))
+    else:
+        titles = push_report(result, delivery.to, config, delivery.credentials)
+    key = spreadsheet_key(delivery.to)
+    err.print(f"Updated {', '.join(titles)} in https://docs.google.com/spreadsheets/d/{key}", markup=False,
+              soft_wrap=True)  # the address stays one clickable line
 
 
 def _render(result, fmt: Format, out: Path | None) -> str | bytes:
@@ -189,6 +221,7 @@ def monthly(
     month: Annotated[str | None, typer.Option("--month", help="YYYY-MM. Default: the last complete month.")] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
+    to: ToOpt = None, credentials: CredentialsOpt = None,
     email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
     quiet: QuietOpt = False, verbose: VerboseOpt = False,
 ) -> None:
@@ -197,7 +230,8 @@ def monthly(
     Example: salesreport monthly --data sample_data --month 2026-10 --format json
     """
     _report_command("monthly", month, data, config, since, periods, rep, pipeline, format, out, verbose,
-                    mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet))
+                    mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet),
+                    delivery=Delivery(to, credentials))
 
 
 @app.command()
@@ -205,15 +239,19 @@ def weekly(
     week: Annotated[str | None, typer.Option("--week", help="YYYY-Www. Default: the last complete ISO week.")] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
+    to: ToOpt = None, credentials: CredentialsOpt = None,
     email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
     quiet: QuietOpt = False, verbose: VerboseOpt = False,
 ) -> None:
     """The week's funnel, sales actions per day and pipeline, for the team and per rep.
 
     Example: salesreport weekly --data sample_data --week 2026-W46 --periods 4
+
+    Example: salesreport weekly --data sample_data --to gsheet:KEY --credentials key.json
     """
     _report_command("weekly", week, data, config, since, periods, rep, pipeline, format, out, verbose,
-                    mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet))
+                    mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet),
+                    delivery=Delivery(to, credentials))
 
 
 @app.command()
@@ -221,6 +259,7 @@ def daily(
     date_: Annotated[str | None, typer.Option("--date", help='YYYY-MM-DD or "today". Default: yesterday.')] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
+    to: ToOpt = None, credentials: CredentialsOpt = None,
     email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
     quiet: QuietOpt = False, verbose: VerboseOpt = False,
 ) -> None:
@@ -229,7 +268,8 @@ def daily(
     Example: salesreport daily --data sample_data --date 2026-11-18 --rep "Anna Petrova"
     """
     _report_command("daily", date_, data, config, since, periods, rep, pipeline, format, out, verbose,
-                    mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet))
+                    mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet),
+                    delivery=Delivery(to, credentials))
 
 
 @app.command()
@@ -238,6 +278,7 @@ def team(
     compare_at: Annotated[str | None, typer.Option("--compare-at", help="YYYY-MM-DD: each figure before and after this date (an enablement programme's start).")] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
+    to: ToOpt = None, credentials: CredentialsOpt = None,
     email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
     quiet: QuietOpt = False, verbose: VerboseOpt = False,
 ) -> None:
@@ -246,12 +287,13 @@ def team(
     Example: salesreport team --data sample_data --month 2026-10 --compare-at 2026-06-01
     """
     _report_command("team", month, data, config, since, 1, rep, pipeline, format, out, verbose, compare_at,
-                    Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet))
+                    Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet), Delivery(to, credentials))
 
 
 @app.command()
 def check(
     data: DataOpt = None, config: ConfigOpt = None, pipeline: PipelineOpt = None,
+    credentials: CredentialsOpt = None,
     format: Annotated[Format | None, typer.Option("--format", help="table or json.")] = None,
     verbose: VerboseOpt = False,
 ) -> None:
@@ -262,7 +304,7 @@ def check(
     from .check import render_findings, run_check
 
     try:
-        findings = run_check(data, config, pipeline)
+        findings = run_check(data, config, pipeline, credentials)
     except SalesReportError as exc:
         _fail(exc, verbose)
         return

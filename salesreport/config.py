@@ -16,6 +16,8 @@ CONFIG_NAME = "salesreport.toml"
 TABLES = ("deals", "stage_history", "activities", "reps")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FORECAST_METHODS = ("stage-weighted", "run-rate")
+REPORTS = ("monthly", "weekly", "daily", "team")
+GOOGLE_KEYS = {"credentials", "worksheets", "retries", "backoff_seconds"}
 SMTP_KEYS = {"host", "port", "security", "user", "from", "password_file", "subject"}
 KNOWN_SECTIONS = {
     "sources", "report", "plan", "funnel", "columns", "targets", "forecast", "input",
@@ -48,6 +50,12 @@ class Config:
     forecast_stage: str = "qualified"
     dayfirst: bool | None = None
     smtp: dict[str, Any] = field(default_factory=dict)
+    spreadsheet: str | None = None  # [sources] spreadsheet = "gsheet:KEY": read every table from it
+    source_worksheets: dict[str, str] = field(default_factory=dict)  # table → worksheet title
+    google_credentials: Path | None = None
+    report_worksheets: dict[str, str] = field(default_factory=dict)  # report → worksheet title
+    google_retries: int = 5
+    google_backoff: float = 1.0  # seconds before the first retry; doubles each time
 
     @property
     def tz(self) -> ZoneInfo:
@@ -104,7 +112,18 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
     get = _Getter(raw, where)
 
     sources = {}
+    spreadsheet = None
+    source_worksheets: dict[str, str] = {}
     for table, value in get.table("sources").items():
+        if table == "spreadsheet":
+            spreadsheet = get.str_value("sources.spreadsheet", value)
+            if not spreadsheet.startswith("gsheet:"):
+                raise ConfigError(f'{where}: [sources] spreadsheet must look like "gsheet:KEY" (the key or URL '
+                                  "of a Google Sheet).")
+            continue
+        if table == "worksheets":
+            source_worksheets = get.names_for(TABLES, "sources.worksheets", value, "a table")
+            continue
         if table not in TABLES:
             raise ConfigError(f"{where}: [sources] {table} is not a table; use one of {', '.join(TABLES)}.")
         sources[table] = base_dir / get.str_value(f"sources.{table}", value)
@@ -196,6 +215,19 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
         raise ConfigError(f"{where}: [smtp] has unknown key(s) {', '.join(unknown_smtp)}; "
                           f"known: {', '.join(sorted(SMTP_KEYS))}.")
 
+    google = get.table("google")
+    unknown_google = sorted(set(google) - GOOGLE_KEYS)
+    if unknown_google:
+        raise ConfigError(f"{where}: [google] has unknown key(s) {', '.join(unknown_google)}; "
+                          f"known: {', '.join(sorted(GOOGLE_KEYS))}.")
+    credentials = google.get("credentials")
+    credentials = base_dir / get.str_value("google.credentials", credentials) if credentials is not None else None
+    report_worksheets = get.names_for(REPORTS, "google.worksheets", google.get("worksheets", {}), "a report")
+    retries = int(get.number("google.retries", google.get("retries", 5)))
+    backoff = get.number("google.backoff_seconds", google.get("backoff_seconds", 1.0))
+    if not 0 <= retries <= 10 or not 0 <= backoff <= 60:
+        raise ConfigError(f"{where}: [google] retries must be 0-10 and backoff_seconds 0-60.")
+
     from .metrics.registry import REGISTRY  # late import: the registry does not depend on config
 
     unknown_targets = sorted(set(targets) - set(REGISTRY))
@@ -211,7 +243,9 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
         plan_annual=annual, plan_monthly=monthly, currency=currency, lost_names=lost_names,
         stage_names=stage_names, activity_types=activity_types, columns=columns, targets=targets,
         forecast_method=method, history_days=history_days, forecast_stage=forecast_stage,
-        dayfirst=dayfirst, smtp=dict(smtp),
+        dayfirst=dayfirst, smtp=dict(smtp), spreadsheet=spreadsheet, source_worksheets=source_worksheets,
+        google_credentials=credentials, report_worksheets=report_worksheets, google_retries=retries,
+        google_backoff=backoff,
     )
 
 
@@ -246,6 +280,15 @@ class _Getter:
                 raise ConfigError(f"{self.where}: [{key}] {item} is not {what}; use one of {', '.join(allowed)}.")
             names = [names] if isinstance(names, str) else self.list_value(f"{key}.{item}", names)
             out[item] = tuple(self.str_value(f"{key}.{item}", n) for n in names)
+        return out
+
+    def names_for(self, allowed: tuple[str, ...], key: str, value: Any, what: str) -> dict[str, str]:
+        """A table of `id = "Name"` whose ids must be in `allowed`."""
+        out = {}
+        for item, name in self.table(key, value).items():
+            if item not in allowed:
+                raise ConfigError(f"{self.where}: [{key}] {item} is not {what}; use one of {', '.join(allowed)}.")
+            out[item] = self.str_value(f"{key}.{item}", name)
         return out
 
     def number(self, key: str, value: Any) -> float:

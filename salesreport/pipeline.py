@@ -31,11 +31,13 @@ class ReportRequest:
     reps: tuple[str, ...] = ()
     pipeline: str | None = None
     compare_at: date | None = None
+    credentials: Path | None = None  # Google credentials JSON for gsheet: input
 
 
-def load(data: str | None, config_path: Path | None, pipeline: str | None = None) -> tuple[Config, Facts]:
+def load(data: str | None, config_path: Path | None, pipeline: str | None = None,
+         credentials: Path | None = None) -> tuple[Config, Facts]:
     config = load_config(find_config(config_path, data=data))
-    return config, build_facts(load_dataset(data, config, pipeline), config)
+    return config, build_facts(load_dataset(data, config, pipeline, credentials), config)
 
 
 def run(request: ReportRequest, progress=None) -> Report:
@@ -43,7 +45,7 @@ def run(request: ReportRequest, progress=None) -> Report:
 
 
 def run_with_config(request: ReportRequest, progress=None) -> tuple[Config, Report]:
-    config, facts = load(request.data, request.config, request.pipeline)
+    config, facts = load(request.data, request.config, request.pipeline, request.credentials)
     period = PERIOD_PARSERS[request.report](request.period, config)
     if request.report == "team":
         report = build_team_report(facts, config, period, since=request.since, reps=request.reps,

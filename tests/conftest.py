@@ -11,6 +11,9 @@ from salesreport.config import Config, parse_config
 from salesreport.funnel import Facts, build_facts
 from salesreport.ingest.canonical import load_dataset
 
+from .netguard import sitecustomize  # noqa: F401 - installs the 127.0.0.1-only network guard
+from .sheets_fixtures import _tls, google  # noqa: F401 - the Google Sheets emulator fixtures
+
 REPS = [
     {"name": "Anna", "role": "SDR", "hire_date": "2025-01-01"},
     {"name": "Boris", "role": "SDR", "hire_date": "2025-01-01"},

@@ -80,9 +80,11 @@ class Dataset:
     sources: dict[str, str] = field(default_factory=dict)
 
 
-def resolve_sources(data: str | None, config: Config) -> dict[str, Path]:
+def resolve_sources(data: str | None, config: Config) -> dict[str, Path | str]:
     """Which file holds which table, from --data or [sources]."""
     if data is None:
+        if config.spreadsheet is not None:
+            return {"spreadsheet": config.spreadsheet}
         if "deals" not in config.sources:
             raise InputError(
                 "No data given. Pass --data FOLDER (with deals.csv, stage_history.csv, activities.csv, "
@@ -90,10 +92,7 @@ def resolve_sources(data: str | None, config: Config) -> dict[str, Path]:
             )
         return dict(config.sources)
     if data.startswith("gsheet:"):
-        raise InputError(
-            f"{data}: reading from Google Sheets is not available in this version; "
-            "export the worksheets as CSV files into a folder and pass --data FOLDER."
-        )
+        return {"spreadsheet": data}
     path = Path(data)
     if not path.exists():
         raise InputError(f"{data}: no such file or folder. Check the path given to --data.")
@@ -113,10 +112,15 @@ def resolve_sources(data: str | None, config: Config) -> dict[str, Path]:
     return sources
 
 
-def load_dataset(data: str | None, config: Config, pipeline: str | None = None) -> Dataset:
+def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
+                 credentials: Path | None = None) -> Dataset:
     """Read, map and parse every available table; raise InputError naming file, row and column."""
     sources = resolve_sources(data, config)
-    if "workbook" in sources:
+    if "spreadsheet" in sources:
+        from ..gsheets import read_tables  # gspread and google-auth load only when a sheet is used
+
+        raw_tables, names = read_tables(str(sources["spreadsheet"]), config, credentials)
+    elif "workbook" in sources:
         raw_tables = _read_workbook(sources["workbook"])
         names = {t: f"{sources['workbook'].name} [{t}]" for t in raw_tables}
     else:

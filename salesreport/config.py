@@ -127,6 +127,9 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
         if table not in TABLES:
             raise ConfigError(f"{where}: [sources] {table} is not a table; use one of {', '.join(TABLES)}.")
         sources[table] = base_dir / get.str_value(f"sources.{table}", value)
+    if spreadsheet is not None and sources:
+        raise ConfigError(f"{where}: [sources] names both a spreadsheet and files ({', '.join(sources)}); "
+                          "keep one of them.")
 
     report = get.table("report")
     timezone = get.str_value("report.timezone", report.get("timezone", "UTC"))

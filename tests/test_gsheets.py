@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 
@@ -291,3 +292,52 @@ def test_worksheet_names_are_mappable_and_a_missing_deals_worksheet_is_named(goo
     text = config.read_text().replace("[google]", '[sources.worksheets]\ndeals = "Deals export"\n\n[google]')
     config.write_text(text)
     assert google.run(*args).returncode == 0
+    check = google.run("check", "--data", f"gsheet:{KEY}", "--config", str(config), "--credentials",
+                       str(google.key_file), "--format", "json")
+    assert "findings" in json.loads(check.stdout), check.stderr
+
+
+def test_authorized_user_credentials_and_sources_spreadsheet_in_config(google):
+    book = google.emulator.add_spreadsheet(KEY, share_with=["ops@acme.example"])
+    upload(book, google.data)
+    google.emulator.refresh_tokens["1//test-refresh-token"] = "ops@acme.example"
+    user = google.tmp / "authorized-user.json"
+    user.write_text(json.dumps({"type": "authorized_user", "client_id": "123.apps.googleusercontent.com",
+                                "client_secret": "test-secret", "refresh_token": "1//test-refresh-token"}))
+    config = google.data / "salesreport.toml"
+    text = config.read_text().replace("[google]", f'[google]\ncredentials = "{user}"')
+    config.write_text(re.sub(r"\[sources\]\n(.+\n)+", f'[sources]\nspreadsheet = "gsheet:{KEY}"\n', text))
+    proc = google.run("weekly", *WEEK, "--config", str(config), "--to", f"gsheet:{KEY}")
+    assert proc.returncode == 0, proc.stderr
+    assert "Weekly" in [s.title for s in book.sheets]
+    assert google.emulator.log[0]["host"] == "oauth2.googleapis.com"
+    assert "grant_type=refresh_token" in google.emulator.log[0]["body"]
+
+
+def test_progress_bar_on_a_terminal_only(google):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    google.emulator.add_spreadsheet(KEY, share_with=[ACCOUNT])
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "salesreport", "weekly", "--data", str(google.data), *WEEK, "--to", f"gsheet:{KEY}",
+         "--credentials", str(google.key_file)],
+        stdin=secondary, stdout=secondary, stderr=secondary, cwd=google.tmp, env={**google.env, "TERM": "xterm"})
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    assert proc.wait(timeout=120) == 0
+    os.close(primary)
+    assert "Pushing to Google Sheets" in b"".join(chunks).decode("utf-8", "replace")
+    quiet = push(google)  # no TTY: one line, no bar
+    assert quiet.returncode == 0 and "Pushing" not in quiet.stderr

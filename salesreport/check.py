@@ -18,8 +18,8 @@ SHOWN_IDS = 10
 
 
 def run_check(data: str | None, config_path: Path | None, pipeline: str | None,
-              credentials: Path | None = None) -> list[Finding]:
-    config, facts = load(data, config_path, pipeline, credentials)
+              credentials: Path | None = None, preset: str | None = None) -> list[Finding]:
+    config, facts = load(data, config_path, pipeline, credentials, preset)
     return findings_for(facts, datetime.now(config.tz).date())
 
 

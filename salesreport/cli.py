@@ -43,6 +43,7 @@ SUFFIX_FORMATS = {".json": Format.json, ".csv": Format.csv, ".md": Format.md, ".
 XLSX_PERIODS = {"monthly": 12, "weekly": 8, "daily": 10, "team": 1}
 
 DataOpt = Annotated[str | None, typer.Option("--data", help="Folder of CSVs, a .xlsx, one deals CSV, or gsheet:KEY_OR_URL. Default: [sources] of the config.")]
+PresetOpt = Annotated[str | None, typer.Option("--preset", help="The CRM whose export files --data holds: salesforce. Default: preset in the config.")]
 ToOpt = Annotated[str | None, typer.Option("--to", help="gsheet:KEY_OR_URL: replace the report's worksheets in this Google Sheet.")]
 CredentialsOpt = Annotated[Path | None, typer.Option("--credentials", help="Google service-account or authorized-user JSON. Default: [google] credentials, else GOOGLE_APPLICATION_CREDENTIALS.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file. Default: ./salesreport.toml.")]
@@ -99,7 +100,7 @@ def _since(text: str | None, option: str = "--since") -> date | None:
 
 def _report_command(report: str, period: str | None, data, config, since, periods, rep, pipeline, fmt, out,
                     verbose, compare_at: str | None = None, mailing: Mailing = Mailing(),
-                    delivery: Delivery = Delivery()) -> None:
+                    delivery: Delivery = Delivery(), preset: str | None = None) -> None:
     err = Console(stderr=True, highlight=False, quiet=mailing.quiet)
     try:
         format_given = fmt
@@ -113,7 +114,8 @@ def _report_command(report: str, period: str | None, data, config, since, period
         periods = periods or (XLSX_PERIODS[report] if trend else 1)
         request = ReportRequest(report=report, period=period, data=data, config=config, since=_since(since),
                                 periods=periods, reps=tuple(rep or ()), pipeline=pipeline,
-                                compare_at=_since(compare_at, "--compare-at"), credentials=delivery.credentials)
+                                compare_at=_since(compare_at, "--compare-at"), credentials=delivery.credentials,
+                                preset=preset)
         with _progress(err, periods) as advance:
             settings_config, result = run_with_config(request, progress=advance)
         for w in result.warnings:
@@ -221,7 +223,7 @@ def monthly(
     month: Annotated[str | None, typer.Option("--month", help="YYYY-MM. Default: the last complete month.")] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
-    to: ToOpt = None, credentials: CredentialsOpt = None,
+    preset: PresetOpt = None, to: ToOpt = None, credentials: CredentialsOpt = None,
     email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
     quiet: QuietOpt = False, verbose: VerboseOpt = False,
 ) -> None:
@@ -231,7 +233,7 @@ def monthly(
     """
     _report_command("monthly", month, data, config, since, periods, rep, pipeline, format, out, verbose,
                     mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet),
-                    delivery=Delivery(to, credentials))
+                    delivery=Delivery(to, credentials), preset=preset)
 
 
 @app.command()
@@ -239,7 +241,7 @@ def weekly(
     week: Annotated[str | None, typer.Option("--week", help="YYYY-Www. Default: the last complete ISO week.")] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
-    to: ToOpt = None, credentials: CredentialsOpt = None,
+    preset: PresetOpt = None, to: ToOpt = None, credentials: CredentialsOpt = None,
     email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
     quiet: QuietOpt = False, verbose: VerboseOpt = False,
 ) -> None:
@@ -251,7 +253,7 @@ def weekly(
     """
     _report_command("weekly", week, data, config, since, periods, rep, pipeline, format, out, verbose,
                     mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet),
-                    delivery=Delivery(to, credentials))
+                    delivery=Delivery(to, credentials), preset=preset)
 
 
 @app.command()
@@ -259,7 +261,7 @@ def daily(
     date_: Annotated[str | None, typer.Option("--date", help='YYYY-MM-DD or "today". Default: yesterday.')] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
-    to: ToOpt = None, credentials: CredentialsOpt = None,
+    preset: PresetOpt = None, to: ToOpt = None, credentials: CredentialsOpt = None,
     email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
     quiet: QuietOpt = False, verbose: VerboseOpt = False,
 ) -> None:
@@ -269,7 +271,7 @@ def daily(
     """
     _report_command("daily", date_, data, config, since, periods, rep, pipeline, format, out, verbose,
                     mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet),
-                    delivery=Delivery(to, credentials))
+                    delivery=Delivery(to, credentials), preset=preset)
 
 
 @app.command()
@@ -278,7 +280,7 @@ def team(
     compare_at: Annotated[str | None, typer.Option("--compare-at", help="YYYY-MM-DD: each figure before and after this date (an enablement programme's start).")] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
-    to: ToOpt = None, credentials: CredentialsOpt = None,
+    preset: PresetOpt = None, to: ToOpt = None, credentials: CredentialsOpt = None,
     email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
     quiet: QuietOpt = False, verbose: VerboseOpt = False,
 ) -> None:
@@ -287,12 +289,12 @@ def team(
     Example: salesreport team --data sample_data --month 2026-10 --compare-at 2026-06-01
     """
     _report_command("team", month, data, config, since, 1, rep, pipeline, format, out, verbose, compare_at,
-                    Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet), Delivery(to, credentials))
+                    Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet), Delivery(to, credentials), preset)
 
 
 @app.command()
 def check(
-    data: DataOpt = None, config: ConfigOpt = None, pipeline: PipelineOpt = None,
+    data: DataOpt = None, config: ConfigOpt = None, pipeline: PipelineOpt = None, preset: PresetOpt = None,
     credentials: CredentialsOpt = None,
     format: Annotated[Format | None, typer.Option("--format", help="table or json.")] = None,
     verbose: VerboseOpt = False,
@@ -304,7 +306,7 @@ def check(
     from .check import render_findings, run_check
 
     try:
-        findings = run_check(data, config, pipeline, credentials)
+        findings = run_check(data, config, pipeline, credentials, preset)
     except SalesReportError as exc:
         _fail(exc, verbose)
         return

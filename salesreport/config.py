@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -49,6 +50,8 @@ class Config:
     history_days: int = 365
     forecast_stage: str = "qualified"
     dayfirst: bool | None = None
+    encoding: str | None = None  # [input] encoding: skip detection
+    preset: str | None = None  # a CRM's export layout (ingest/presets.py)
     smtp: dict[str, Any] = field(default_factory=dict)
     spreadsheet: str | None = None  # [sources] spreadsheet = "gsheet:KEY": read every table from it
     source_worksheets: dict[str, str] = field(default_factory=dict)  # table → worksheet title
@@ -102,6 +105,13 @@ def load_config(path: Path | None) -> Config:
 def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
     """Validate a parsed TOML document; every error names the key and what it expects."""
     where = str(path) if path else "config"
+    preset = raw.get("preset")
+    if preset is not None:
+        from .ingest.presets import PRESETS  # late import: presets do not depend on config
+
+        if not isinstance(preset, str) or preset.strip().lower() not in PRESETS:
+            raise ConfigError(f"{where}: preset = {preset!r} is not a preset; use one of {', '.join(PRESETS)}.")
+        preset = preset.strip().lower()
     unknown = sorted(set(raw) - KNOWN_SECTIONS)
     if unknown:
         raise ConfigError(
@@ -208,6 +218,14 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
     dayfirst = get.table("input").get("dayfirst")
     if dayfirst is not None and not isinstance(dayfirst, bool):
         raise ConfigError(f"{where}: [input] dayfirst must be true or false.")
+    encoding = get.table("input").get("encoding")
+    if encoding is not None:
+        encoding = get.str_value("input.encoding", encoding)
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ConfigError(f'{where}: [input] encoding = "{encoding}" is not an encoding Python knows; use a '
+                              'name like "utf-8", "cp1252", "iso-8859-1", "cp1251" or "utf-16".') from None
 
     smtp = get.table("smtp")
     unknown_smtp = sorted(set(smtp) - SMTP_KEYS)
@@ -246,7 +264,7 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
         plan_annual=annual, plan_monthly=monthly, currency=currency, lost_names=lost_names,
         stage_names=stage_names, activity_types=activity_types, columns=columns, targets=targets,
         forecast_method=method, history_days=history_days, forecast_stage=forecast_stage,
-        dayfirst=dayfirst, smtp=dict(smtp), spreadsheet=spreadsheet, source_worksheets=source_worksheets,
+        dayfirst=dayfirst, encoding=encoding, preset=preset, smtp=dict(smtp), spreadsheet=spreadsheet, source_worksheets=source_worksheets,
         google_credentials=credentials, report_worksheets=report_worksheets, google_retries=retries,
         google_backoff=backoff,
     )

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from pathlib import Path
 
 from .config import Config, find_config, load_config
 from .funnel import Facts, build_facts
 from .ingest.canonical import load_dataset
+from .ingest.presets import preset_named
 from .model import Report
 from .periods import parse_day, parse_month, parse_week
 from .quality import findings_for
@@ -32,11 +33,14 @@ class ReportRequest:
     pipeline: str | None = None
     compare_at: date | None = None
     credentials: Path | None = None  # Google credentials JSON for gsheet: input
+    preset: str | None = None  # --preset: overrides the config's preset
 
 
 def load(data: str | None, config_path: Path | None, pipeline: str | None = None,
-         credentials: Path | None = None) -> tuple[Config, Facts]:
+         credentials: Path | None = None, preset: str | None = None) -> tuple[Config, Facts]:
     config = load_config(find_config(config_path, data=data))
+    if preset is not None:
+        config = replace(config, preset=preset_named(preset).name)
     return config, build_facts(load_dataset(data, config, pipeline, credentials), config)
 
 
@@ -45,7 +49,7 @@ def run(request: ReportRequest, progress=None) -> Report:
 
 
 def run_with_config(request: ReportRequest, progress=None) -> tuple[Config, Report]:
-    config, facts = load(request.data, request.config, request.pipeline, request.credentials)
+    config, facts = load(request.data, request.config, request.pipeline, request.credentials, request.preset)
     period = PERIOD_PARSERS[request.report](request.period, config)
     if request.report == "team":
         report = build_team_report(facts, config, period, since=request.since, reps=request.reps,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import csv
 import difflib
 import io
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +16,7 @@ from ..config import TABLES, Config
 from ..errors import InputError
 from ..model import ACTION_TYPES, LOST_CODE, STAGES
 from .parse import parse_amounts, parse_booleans, parse_datetimes, row_label
+from .presets import Preset, PresetReader, preset_named
 
 NO_STAGE = -2  # a deal row with an empty stage cell
 
@@ -115,21 +117,17 @@ def resolve_sources(data: str | None, config: Config) -> dict[str, Path | str]:
 def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
                  credentials: Path | None = None) -> Dataset:
     """Read, map and parse every available table; raise InputError naming file, row and column."""
-    sources = resolve_sources(data, config)
-    if "spreadsheet" in sources:
-        from ..gsheets import read_tables  # gspread and google-auth load only when a sheet is used
-
-        raw_tables, names = read_tables(str(sources["spreadsheet"]), config, credentials)
-    elif "workbook" in sources:
-        raw_tables = _read_workbook(sources["workbook"])
-        names = {t: f"{sources['workbook'].name} [{t}]" for t in raw_tables}
+    preset = preset_named(config.preset) if config.preset is not None else None
+    warnings: list[str] = []
+    if preset is not None:
+        config = _with_preset_stages(config, preset)
+        raw_tables, names = _read_preset(preset, data, config, warnings)
     else:
-        raw_tables = {t: read_csv_text(p) for t, p in sources.items()}
-        names = {t: p.name for t, p in sources.items()}
+        raw_tables, names = _read_sources(resolve_sources(data, config), config, credentials)
     if "deals" not in raw_tables:
         raise InputError("No deals table found: a workbook needs a sheet named deals.")
-    ds = Dataset(deals=pd.DataFrame(), sources=names)
-    tables = {t: _canonical(t, df, names[t], config) for t, df in raw_tables.items()}
+    ds = Dataset(deals=pd.DataFrame(), sources=names, warnings=warnings)
+    tables = {t: _canonical(t, df, names[t], config, mapped=preset is None) for t, df in raw_tables.items()}
     ds.deals = _finish_deals(tables["deals"], names["deals"], config)
     if "stage_history" in tables:
         ds.history = _finish_history(tables["stage_history"], names["stage_history"], config)
@@ -142,15 +140,27 @@ def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
     return ds
 
 
-def read_csv_text(path: Path) -> pd.DataFrame:
-    """Read a CSV file as text columns, detecting the encoding and the separator."""
+def _read_sources(sources: dict, config: Config, credentials: Path | None):
+    if "spreadsheet" in sources:
+        from ..gsheets import read_tables  # gspread and google-auth load only when a sheet is used
+
+        return read_tables(str(sources["spreadsheet"]), config, credentials)
+    if "workbook" in sources:
+        raw_tables = _read_workbook(sources["workbook"])
+        return raw_tables, {t: f"{sources['workbook'].name} [{t}]" for t in raw_tables}
+    raw_tables = {t: read_csv_text(p, config.encoding) for t, p in sources.items()}
+    return raw_tables, {t: p.name for t, p in sources.items()}
+
+
+def read_csv_text(path: Path, encoding: str | None = None) -> pd.DataFrame:
+    """Read a CSV file as text columns, detecting the encoding and the separator; drop a report footer."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror}).") from None
-    if not raw[:4096].strip() and not raw.strip():
+    if not raw.strip():
         raise InputError(f"{path.name}: the file is empty. Export the table again with its header row.")
-    text = _decode(raw, path.name)
+    text = decode(raw, path.name, encoding)
     sample = text[:20000]
     try:
         sep = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t").delimiter
@@ -161,23 +171,56 @@ def read_csv_text(path: Path) -> pd.DataFrame:
     except (pd.errors.ParserError, ValueError) as exc:
         raise InputError(f"{path.name}: not a readable CSV file ({exc}). Save it as CSV from the CRM or Excel.") from None
     df.columns = [str(c).strip() for c in df.columns]
-    return df
+    return _drop_footer(df)
 
 
-def _decode(raw: bytes, name: str) -> str:
+# encodings CRM exports come in besides UTF-8/UTF-16; charset-normalizer chooses among them by how the
+# decoded text reads (Windows-1252 covers ISO-8859-1's letters; cp1251 is Russian Windows)
+LEGACY_ENCODINGS = ["cp1252", "cp1251"]
+_FOOTER = re.compile(r"^(Grand Totals \(|Confidential Information|Copyright \(c\)|Total general|Gesamtsumme)", re.IGNORECASE)
+
+
+def decode(raw: bytes, name: str, encoding: str | None = None) -> str:
+    """Bytes → text: the configured encoding, a UTF-16 BOM, UTF-8, else the likeliest legacy code page."""
+    if encoding:
+        try:
+            return raw.decode(encoding).replace("\x00", "")
+        except UnicodeDecodeError as exc:
+            raise InputError(f'{name}: not {encoding} text (byte {exc.start}); fix [input] encoding or remove it '
+                             "to detect the encoding.") from None
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         return raw.decode("utf-16")
-    if b"\x00" in raw[:4096] and raw[:4096].count(b"\x00") > len(raw[:4096]) // 8:
-        raise InputError(
-            f"{name}: this looks like a binary file, not CSV text. Export the table as CSV (UTF-8)."
-        )
-    for encoding in ("utf-8-sig", "cp1251"):
-        try:
-            text = raw.decode(encoding)
-            return text.replace("\x00", "") if "\x00" in text else text
-        except UnicodeDecodeError:
-            continue
-    raise InputError(f"{name}: the file is not UTF-8 or cp1251 text. Save it as CSV (UTF-8).")
+    head = raw[:4096]
+    if head.count(b"\x00") > len(head) // 8:
+        raise InputError(f"{name}: this looks like a binary file, not CSV text. Export the table as CSV (UTF-8).")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        from charset_normalizer import from_bytes
+
+        best = from_bytes(raw[:500_000].replace(b"\x00", b""), cp_isolation=LEGACY_ENCODINGS).best()
+        if best is None:
+            raise InputError(f"{name}: the text encoding is not recognised (not UTF-8, UTF-16, Windows-1252 or "
+                             'cp1251). Save it as CSV UTF-8, or name it in salesreport.toml: [input] encoding = "...".'
+                             ) from None
+        text = raw.decode(best.encoding, errors="replace")
+    return text.replace("\x00", "") if "\x00" in text else text  # NULs: Salesforce rich-text fields
+
+
+def _drop_footer(df: pd.DataFrame) -> pd.DataFrame:
+    """A report export's trailer (blank rows, "Grand Totals (N records)", "Confidential Information…")."""
+    if len(df) == 0 or len(df.columns) == 0:
+        return df
+    df = df.fillna("")
+    first = df.iloc[:, 0].str.strip()
+    footer = first.str.match(_FOOTER) & (df.iloc[:, 1:] == "").all(axis=1)
+    if not footer.any():
+        return df
+    start = footer.idxmax()
+    blank_before = (df.loc[:start - 1] == "").all(axis=1) if start > 0 else pd.Series(dtype=bool)
+    while start > 0 and bool(blank_before.get(start - 1, False)):
+        start -= 1
+    return df.loc[: start - 1]
 
 
 def _read_workbook(path: Path) -> dict[str, pd.DataFrame]:
@@ -194,10 +237,49 @@ def _read_workbook(path: Path) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def _canonical(table: str, df: pd.DataFrame, source: str, config: Config) -> pd.DataFrame:
+def _with_preset_stages(config: Config, preset: Preset) -> Config:
+    """The preset's stage names under the user's [funnel] (a name the user mapped keeps the user's stage)."""
+    mine = {n.strip().lower() for names in config.stage_names.values() for n in names} | {
+        n.strip().lower() for n in config.lost_names}
+    stages = {s: tuple(n for n in names if n.lower() not in mine) for s, names in preset.stage_names.items()}
+    for stage, names in config.stage_names.items():
+        stages[stage] = stages.get(stage, ()) + names
+    lost = config.lost_names + tuple(n for n in preset.lost_names if n.lower() not in mine)
+    return replace(config, stage_names=stages, lost_names=lost)
+
+
+def _read_preset(preset: Preset, data: str | None, config: Config, warnings: list[str]):
+    """The preset's files: a folder's CSVs named like its roles, or one file as the main table (and the
+    other roles' files beside it)."""
+    given = data if data is not None else (str(config.sources["deals"]) if "deals" in config.sources else None)
+    if given is None or given.startswith("gsheet:") or given.lower().endswith((".xlsx", ".xlsm")):
+        raise InputError(f"The {preset.name} preset reads CSV exports: pass the export folder or file with --data.")
+    path = Path(given)
+    if not path.exists():
+        raise InputError(f"{given}: no such file or folder. Check the path given to --data.")
+    folder = path if path.is_dir() else path.parent
+    files: dict[str, Path] = {} if path.is_dir() else {preset.main: path}
+    for candidate in sorted(folder.glob("*.csv"), key=lambda p: (p.name.count("."), p.name)):
+        stem = candidate.name.lower().removesuffix(".csv")
+        for role, stems in preset.files.items():
+            if role not in files and (stem in stems or stem.split(".")[0] in stems):
+                files[role] = candidate
+    if preset.main not in files:
+        present = ", ".join(sorted(p.name for p in folder.glob("*.csv"))) or "no CSV files"
+        wanted = " or ".join(f"{s}.csv" for s in preset.files[preset.main])
+        raise InputError(f"{folder}: no {wanted} for the {preset.name} preset (found: {present}). Pass the "
+                         "export folder, or the file itself with --data FILE.csv.")
+    raw = {role: read_csv_text(p, config.encoding) for role, p in files.items()}
+    tables = preset.build(raw, PresetReader({r: p.name for r, p in files.items()}, config.dayfirst), warnings)
+    role_of = {"deals": preset.main, "stage_history": "opportunityhistory", "activities": "task", "reps": "user"}
+    names = {t: files.get(role_of.get(t, ""), files[preset.main]).name for t in tables}
+    return tables, names
+
+
+def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped: bool = True) -> pd.DataFrame:
     """Rename the export's headers to canonical columns and parse each by its kind."""
     schema = SCHEMA[table]
-    mapping = config.columns.get(table, {})
+    mapping = config.columns.get(table, {}) if mapped else {}
     by_lower = {c.lower(): c for c in df.columns}
     out = pd.DataFrame(index=df.index)
     for column, (required, kind) in schema.items():

@@ -1,0 +1,128 @@
+"""CRM presets: hand-made export files with known canonical rows, and the real exports in ../shared/datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from salesreport.config import parse_config
+from salesreport.errors import ConfigError, InputError
+from salesreport.ingest.canonical import load_dataset
+
+ASSETS = Path(__file__).parent / "assets"
+DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+LATAM_STAGES = {"work_started": ["Interes"], "demo_run": ["Diseño Propuesta"],
+                "offer_sent": ["Presentación Propuesta"], "qualified": ["Negociación", "Firmas"]}
+
+
+def sf_config(**extra):
+    return parse_config({"preset": "salesforce", "report": {"timezone": "America/Mexico_City"},
+                         "funnel": {"stages": LATAM_STAGES}, **extra})
+
+
+def test_salesforce_export_folder_becomes_canonical_rows():
+    ds = load_dataset(str(ASSETS / "salesforce-latin1"), sf_config())
+    deals = ds.deals.set_index("deal_id")
+    assert list(deals.index) == ["0060000000000A1", "0060000000000A2", "0060000000000A3"]  # IsDeleted=1 dropped
+    assert deals.loc["0060000000000A1", "owner"] == "Ana Núñez"  # ISO-8859-1 decoded, names from User.csv
+    assert deals.loc["0060000000000A1", "amount"] == pytest.approx(1820 / 18.2)  # MXN → corporate USD
+    assert deals.loc["0060000000000A2", "amount"] == pytest.approx(500)
+    assert pd.isna(deals.loc["0060000000000A3", "amount"])
+    assert list(deals["status"]) == ["won", "open", "lost"]
+    # CreatedDate is UTC: 2023-03-01 23:30 UTC is 17:30 on the 1st in Mexico City
+    assert deals.loc["0060000000000A2", "created_at"] == pd.Timestamp("2023-03-01 17:30")
+    # CloseDate is a date: closed deals close on it, open ones expect it
+    assert deals.loc["0060000000000A1", "closed_at"] == pd.Timestamp("2023-05-11")
+    assert deals.loc["0060000000000A2", "expected_close_date"] == pd.Timestamp("2023-07-01")
+    # history: only rows whose stage differs from the opportunity's previous row are stage entries
+    h = ds.history
+    assert len(h) == 7
+    assert list(h.loc[h["deal_id"] == "0060000000000A1", "entered_at"]) == [
+        pd.Timestamp("2023-02-07 14:47:49"), pd.Timestamp("2023-03-01 06:00"), pd.Timestamp("2023-05-11 09:00")]
+    a = ds.activities.set_index("activity_id")
+    assert dict(a["action"]) == {"00T000000000001": "call", "00T000000000002": "email", "00T000000000003": "meeting",
+                                 "00T000000000004": "", "00U000000000001": "meeting"}
+    assert not a.loc["00T000000000003", "done"]
+    assert a.loc["00T000000000002", "occurred_at"] == pd.Timestamp("2023-02-09 10:05")  # CompletedDateTime, UTC
+    assert a.loc["00T000000000001", "deal_id"] == "0060000000000A1" and a.loc["00T000000000002", "deal_id"] == ""
+    assert any('"Seguimiento"' in w for w in ds.warnings)  # listed once as not counted
+    assert set(ds.reps["name"]) == {"Ana Núñez", "Luis Peña"}
+
+
+def test_salesforce_report_export_with_footer_and_us_dates():
+    config = sf_config(input={"dayfirst": False})
+    ds = load_dataset(str(ASSETS / "salesforce-report-export.csv"), config)
+    assert list(ds.deals["deal_id"]) == ["0060000000000B1", "0060000000000B2"]  # the footer rows are gone
+    assert list(ds.deals["owner"]) == ["Ana Núñez", "Luis Peña"]
+    assert ds.deals.loc[0, "created_at"] == pd.Timestamp("2023-02-06 18:00")  # 02/07/2023 00:00 UTC
+    with pytest.raises(InputError, match=r'dates like "02/07/2023".*\[input\] dayfirst'):
+        load_dataset(str(ASSETS / "salesforce-report-export.csv"), sf_config())
+
+
+def test_unknown_preset_is_refused():
+    with pytest.raises(ConfigError, match="salesforce"):
+        parse_config({"preset": "sugarcrm"})
+
+
+needs_datasets = pytest.mark.skipif(not DATASETS.is_dir(), reason="the shared data sets are not beside this clone")
+
+
+@needs_datasets
+def test_real_latam_export_stage_entries_and_converted_amounts():
+    folder = DATASETS / "salesforce-data-export-latam"
+    ds = load_dataset(str(folder), sf_config())
+    assert len(ds.deals) == 512
+    assert len(ds.history) == 1331  # of 2,809 history rows; the rest are amount / date edits
+    assert len(ds.activities) == 507 + 24
+    assert ds.deals["deal_id"].is_unique
+    # independent: Amount / ConversionRate of the record's currency, read with pandas alone
+    opp = pd.read_csv(folder / "Opportunity.csv", encoding="latin-1")
+    rates = pd.read_csv(folder / "CurrencyType.csv").set_index("IsoCode")["ConversionRate"]
+    expected = (opp["Amount"] / opp["CurrencyIsoCode"].map(rates)).sum()
+    assert ds.deals["amount"].sum() == pytest.approx(expected, rel=1e-9)
+    assert (ds.deals["stage"] == "Negociación").sum() == 61  # decoded text, not mojibake
+
+
+@needs_datasets
+@pytest.mark.parametrize("path", [
+    "salesforce-dev-org-sample",
+    "salesforce-sample-export-variants/elastic-dbt_duckdb/opportunity.bulk-api-style.csv",
+    "salesforce-sample-export-variants/earthfink1982-salesforce-in-powerbi",
+])
+def test_salesforce_demo_data_in_every_export_shape(path):
+    ds = load_dataset(str(DATASETS / path), parse_config({"preset": "salesforce", "input": {"dayfirst": False}}))
+    raw = pd.read_csv(DATASETS / path if path.endswith(".csv") else DATASETS / path / "Opportunity.csv", dtype=str)
+    assert len(ds.deals) == len(raw) >= 31
+    raw.columns = [c.lower() for c in raw.columns]
+    won = raw["iswon"].str.lower().isin(["1", "true"])
+    closed = raw["isclosed"].str.lower().isin(["1", "true"])
+    assert (ds.deals["status"] == "won").sum() == won.sum()
+    assert (ds.deals["status"] == "lost").sum() == (closed & ~won).sum()
+
+
+def test_mixed_currencies_without_rates_are_refused(tmp_path):
+    for f in (ASSETS / "salesforce-latin1").glob("*.csv"):
+        if f.name != "CurrencyType.csv":
+            (tmp_path / f.name).write_bytes(f.read_bytes())
+    with pytest.raises(InputError, match=r"several currencies \(MXN, USD\).*CurrencyType.csv"):
+        load_dataset(str(tmp_path), sf_config())
+
+
+def test_preset_on_the_command_line(tmp_path):
+    import subprocess
+    import sys
+
+    (tmp_path / "salesreport.toml").write_text(
+        '[report]\ntimezone = "UTC"\n[funnel.stages]\nwork_started = ["Interes"]\n'
+        'demo_run = ["Diseño Propuesta"]\nqualified = ["Negociación"]\n', encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "salesreport", "monthly", "--preset", "salesforce", "--data",
+                           str(ASSETS / "salesforce-latin1"), "--month", "2023-05", "--format", "json"],
+                          capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert proc.returncode == 0, proc.stderr
+    import json
+
+    doc = json.loads(proc.stdout)
+    assert doc["metrics"]["deals_signed"]["value"] == 1
+    assert doc["metrics"]["revenue_month"]["value"] == pytest.approx(100.0)

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import csv
 import json
+import os
+import pty
 import re
+import subprocess
+import sys
+from datetime import date
 
 import pytest
 
@@ -230,8 +235,6 @@ def _rewrite(path, rows):
 
 def upload(book, folder, typed=True):
     """Put each CSV into a worksheet as a person would: amounts as numbers, date-only cells as dates."""
-    from datetime import date
-
     for table in ("deals", "stage_history", "activities", "reps"):
         with (folder / f"{table}.csv").open(encoding="utf-8") as fh:
             rows = list(csv.reader(fh))
@@ -315,11 +318,6 @@ def test_authorized_user_credentials_and_sources_spreadsheet_in_config(google):
 
 
 def test_progress_bar_on_a_terminal_only(google):
-    import os
-    import pty
-    import subprocess
-    import sys
-
     google.emulator.add_spreadsheet(KEY, share_with=[ACCOUNT])
     primary, secondary = pty.openpty()
     proc = subprocess.Popen(

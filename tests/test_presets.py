@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -111,9 +114,6 @@ def test_mixed_currencies_without_rates_are_refused(tmp_path):
 
 
 def test_preset_on_the_command_line(tmp_path):
-    import subprocess
-    import sys
-
     (tmp_path / "salesreport.toml").write_text(
         '[report]\ntimezone = "UTC"\n[funnel.stages]\nwork_started = ["Interes"]\n'
         'demo_run = ["Diseño Propuesta"]\nqualified = ["Negociación"]\n', encoding="utf-8")
@@ -121,8 +121,6 @@ def test_preset_on_the_command_line(tmp_path):
                            str(ASSETS / "salesforce-latin1"), "--month", "2023-05", "--format", "json"],
                           capture_output=True, text=True, cwd=tmp_path, check=False)
     assert proc.returncode == 0, proc.stderr
-    import json
-
     doc = json.loads(proc.stdout)
     assert doc["metrics"]["deals_signed"]["value"] == 1
     assert doc["metrics"]["revenue_month"]["value"] == pytest.approx(100.0)

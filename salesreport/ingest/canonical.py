@@ -271,8 +271,7 @@ def _read_preset(preset: Preset, data: str | None, config: Config, warnings: lis
                          "export folder, or the file itself with --data FILE.csv.")
     raw = {role: read_csv_text(p, config.encoding) for role, p in files.items()}
     tables = preset.build(raw, PresetReader({r: p.name for r, p in files.items()}, config.dayfirst), warnings)
-    role_of = {"deals": preset.main, "stage_history": "opportunityhistory", "activities": "task", "reps": "user"}
-    names = {t: files.get(role_of.get(t, ""), files[preset.main]).name for t in tables}
+    names = {t: files.get(preset.table_roles.get(t, ""), files[preset.main]).name for t in tables}
     return tables, names
 
 

@@ -7,7 +7,6 @@ vectorised `build` that returns canonical deals / stage_history / activities / r
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -26,6 +25,7 @@ class Preset:
     title: str
     files: dict[str, tuple[str, ...]]  # role → file names (stems, lower case) that hold it
     main: str  # the role of a single file given with --data FILE
+    table_roles: dict[str, str]  # canonical table → the role whose file it comes from (for messages)
     signature: frozenset[str]  # lower-case headers that identify the main export
     build: Callable[[Tables, PresetReader, list[str]], Tables]
     stage_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -63,7 +63,7 @@ def _date_only(values: pd.Series) -> pd.Series:
 
 def _fold(text: pd.Series) -> pd.Series:
     """Lower case without accents: "Reunión" → "reunion"."""
-    return text.map(lambda s: unicodedata.normalize("NFKD", s).encode("ascii", "ignore").decode().lower())
+    return text.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii").str.lower()
 
 
 # --- Salesforce ------------------------------------------------------------------------------------
@@ -177,7 +177,7 @@ def _converted_amounts(opp: pd.DataFrame, rates_df: pd.DataFrame | None) -> pd.S
         raise InputError(f"CurrencyType.csv has no conversion rate for {', '.join(missing)}, used by opportunities. "
                          "Export CurrencyType again with the opportunities.")
     value = pd.to_numeric(amount, errors="coerce") / code.map(table).astype(float)
-    return value.map(lambda v: "" if pd.isna(v) else repr(round(float(v), 6)))
+    return pd.Series(np.where(value.isna(), "", value.round(6).astype(str)), index=opp.index)
 
 
 def _stage_entries(hist: pd.DataFrame, read: PresetReader) -> pd.DataFrame:
@@ -221,6 +221,8 @@ SALESFORCE = Preset(
     files={"opportunity": ("opportunity", "opportunities"), "opportunityhistory": ("opportunityhistory",),
            "task": ("task",), "event": ("event",), "user": ("user",), "currencytype": ("currencytype",)},
     main="opportunity",
+    table_roles={"deals": "opportunity", "stage_history": "opportunityhistory", "activities": "task",
+                 "reps": "user"},
     signature=frozenset({"stagename", "isclosed", "iswon", "closedate"}),
     build=_salesforce,
     stage_names={

@@ -41,6 +41,7 @@ class Config:
     plan_annual: float | None = None
     plan_monthly: tuple[float, ...] | None = None
     currency: str | None = None
+    rates: dict[str, float] = field(default_factory=dict)  # [plan] rates: one unit of a currency in the plan's
     lost_names: tuple[str, ...] = ("Lost", "Closed Lost")
     stage_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
     activity_types: dict[str, tuple[str, ...]] = field(default_factory=dict)
@@ -178,7 +179,14 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
         if len(monthly) != 12:
             raise ConfigError(f"{where}: [plan] monthly needs 12 numbers (January to December), got {len(monthly)}.")
     currency = plan.get("currency")
-    currency = get.str_value("plan.currency", currency) if currency is not None else None
+    currency = get.str_value("plan.currency", currency).strip() if currency is not None else None
+    rates = {str(code).strip().upper(): get.number(f"plan.rates.{code}", rate)
+             for code, rate in get.table("plan.rates", plan.get("rates", {})).items()}
+    if any(rate <= 0 for rate in rates.values()):
+        raise ConfigError(f"{where}: [plan] rates must be positive numbers (what one unit of each currency is "
+                          "worth in the plan currency).")
+    if rates and currency is None:
+        raise ConfigError(f'{where}: [plan] rates need [plan] currency, the currency they convert into (e.g. "USD").')
 
     funnel = get.table("funnel")
     lost_names = tuple(
@@ -261,7 +269,7 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
     return Config(
         base_dir=base_dir, path=path, sources=sources, timezone=timezone, week_start=week_start,
         working_days=tuple(sorted(set(working_days))), holidays=holidays, cohort_start=cohort_start,
-        plan_annual=annual, plan_monthly=monthly, currency=currency, lost_names=lost_names,
+        plan_annual=annual, plan_monthly=monthly, currency=currency, rates=rates, lost_names=lost_names,
         stage_names=stage_names, activity_types=activity_types, columns=columns, targets=targets,
         forecast_method=method, history_days=history_days, forecast_stage=forecast_stage,
         dayfirst=dayfirst, encoding=encoding, preset=preset, smtp=dict(smtp), spreadsheet=spreadsheet, source_worksheets=source_worksheets,

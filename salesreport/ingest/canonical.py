@@ -15,7 +15,7 @@ import pandas as pd
 from ..config import TABLES, Config
 from ..errors import InputError
 from ..model import ACTION_TYPES, LOST_CODE, STAGES
-from .parse import parse_amounts, parse_booleans, parse_datetimes, row_label
+from .parse import amount_currencies, parse_amounts, parse_booleans, parse_datetimes, row_label
 from .presets import Preset, PresetReader, preset_named
 
 NO_STAGE = -2  # a deal row with an empty stage cell
@@ -37,6 +37,7 @@ SCHEMA: dict[str, dict[str, tuple[bool, str]]] = {
         "expected_close_date": (False, "datetime"),
         "competitor": (False, "text"),
         "pipeline": (False, "text"),
+        "currency": (False, "text"),
     },
     "stage_history": {
         "deal_id": (True, "text"),
@@ -128,7 +129,7 @@ def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
         raise InputError("No deals table found: a workbook needs a sheet named deals.")
     ds = Dataset(deals=pd.DataFrame(), sources=names, warnings=warnings)
     tables = {t: _canonical(t, df, names[t], config, mapped=preset is None) for t, df in raw_tables.items()}
-    ds.deals = _finish_deals(tables["deals"], names["deals"], config)
+    ds.deals = _finish_deals(tables["deals"], names["deals"], config, ds.warnings)
     if "stage_history" in tables:
         ds.history = _finish_history(tables["stage_history"], names["stage_history"], config)
     if "activities" in tables:
@@ -270,7 +271,7 @@ def _read_preset(preset: Preset, data: str | None, config: Config, warnings: lis
         raise InputError(f"{folder}: no {wanted} for the {preset.name} preset (found: {present}). Pass the "
                          "export folder, or the file itself with --data FILE.csv.")
     raw = {role: read_csv_text(p, config.encoding) for role, p in files.items()}
-    tables = preset.build(raw, PresetReader({r: p.name for r, p in files.items()}, config.dayfirst), warnings)
+    tables = preset.build(raw, PresetReader({r: p.name for r, p in files.items()}, config.dayfirst, config.rates), warnings)
     names = {t: files.get(preset.table_roles.get(t, ""), files[preset.main]).name for t in tables}
     return tables, names
 
@@ -302,6 +303,9 @@ def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped
             out[column] = parse_datetimes(values, source=source, column=actual, tz=config.timezone, dayfirst=config.dayfirst)
         elif kind == "amount":
             out[column] = parse_amounts(values, source=source, column=actual)
+            if table == "deals":
+                out["amount_currency"] = amount_currencies(values)
+                out.attrs["amount_header"] = actual
         elif kind == "bool":
             out[column] = parse_booleans(values, source=source, column=actual, default=True)
     return out
@@ -332,7 +336,7 @@ def stage_codes(names: pd.Series, config: Config, source: str, column: str = "st
     return codes.astype("int8")
 
 
-def _finish_deals(df: pd.DataFrame, source: str, config: Config) -> pd.DataFrame:
+def _finish_deals(df: pd.DataFrame, source: str, config: Config, warnings: list[str]) -> pd.DataFrame:
     if len(df) == 0:
         raise InputError(f"{source}: the deals table has a header but no rows. Export it again with its deals.")
     empty_id = df["deal_id"] == ""
@@ -355,6 +359,7 @@ def _finish_deals(df: pd.DataFrame, source: str, config: Config) -> pd.DataFrame
             df[column] = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]") if kind == "datetime" else (
                 np.nan if kind == "amount" else ""
             )
+    df["amount"] = _in_plan_currency(df, source, config, warnings)
     df["stage_idx"] = stage_codes(df["stage"], config, source)
     status = df["status"].str.lower().str.strip().map(_STATUS)
     if status.isna().any():
@@ -365,6 +370,37 @@ def _finish_deals(df: pd.DataFrame, source: str, config: Config) -> pd.DataFrame
         )
     df["status"] = status
     return df.reset_index(drop=True)
+
+
+def _in_plan_currency(df: pd.DataFrame, source: str, config: Config, warnings: list[str]) -> pd.Series:
+    """Amounts in one currency: the deal's currency column, else the symbol or code in the amount cell;
+    several currencies are converted with [plan] rates into [plan] currency, and refused without them."""
+    written = df["amount_currency"] if "amount_currency" in df else pd.Series("", index=df.index)
+    code = df["currency"].str.strip().str.upper()
+    code = code.where(code != "", written)
+    plan = (config.currency or "").upper()
+    codes = code[df["amount"].notna() & (code != "")]
+    found = codes.value_counts()
+    if len(found) == 0 or (len(found) == 1 and found.index[0] == plan):
+        return df["amount"]
+    header = df.attrs.get("amount_header", "amount")
+    missing = [c for c in found.index if c != plan and c not in config.rates]
+    if len(found) > 1 and (not plan or missing):
+        listed = ", ".join(f"{c} ({n} deals)" for c, n in found.items())
+        into = plan or found.index[0]
+        need = ", ".join(f"{c} = <value of 1 {c} in {into}>" for c in found.index if c != into and c not in config.rates)
+        raise InputError(
+            f'{source}, column "{header}": the amounts are in several currencies: {listed}. Say which currency the '
+            f'report is in and how to convert the others, in salesreport.toml: [plan] currency = "{into}" '
+            f"and rates = {{ {need} }}."
+        )
+    if missing:  # one currency, not the plan's, and no rate: keep the amounts as they are
+        if plan:
+            warnings.append(f"{source}: the amounts are in {missing[0]}, the plan in {plan}; they are reported as "
+                            f"they are. Add [plan] rates = {{ {missing[0]} = <value in {plan}> }} to convert them.")
+        return df["amount"]
+    rate = code.map(config.rates).where(code != plan, 1.0).fillna(1.0)
+    return df["amount"] * rate
 
 
 def _finish_history(df: pd.DataFrame, source: str, config: Config) -> pd.DataFrame:

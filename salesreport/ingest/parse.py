@@ -155,6 +155,19 @@ def parse_amounts(values: pd.Series, *, source: str, column: str, allow_negative
     return result
 
 
+_SYMBOLS = {"$": "USD", "€": "EUR", "£": "GBP", "₽": "RUB", "руб": "RUB", "р": "RUB", "¥": "JPY", "₹": "INR",
+            "₴": "UAH", "₸": "KZT", "₩": "KRW", "₪": "ILS", "₺": "TRY", "₦": "NGN", "₱": "PHP", "฿": "THB",
+            "₫": "VND"}
+_CURRENCY_MARK = re.compile(r"([$€£₽¥₹₴₸₩₪₺₦₱฿₫]|\b[A-Z]{3}\b|руб|(?<=[\d\s])р(?=\.|$))")
+
+
+def amount_currencies(values: pd.Series) -> pd.Series:
+    """The currency written in each amount cell ("$1,234.50" → USD, "1 234,50 ₽" → RUB, "EUR 10" → EUR);
+    "" where the cell names none."""
+    mark = values.fillna("").astype(str).str.extract(_CURRENCY_MARK, expand=False).fillna("")
+    return mark.replace(_SYMBOLS)
+
+
 def parse_booleans(values: pd.Series, *, source: str, column: str, default: bool) -> pd.Series:
     """Parse true/false, yes/no, 1/0, done/not done; an empty cell gives `default`."""
     text = values.fillna("").astype(str).str.strip().str.lower()

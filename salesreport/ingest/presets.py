@@ -43,8 +43,8 @@ def _text(df: pd.DataFrame, column: str) -> pd.Series:
 class PresetReader:
     """What a build needs besides the tables: file names for messages and the date-order setting."""
 
-    def __init__(self, files: dict[str, str], dayfirst: bool | None):
-        self.files, self.dayfirst = files, dayfirst
+    def __init__(self, files: dict[str, str], dayfirst: bool | None, rates: dict[str, float] | None = None):
+        self.files, self.dayfirst, self.rates = files, dayfirst, rates or {}
 
     def utc(self, df: pd.DataFrame, column: str, role: str) -> pd.Series:
         """An export timestamp written in UTC without a zone (Salesforce: GMT) → ISO text with "Z"."""
@@ -136,12 +136,14 @@ def _salesforce(raw: Tables, read: PresetReader, warnings: list[str]) -> Tables:
         "currency": _text(opp, "CurrencyIsoCode"),
     })
     codes = sorted(set(deals["currency"]) - {""})
-    if len(codes) > 1 and raw.get("currencytype") is None:
+    if len(codes) > 1 and raw.get("currencytype") is None and not read.rates:
         raise InputError(
             f"Opportunity amounts are in several currencies ({', '.join(codes)}) and there is no CurrencyType.csv "
-            "to convert them. Put CurrencyType.csv from the same Salesforce export beside Opportunity.csv."
+            "to convert them. Put CurrencyType.csv from the same Salesforce export beside Opportunity.csv, or "
+            "give [plan] currency and rates in salesreport.toml."
         )
-    deals = deals.drop(columns="currency")
+    if raw.get("currencytype") is not None:
+        deals = deals.drop(columns="currency")  # converted into the corporate currency already
     tables: Tables = {"deals": deals.reset_index(drop=True)}
     if raw.get("opportunityhistory") is not None:
         tables["stage_history"] = _stage_entries(_api_case(raw["opportunityhistory"]), read)

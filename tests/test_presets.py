@@ -124,3 +124,26 @@ def test_preset_on_the_command_line(tmp_path):
     doc = json.loads(proc.stdout)
     assert doc["metrics"]["deals_signed"]["value"] == 1
     assert doc["metrics"]["revenue_month"]["value"] == pytest.approx(100.0)
+
+
+def test_hubspot_internal_names_export_and_the_monthly_report(tmp_path):
+    (tmp_path / "deals.csv").write_text(
+        "hs_object_id,dealname,dealstage,amount,createdate,closedate,hubspot_owner_id,pipeline,"
+        "hs_v2_date_entered_appointmentscheduled,hs_v2_date_entered_contractsent,hs_v2_date_entered_closedwon\n"
+        "11,A,closedwon,1000,2026-03-01 09:00,2026-03-20 10:00,Eva,default,2026-03-02 09:00,2026-03-10 09:00,"
+        "2026-03-20 10:00\n"
+        "12,B,appointmentscheduled,500,2026-03-05 09:00,2026-04-30,Eva,default,2026-03-06 09:00,,\n",
+        encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "salesreport", "monthly", "--preset", "hubspot", "--data",
+                           str(tmp_path / "deals.csv"), "--month", "2026-03", "--format", "json"],
+                          capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads(proc.stdout)["metrics"]
+    assert metrics["deals_signed"]["value"] == 1 and metrics["revenue_month"]["value"] == 1000
+    assert metrics["demo_appointed"]["value"] == 2  # the 2026 cohort
+
+
+def test_hubspot_export_without_a_stage_column_names_it(tmp_path):
+    (tmp_path / "export.csv").write_text("Record ID,Deal Name,Create Date\n1,A,2026-03-01\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r'export.csv: this HubSpot deals export has no column "Deal Stage"'):
+        load_dataset(str(tmp_path / "export.csv"), parse_config({"preset": "hubspot"}))

@@ -162,11 +162,7 @@ def read_csv_text(path: Path, encoding: str | None = None) -> pd.DataFrame:
     if not raw.strip():
         raise InputError(f"{path.name}: the file is empty. Export the table again with its header row.")
     text = decode(raw, path.name, encoding)
-    sample = text[:20000]
-    try:
-        sep = csv.Sniffer().sniff(sample.split("\n", 1)[0], delimiters=",;\t").delimiter
-    except csv.Error:
-        sep = ","
+    sep = _separator(text[:20000].split("\n", 1)[0])
     try:
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=False)
     except (pd.errors.ParserError, ValueError) as exc:
@@ -239,19 +235,46 @@ def _read_workbook(path: Path) -> dict[str, pd.DataFrame]:
 
 
 def _with_preset_stages(config: Config, preset: Preset) -> Config:
-    """The preset's stage names under the user's [funnel] (a name the user mapped keeps the user's stage)."""
+    """The preset's stage and activity names under the user's (a name the user mapped keeps the user's)."""
     mine = {n.strip().lower() for names in config.stage_names.values() for n in names} | {
         n.strip().lower() for n in config.lost_names}
     stages = {s: tuple(n for n in names if n.lower() not in mine) for s, names in preset.stage_names.items()}
     for stage, names in config.stage_names.items():
         stages[stage] = stages.get(stage, ()) + names
     lost = config.lost_names + tuple(n for n in preset.lost_names if n.lower() not in mine)
-    return replace(config, stage_names=stages, lost_names=lost)
+    my_types = {n.strip().lower() for names in config.activity_types.values() for n in names}
+    types = {k: tuple(n for n in names if n.lower() not in my_types) for k, names in preset.activity_names.items()}
+    for kind, names in config.activity_types.items():
+        types[kind] = types.get(kind, ()) + names
+    return replace(config, stage_names=stages, lost_names=lost, activity_types=types)
+
+
+def read_header(path: Path, encoding: str | None = None) -> list[str]:
+    """The header row of a CSV file, read from its first 64 KB (to tell which export a file is)."""
+    try:
+        with path.open("rb") as fh:
+            raw = fh.read(65536)
+    except OSError:
+        return []
+    if len(raw) == 65536 and b"\n" in raw:
+        raw = raw[: raw.rfind(b"\n")]
+    try:
+        first = decode(raw, path.name, encoding).lstrip("\ufeff").splitlines()[0] if raw.strip() else ""
+    except InputError:
+        return []
+    return next(csv.reader([first], delimiter=_separator(first)), [])
+
+
+def _separator(first_line: str) -> str:
+    try:
+        return csv.Sniffer().sniff(first_line, delimiters=",;\t").delimiter
+    except csv.Error:
+        return ","
 
 
 def _read_preset(preset: Preset, data: str | None, config: Config, warnings: list[str]):
-    """The preset's files: a folder's CSVs named like its roles, or one file as the main table (and the
-    other roles' files beside it)."""
+    """The preset's files: a folder's CSVs recognised by name or by headers, or one file as the main table
+    (and the other roles' files beside it)."""
     given = data if data is not None else (str(config.sources["deals"]) if "deals" in config.sources else None)
     if given is None or given.startswith("gsheet:") or given.lower().endswith((".xlsx", ".xlsm")):
         raise InputError(f"The {preset.name} preset reads CSV exports: pass the export folder or file with --data.")
@@ -260,19 +283,31 @@ def _read_preset(preset: Preset, data: str | None, config: Config, warnings: lis
         raise InputError(f"{given}: no such file or folder. Check the path given to --data.")
     folder = path if path.is_dir() else path.parent
     files: dict[str, Path] = {} if path.is_dir() else {preset.main: path}
-    for candidate in sorted(folder.glob("*.csv"), key=lambda p: (p.name.count("."), p.name)):
+    candidates = sorted((p for p in folder.glob("*.csv") if p != path), key=lambda p: (p.name.count("."), p.name))
+    unnamed = []
+    for candidate in candidates:
         stem = candidate.name.lower().removesuffix(".csv")
-        for role, stems in preset.files.items():
-            if role not in files and (stem in stems or stem.split(".")[0] in stems):
-                files[role] = candidate
+        role = next((r for r, stems in preset.files.items() if stem in stems or stem.split(".")[0] in stems), None)
+        if role is None:
+            unnamed.append(candidate)
+        elif role not in files:
+            files[role] = candidate
+    for candidate in unnamed:  # exports named by the CRM ("hubspot-crm-exports-all-deals-2026-11-20.csv")
+        role = preset.role_of(read_header(candidate, config.encoding))
+        if role is not None and role not in files:
+            files[role] = candidate
     if preset.main not in files:
         present = ", ".join(sorted(p.name for p in folder.glob("*.csv"))) or "no CSV files"
         wanted = " or ".join(f"{s}.csv" for s in preset.files[preset.main])
-        raise InputError(f"{folder}: no {wanted} for the {preset.name} preset (found: {present}). Pass the "
-                         "export folder, or the file itself with --data FILE.csv.")
+        raise InputError(f"{folder}: no {wanted} (nor a file with its headers) for the {preset.name} preset "
+                         f"(found: {present}). Pass the export folder, or the file itself with --data FILE.csv.")
     raw = {role: read_csv_text(p, config.encoding) for role, p in files.items()}
-    tables = preset.build(raw, PresetReader({r: p.name for r, p in files.items()}, config.dayfirst, config.rates), warnings)
-    names = {t: files.get(preset.table_roles.get(t, ""), files[preset.main]).name for t in tables}
+    tables = preset.build(raw, PresetReader({r: p.name for r, p in files.items()}, config.dayfirst, config.rates),
+                          warnings)
+    names = {}
+    for table in tables:
+        used = [files[r].name for r in preset.table_roles.get(table, ()) if r in files]
+        names[table] = " + ".join(used) if used else files[preset.main].name
     return tables, names
 
 

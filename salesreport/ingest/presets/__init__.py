@@ -1,0 +1,30 @@
+"""Presets: a CRM's own export files → the canonical tables (text columns), before the common parsing.
+
+A preset names the files it reads (case-insensitive file names in a folder, else recognised by their
+headers; a single file is its main table), its default stage and activity names, and a vectorised `build`
+that returns canonical deals / stage_history / activities / reps as text DataFrames.
+"""
+
+from __future__ import annotations
+
+from ...errors import ConfigError
+from .common import Preset, PresetReader, Tables
+from .hubspot import HUBSPOT
+from .salesforce import SALESFORCE
+
+PRESETS: dict[str, Preset] = {p.name: p for p in (HUBSPOT, SALESFORCE)}
+
+__all__ = ["PRESETS", "Preset", "PresetReader", "Tables", "guess_preset", "preset_named"]
+
+
+def preset_named(name: str) -> Preset:
+    try:
+        return PRESETS[name.strip().lower()]
+    except KeyError:
+        raise ConfigError(f'Unknown preset "{name}"; known presets: {", ".join(PRESETS)} (or none for the '
+                          "canonical layout).") from None
+
+
+def guess_preset(headers: list[str]) -> Preset | None:
+    """The preset whose main export has these headers (None: the canonical layout or unknown)."""
+    return next((p for p in PRESETS.values() if p.role_of(headers) == p.main), None)

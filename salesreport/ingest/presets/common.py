@@ -1,0 +1,113 @@
+"""What every preset shares: the Preset record, the reader helpers and vectorised text helpers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from ...errors import InputError
+from ..parse import parse_datetimes
+
+Tables = dict[str, pd.DataFrame]
+HeaderSets = tuple[frozenset[str], ...]
+
+
+@dataclass(frozen=True)
+class Preset:
+    """A CRM's export layout.
+
+    `files` names the files each role comes in (lower-case stems, in a folder); a file whose stem says nothing
+    is recognised by `headers` (any one set of lower-case headers, all present). A single file given with
+    --data is the `main` role. `build` turns the raw text tables into canonical text tables.
+    """
+
+    name: str
+    title: str
+    files: dict[str, tuple[str, ...]]
+    headers: dict[str, HeaderSets]
+    main: str
+    table_roles: dict[str, tuple[str, ...]]  # canonical table → the roles whose files it comes from (messages)
+    build: Callable[[Tables, PresetReader, list[str]], Tables]
+    stage_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    lost_names: tuple[str, ...] = ()
+    activity_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def role_of(self, headers: list[str]) -> str | None:
+        """The role a file plays, judged by its headers (None: not one of this preset's files)."""
+        found = {h.strip().lower() for h in headers}
+        return next((role for role, sets in self.headers.items() if any(s <= found for s in sets)), None)
+
+
+class PresetReader:
+    """What a build needs besides the tables: file names for messages, the date order and [plan] rates."""
+
+    def __init__(self, files: dict[str, str], dayfirst: bool | None, rates: dict[str, float] | None = None):
+        self.files, self.dayfirst, self.rates = files, dayfirst, rates or {}
+
+    def utc(self, df: pd.DataFrame, column: str, role: str) -> pd.Series:
+        """An export timestamp written in UTC without a zone (Salesforce: GMT) → ISO text with "Z"."""
+        if column not in df:
+            return pd.Series("", index=df.index)
+        moment = parse_datetimes(df[column].fillna("").astype(str), source=self.files.get(role, role),
+                                 column=column, tz="UTC", dayfirst=self.dayfirst)
+        return moment.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
+
+    def require(self, df: pd.DataFrame, role: str, labels: dict[str, tuple[str, ...]], what: str) -> None:
+        """Stop with the file's name and headers when a column the preset cannot do without is absent."""
+        missing = [names[0] for names in labels.values() if find(df, *names) is None]
+        if missing:
+            wanted = ", ".join(f'"{m}"' for m in missing)
+            raise InputError(
+                f"{self.files.get(role, role)}: this {what} has no column {wanted} "
+                f"(found: {', '.join(list(df.columns)[:15])}{' …' if len(df.columns) > 15 else ''}). Export it "
+                "again with those columns shown, or use the canonical layout with [columns.deals]."
+            )
+
+
+def find(df: pd.DataFrame, *names: str) -> str | None:
+    """The first of `names` present as a header, whatever its case and surrounding spaces."""
+    by_lower = {str(c).strip().lower(): c for c in df.columns}
+    return next((by_lower[n.lower()] for n in names if n.lower() in by_lower), None)
+
+
+def text(df: pd.DataFrame, *names: str) -> pd.Series:
+    """The first present column of `names` as stripped text ("" when none is present)."""
+    column = find(df, *names)
+    if column is None:
+        return pd.Series("", index=df.index)
+    values = df[column]
+    if isinstance(values, pd.DataFrame):  # a repeated header: the first one
+        values = values.iloc[:, 0]
+    return values.fillna("").astype(str).str.strip()
+
+
+def first_filled(df: pd.DataFrame, *names: str) -> pd.Series:
+    """Row by row, the first non-empty cell among the present columns `names` (a status kept in one column
+    per activity kind, say)."""
+    out = pd.Series("", index=df.index)
+    for name in names:
+        if find(df, name) is not None:
+            out = out.where(out != "", text(df, name))
+    return out
+
+
+def truthy(values: pd.Series) -> pd.Series:
+    return values.fillna("").astype(str).str.strip().str.lower().isin(["1", "true", "yes", "y", "x", "да"])
+
+
+def date_only(values: pd.Series) -> pd.Series:
+    """A date field exported with a midnight time ("2023-05-11 00:00:00", "…T00:00:00.000Z") → the date."""
+    values = values.fillna("").astype(str).str.strip()
+    return values.str.replace(r"[ T]00:00:00(?:\.0+)?Z?$", "", regex=True)
+
+
+def fold(values: pd.Series) -> pd.Series:
+    """Lower case without accents: "Reunión" → "reunion"."""
+    return values.str.normalize("NFKD").str.encode("ascii", "ignore").str.decode("ascii").str.lower()
+
+
+def derived_history_warning(crm: str, how: str) -> str:
+    return (f"{crm}'s deals export has no stage history: {how}, so conversions, stage days and the sales cycle "
+            "are approximations.")

@@ -1,0 +1,34 @@
+"""Real-looking exports (tests/assets) → the expected canonical rows (tests/assets/expected/<case>/).
+
+Each expected file was written by hand from the export beside it: the deals, stage entries and activities a
+reader of the export would list, in the canonical layout (times in the report's time zone).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from salesreport.config import parse_config
+from salesreport.ingest.canonical import load_dataset
+
+from .canonical_rows import canonical_rows, expected_rows
+
+ASSETS = Path(__file__).parent / "assets"
+
+CASES = [
+    # (case, export file or folder, config)
+    ("hubspot", "hubspot", {"preset": "hubspot", "funnel": {"stages": {"demo_appointed": ["Demo booked"]}}}),
+]
+
+
+@pytest.mark.parametrize("case,path,config", CASES, ids=[c[0] for c in CASES])
+def test_export_reads_as_the_expected_canonical_rows(case, path, config):
+    ds = load_dataset(str(ASSETS / path), parse_config(config))
+    expected = expected_rows(ASSETS / "expected" / case)
+    assert expected, f"no expected rows for {case}"
+    got = canonical_rows(ds)
+    assert set(got) == set(expected)
+    for table, rows in expected.items():
+        assert got[table] == rows, f"{case}: {table} differs"

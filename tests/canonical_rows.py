@@ -12,7 +12,7 @@ from salesreport.ingest.canonical import Dataset
 from salesreport.model import LOST_CODE, STAGES
 
 COLUMNS = {
-    "deals": ["deal_id", "company", "owner", "amount", "created_at", "stage", "status", "closed_at",
+    "deals": ["deal_id", "company", "owner", "amount", "created_at", "stage", "status", "signed_at", "lost_at", "closed_at",
               "expected_close_date", "pipeline"],
     "stage_history": ["deal_id", "stage", "entered_at"],
     "activities": ["owner", "action", "occurred_at", "deal_id", "done"],

@@ -20,6 +20,7 @@ ASSETS = Path(__file__).parent / "assets"
 CASES = [
     # (case, export file or folder, config)
     ("hubspot", "hubspot", {"preset": "hubspot", "funnel": {"stages": {"demo_appointed": ["Demo booked"]}}}),
+    ("pipedrive", "pipedrive", {"preset": "pipedrive", "plan": {"currency": "EUR", "rates": {"USD": 0.9}}}),
 ]
 
 

@@ -147,3 +147,12 @@ def test_hubspot_export_without_a_stage_column_names_it(tmp_path):
     (tmp_path / "export.csv").write_text("Record ID,Deal Name,Create Date\n1,A,2026-03-01\n", encoding="utf-8")
     with pytest.raises(InputError, match=r'export.csv: this HubSpot deals export has no column "Deal Stage"'):
         load_dataset(str(tmp_path / "export.csv"), parse_config({"preset": "hubspot"}))
+
+
+def test_pipedrive_says_its_history_is_an_approximation_and_needs_rates_for_two_currencies():
+    with pytest.raises(InputError, match=r'"Deal - Value".*EUR \(2 deals\), USD \(1 deals\)'):
+        load_dataset(str(ASSETS / "pipedrive"), parse_config({"preset": "pipedrive"}))
+    ds = load_dataset(str(ASSETS / "pipedrive" / "deals-export.csv"),
+                      parse_config({"preset": "pipedrive", "plan": {"currency": "EUR", "rates": {"USD": 0.9}}}))
+    assert any("Pipedrive's deals export has no stage history" in w and "approximations" in w for w in ds.warnings)
+    assert len(ds.activities) == 5  # the activities export beside the deals file, recognised by its headers

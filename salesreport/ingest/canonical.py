@@ -315,6 +315,7 @@ def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped
     """Rename the export's headers to canonical columns and parse each by its kind."""
     schema = SCHEMA[table]
     mapping = config.columns.get(table, {}) if mapped else {}
+    shown = {} if mapped else dict(df.attrs.get("headers", {}))  # a preset's table: the export's headers
     by_lower = {c.lower(): c for c in df.columns}
     out = pd.DataFrame(index=df.index)
     for column, (required, kind) in schema.items():
@@ -332,18 +333,24 @@ def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped
         values = df[actual]
         if isinstance(values, pd.DataFrame):  # a repeated header: take the first
             values = values.iloc[:, 0]
+        header = shown.setdefault(column, actual)
         if kind == "text":
             out[column] = values.fillna("").astype(str).str.strip()
         elif kind == "datetime":
-            out[column] = parse_datetimes(values, source=source, column=actual, tz=config.timezone, dayfirst=config.dayfirst)
+            out[column] = parse_datetimes(values, source=source, column=header, tz=config.timezone, dayfirst=config.dayfirst)
         elif kind == "amount":
-            out[column] = parse_amounts(values, source=source, column=actual)
+            out[column] = parse_amounts(values, source=source, column=header)
             if table == "deals":
                 out["amount_currency"] = amount_currencies(values)
-                out.attrs["amount_header"] = actual
         elif kind == "bool":
-            out[column] = parse_booleans(values, source=source, column=actual, default=True)
+            out[column] = parse_booleans(values, source=source, column=header, default=True)
+    out.attrs["headers"] = shown
     return out
+
+
+def _header(df: pd.DataFrame, column: str) -> str:
+    """The export's header a canonical column was read from (for messages)."""
+    return df.attrs.get("headers", {}).get(column, column)
 
 
 def stage_codes(names: pd.Series, config: Config, source: str, column: str = "stage") -> pd.Series:
@@ -377,7 +384,7 @@ def _finish_deals(df: pd.DataFrame, source: str, config: Config, warnings: list[
     empty_id = df["deal_id"] == ""
     if empty_id.any():
         raise InputError(
-            f'{source}, row {row_label(empty_id.idxmax())}, column "deal_id": the deal id is empty. '
+            f'{source}, row {row_label(empty_id.idxmax())}, column "{_header(df, "deal_id")}": the deal id is empty. '
             "Every deal needs a unique id; fill it in or remove the row."
         )
     dup = df["deal_id"].duplicated(keep=False)
@@ -385,7 +392,7 @@ def _finish_deals(df: pd.DataFrame, source: str, config: Config, warnings: list[
         first = df.index[dup][0]
         again = df.index[dup & (df["deal_id"] == df.at[first, "deal_id"])][1]
         raise InputError(
-            f'{source}, rows {row_label(first)} and {row_label(again)}, column "deal_id": the id '
+            f'{source}, rows {row_label(first)} and {row_label(again)}, column "{_header(df, "deal_id")}": the id '
             f'"{df.at[first, "deal_id"]}" is used twice ({int(dup.sum())} rows share an id). '
             "Deal ids must be unique: remove the duplicate rows or export again."
         )
@@ -395,12 +402,12 @@ def _finish_deals(df: pd.DataFrame, source: str, config: Config, warnings: list[
                 np.nan if kind == "amount" else ""
             )
     df["amount"] = _in_plan_currency(df, source, config, warnings)
-    df["stage_idx"] = stage_codes(df["stage"], config, source)
+    df["stage_idx"] = stage_codes(df["stage"], config, source, _header(df, "stage"))
     status = df["status"].str.lower().str.strip().map(_STATUS)
     if status.isna().any():
         i = status.isna().idxmax()
         raise InputError(
-            f'{source}, row {row_label(i)}, column "status": "{df.at[i, "status"]}" is not a status. '
+            f'{source}, row {row_label(i)}, column "{_header(df, "status")}": "{df.at[i, "status"]}" is not a status. '
             "Use open, won or lost (or leave it empty to derive it from the stage)."
         )
     df["status"] = status
@@ -418,7 +425,7 @@ def _in_plan_currency(df: pd.DataFrame, source: str, config: Config, warnings: l
     found = codes.value_counts()
     if len(found) == 0 or (len(found) == 1 and found.index[0] == plan):
         return df["amount"]
-    header = df.attrs.get("amount_header", "amount")
+    header = _header(df, "amount")
     missing = [c for c in found.index if c != plan and c not in config.rates]
     if len(found) > 1 and (not plan or missing):
         listed = ", ".join(f"{c} ({n} deals)" for c, n in found.items())
@@ -445,14 +452,14 @@ def _finish_history(df: pd.DataFrame, source: str, config: Config) -> pd.DataFra
     if missing.any():
         i = missing.idxmax()
         raise InputError(
-            f'{source}, row {row_label(i)}, column "entered_at": the date is empty. '
+            f'{source}, row {row_label(i)}, column "{_header(df, "entered_at")}": the date is empty. '
             "Every stage change needs the date it happened; fill it in or remove the row."
         )
-    df["stage_idx"] = stage_codes(df["stage"], config, source)
+    df["stage_idx"] = stage_codes(df["stage"], config, source, _header(df, "stage"))
     empty = df["stage_idx"] == NO_STAGE
     if empty.any():
         raise InputError(
-            f'{source}, row {row_label(empty.idxmax())}, column "stage": the stage is empty. '
+            f'{source}, row {row_label(empty.idxmax())}, column "{_header(df, "stage")}": the stage is empty. '
             "Fill it in or remove the row."
         )
     return df[["deal_id", "stage_idx", "entered_at", "owner"]].reset_index(drop=True)
@@ -468,7 +475,7 @@ def _finish_activities(df: pd.DataFrame, source: str, config: Config, warnings: 
     if missing.any():
         i = missing.idxmax()
         raise InputError(
-            f'{source}, row {row_label(i)}, column "occurred_at": the date is empty. '
+            f'{source}, row {row_label(i)}, column "{_header(df, "occurred_at")}": the date is empty. '
             "Every activity needs the date it happened; fill it in or remove the row."
         )
     lookup = {t: t for t in ACTION_TYPES}
@@ -501,7 +508,7 @@ def _finish_reps(df: pd.DataFrame, source: str, warnings: list[str]) -> pd.DataF
     dup = df["name"].duplicated()
     if dup.any():
         raise InputError(
-            f'{source}, row {row_label(dup.idxmax())}, column "name": the rep "{df.loc[dup.idxmax(), "name"]}" '
+            f'{source}, row {row_label(dup.idxmax())}, column "{_header(df, "name")}": the rep "{df.loc[dup.idxmax(), "name"]}" '
             "is listed twice. Keep one row per rep."
         )
     return df.reset_index(drop=True)

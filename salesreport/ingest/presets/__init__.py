@@ -10,9 +10,10 @@ from __future__ import annotations
 from ...errors import ConfigError
 from .common import Preset, PresetReader, Tables
 from .hubspot import HUBSPOT
+from .pipedrive import PIPEDRIVE
 from .salesforce import SALESFORCE
 
-PRESETS: dict[str, Preset] = {p.name: p for p in (HUBSPOT, SALESFORCE)}
+PRESETS: dict[str, Preset] = {p.name: p for p in (HUBSPOT, PIPEDRIVE, SALESFORCE)}
 
 __all__ = ["PRESETS", "Preset", "PresetReader", "Tables", "guess_preset", "preset_named"]
 

@@ -54,6 +54,11 @@ class PresetReader:
                                  column=column, tz="UTC", dayfirst=self.dayfirst)
         return moment.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
 
+    def moments(self, values: pd.Series, column: str, role: str) -> pd.Series:
+        """Wall-clock datetimes of a text column (to compare or combine before the common parsing)."""
+        return parse_datetimes(values, source=self.files.get(role, role), column=column, tz="UTC",
+                               dayfirst=self.dayfirst)
+
     def require(self, df: pd.DataFrame, role: str, labels: dict[str, tuple[str, ...]], what: str) -> None:
         """Stop with the file's name and headers when a column the preset cannot do without is absent."""
         missing = [names[0] for names in labels.values() if find(df, *names) is None]
@@ -81,6 +86,14 @@ def text(df: pd.DataFrame, *names: str) -> pd.Series:
     if isinstance(values, pd.DataFrame):  # a repeated header: the first one
         values = values.iloc[:, 0]
     return values.fillna("").astype(str).str.strip()
+
+
+def frame(columns: dict[str, pd.Series | str]) -> pd.DataFrame:
+    """A canonical text table that remembers which export header each column came from (a Series keeps its
+    header as its name), so a bad cell is reported under the header the user sees."""
+    out = pd.DataFrame(columns)
+    out.attrs["headers"] = {k: v.name for k, v in columns.items() if isinstance(v, pd.Series) and isinstance(v.name, str)}
+    return out
 
 
 def first_filled(df: pd.DataFrame, *names: str) -> pd.Series:

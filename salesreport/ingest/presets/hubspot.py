@@ -8,7 +8,7 @@ import re
 import numpy as np
 import pandas as pd
 
-from .common import Preset, PresetReader, Tables, find, first_filled, text
+from .common import Preset, PresetReader, Tables, find, first_filled, frame, text
 
 DEAL_COLUMNS = {
     "deal_id": ("Record ID", "Deal ID", "hs_object_id"),
@@ -52,7 +52,7 @@ def _hubspot(raw: Tables, read: PresetReader, warnings: list[str]) -> Tables:
     ids = text(deals, *DEAL_COLUMNS["deal_id"])
     home = find(deals, "Amount in company currency", "amount_in_home_currency")
     close = text(deals, "Close Date", "closedate")
-    out = pd.DataFrame({
+    out = frame({
         "deal_id": ids, "company": text(deals, "Associated Company", "Company name", "Associated Company (Primary)"),
         "owner": text(deals, "Deal owner", "hubspot_owner_id"),
         "amount": text(deals, home) if home else text(deals, "Amount", "amount"),
@@ -83,7 +83,7 @@ def _activities(df: pd.DataFrame, role: str) -> pd.DataFrame:
                   "hs_task_status", "hs_meeting_outcome")
     status = status.str.lower().str.replace("_", " ", regex=False)
     deal = text(df, "Associated Deal IDs", "Associated Deal ID", "Deal ID", "Associated Deal IDs (Primary)")
-    return pd.DataFrame({
+    return frame({
         "activity_id": text(df, "Record ID", "Activity ID", "Engagement ID", "hs_object_id"),
         "owner": text(df, "Activity assigned to", "Assigned to", "Activity owner", "HubSpot owner", "Owner",
                       "Call owner", "Meeting owner", "Task owner", "hubspot_owner_id"),

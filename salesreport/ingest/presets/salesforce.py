@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 
 from ...errors import InputError
-from .common import Preset, PresetReader, Tables, date_only, fold, text, truthy
+from .common import Preset, PresetReader, Tables, date_only, fold, frame, text, truthy
 
 SF_LABELS = {  # report "Export details" labels → API names
     "opportunity id": "Id", "opportunity name": "Name", "stage": "StageName", "close date": "CloseDate",
@@ -65,7 +65,7 @@ def _salesforce(raw: Tables, read: PresetReader, warnings: list[str]) -> Tables:
     status = np.where(won, "won", np.where(closed, "lost", "open")) if has_flags else ""
     close_date = date_only(text(opp, "CloseDate"))
     amount = _converted_amounts(opp, raw.get("currencytype"))
-    deals = pd.DataFrame({
+    deals = frame({
         "deal_id": text(opp, "Id"), "company": text(opp, "AccountName") if "AccountName" in opp else text(opp, "AccountId"),
         "owner": owner, "amount": amount, "created_at": read.utc(opp, "CreatedDate", "opportunity"),
         "stage": text(opp, "StageName"), "status": status,
@@ -153,7 +153,7 @@ def _tasks(df: pd.DataFrame, users: dict[str, str] | None, read: PresetReader, r
         done = np.where((text(df, "Status").str.lower() == "completed") | truthy(text(df, "IsClosed")),
                         "true", "false")
     what = text(df, "WhatId")
-    return pd.DataFrame({"activity_id": text(df, "Id"), "owner": owner, "type": kind.where(kind != "", "task"),
+    return frame({"activity_id": text(df, "Id"), "owner": owner, "type": kind.where(kind != "", "task"),
                          "occurred_at": when, "deal_id": what.where(what.str.startswith("006"), ""), "done": done})
 
 

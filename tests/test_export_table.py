@@ -21,6 +21,9 @@ CASES = [
     # (case, export file or folder, config)
     ("hubspot", "hubspot", {"preset": "hubspot", "funnel": {"stages": {"demo_appointed": ["Demo booked"]}}}),
     ("pipedrive", "pipedrive", {"preset": "pipedrive", "plan": {"currency": "EUR", "rates": {"USD": 0.9}}}),
+    ("amocrm", "amocrm", {"preset": "amocrm", "report": {"timezone": "Europe/Moscow"}}),
+    ("bitrix24", "bitrix24/DEAL_20260331_1a2b3c.csv", {"preset": "bitrix24"}),
+    ("zoho", "zoho", {"preset": "zoho", "report": {"timezone": "America/New_York"}}),
 ]
 
 

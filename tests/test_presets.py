@@ -13,6 +13,7 @@ import pytest
 from salesreport.config import parse_config
 from salesreport.errors import ConfigError, InputError
 from salesreport.ingest.canonical import load_dataset
+from salesreport.model import STAGES
 
 ASSETS = Path(__file__).parent / "assets"
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -156,3 +157,32 @@ def test_pipedrive_says_its_history_is_an_approximation_and_needs_rates_for_two_
                       parse_config({"preset": "pipedrive", "plan": {"currency": "EUR", "rates": {"USD": 0.9}}}))
     assert any("Pipedrive's deals export has no stage history" in w and "approximations" in w for w in ds.warnings)
     assert len(ds.activities) == 5  # the activities export beside the deals file, recognised by its headers
+
+
+def test_amocrm_cp1251_semicolon_export_runs_the_monthly_report_and_says_what_is_approximate(tmp_path):
+    export = ASSETS / "amocrm" / "amocrm_export_leads_2026-02-28.csv"
+    assert b";" in export.read_bytes().split(b"\r\n")[0] and "Бюджет".encode("cp1251") in export.read_bytes()
+    proc = subprocess.run([sys.executable, "-m", "salesreport", "monthly", "--preset", "amocrm", "--data", str(export),
+                           "--month", "2026-02", "--format", "json"],
+                          capture_output=True, text=True, cwd=tmp_path, check=False)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["metrics"]["deals_signed"]["value"] == 1
+    assert doc["metrics"]["revenue_month"]["value"] == 150000
+    assert any("No stage_history table" in w and "approximations" in w for w in doc["warnings"])
+
+
+def test_bitrix24_unknown_stage_lists_each_name_with_a_snippet(tmp_path):
+    (tmp_path / "deals.csv").write_text(
+        "ID;Название сделки;Стадия сделки;Сумма;Валюта;Ответственный;Дата создания\n"
+        "1;A;Переговоры;1 000,00;RUB;Анна;01.03.2026 10:00:00\n2;B;Переговоры;;RUB;Анна;02.03.2026 10:00:00\n"
+        "3;C;C4:WON;500;RUB;Анна;03.03.2026 10:00:00\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        load_dataset(str(tmp_path / "deals.csv"), parse_config({"preset": "bitrix24"}))
+    message = str(err.value)
+    assert 'column "Стадия сделки"' in message and '"Переговоры" (2 rows)' in message
+    assert '[funnel.stages]\n#   <stage id> = ["Переговоры"]' in message
+    ds = load_dataset(str(tmp_path / "deals.csv"),
+                      parse_config({"preset": "bitrix24", "funnel": {"stages": {"replied_positive": ["Переговоры"]}}}))
+    assert list(ds.deals["amount"].fillna(-1)) == [1000.0, -1, 500.0]
+    assert ds.deals.loc[2, "stage_idx"] == STAGES.index("signed")  # C4:WON: the won stage of funnel 4

@@ -16,7 +16,12 @@ ISO_OFFSET_RE = re.compile(rf"{_OFFSET}$")
 DOTTED_RE = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}(?: \d{1,2}:\d{2}(?::\d{2})?)?$")
 SLASH_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?: \d{1,2}:\d{2}(?::\d{2})?(?: ?[AaPp][Mm])?)?$")
 
+NAMED_RE = re.compile(r"^(?:[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2} [A-Za-z]{3,9}\.? \d{4})"
+                      r"(?:,? \d{1,2}:\d{2}(?::\d{2})?(?: ?[AaPp][Mm])?)?$")
+
 _DOTTED_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y")
+_NAMED_DATES = ("%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y", "%d %b %Y", "%d %B %Y")
+_NAMED_TIMES = ("", " %I:%M %p", " %I:%M%p", " %I:%M:%S %p", " %H:%M", " %H:%M:%S")
 _SLASH_TIMES = (" %H:%M:%S", " %H:%M", " %I:%M %p", " %I:%M%p", " %I:%M:%S %p", "")
 
 _TRUE = {"true", "yes", "y", "1", "t", "done", "completed", "complete", "да"}
@@ -50,12 +55,14 @@ def parse_datetimes(
     iso = present & text.str.match(ISO_RE.pattern)
     dotted = present & ~iso & text.str.match(DOTTED_RE.pattern)
     slash = present & ~iso & ~dotted & text.str.match(SLASH_RE.pattern)
-    unknown = present & ~iso & ~dotted & ~slash
+    named = present & ~iso & ~dotted & ~slash & text.str.match(NAMED_RE.pattern)
+    unknown = present & ~iso & ~dotted & ~slash & ~named
     if unknown.any():
         i = unknown.idxmax()
         raise _fail(
             source, i, column, text[i], "is not a date",
-            "Dates look like 2026-11-18, 2026-11-18 14:30, 2026-11-18T14:30:00+03:00 or 18.11.2026; "
+            "Dates look like 2026-11-18, 2026-11-18 14:30, 2026-11-18T14:30:00+03:00, 18.11.2026, 11/18/2026 "
+            "or Nov 18, 2026; "
             "fix the cell or map another column in [columns].",
         )
     if iso.any():
@@ -72,6 +79,9 @@ def parse_datetimes(
         result[dotted] = _try_formats(text[dotted], _DOTTED_FORMATS)
     if slash.any():
         result[slash] = _try_formats(text[slash], _slash_formats(text[slash], source, column, dayfirst))
+    if named.any():  # "Sep 12, 2026", "12 September 2026 02:30 PM" (English month names)
+        cleaned = text[named].str.replace(r"(?<=[A-Za-z])\.", "", regex=True).str.replace(r"(?<=\d{4}),", "", regex=True)
+        result[named] = _try_formats(cleaned, tuple(d + t for t in _NAMED_TIMES for d in _NAMED_DATES))
     bad = present & result.isna()
     if bad.any():
         i = bad.idxmax()

@@ -8,12 +8,15 @@ that returns canonical deals / stage_history / activities / reps as text DataFra
 from __future__ import annotations
 
 from ...errors import ConfigError
+from .amocrm import AMOCRM
+from .bitrix24 import BITRIX24
 from .common import Preset, PresetReader, Tables
 from .hubspot import HUBSPOT
 from .pipedrive import PIPEDRIVE
 from .salesforce import SALESFORCE
+from .zoho import ZOHO
 
-PRESETS: dict[str, Preset] = {p.name: p for p in (HUBSPOT, PIPEDRIVE, SALESFORCE)}
+PRESETS: dict[str, Preset] = {p.name: p for p in (HUBSPOT, PIPEDRIVE, SALESFORCE, AMOCRM, BITRIX24, ZOHO)}
 
 __all__ = ["PRESETS", "Preset", "PresetReader", "Tables", "guess_preset", "preset_named"]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from ...errors import InputError
@@ -94,6 +95,18 @@ def frame(columns: dict[str, pd.Series | str]) -> pd.DataFrame:
     out = pd.DataFrame(columns)
     out.attrs["headers"] = {k: v.name for k, v in columns.items() if isinstance(v, pd.Series) and isinstance(v.name, str)}
     return out
+
+
+def stage_changes(entries: pd.DataFrame, when: pd.Series) -> pd.DataFrame:
+    """History exports write a row on any change of amount, date, probability or stage: keep each deal's
+    first row and every row whose stage differs from the deal's row before it (in time order)."""
+    order = pd.DataFrame({"deal_id": entries["deal_id"], "when": when, "n": np.arange(len(entries))},
+                         index=entries.index).sort_values(["deal_id", "when", "n"], kind="stable")
+    stage = entries["stage"].reindex(order.index)
+    changed = (stage != stage.groupby(order["deal_id"]).shift()) & (stage != "")
+    kept = entries.loc[changed[changed].index]
+    kept.attrs = dict(entries.attrs)
+    return kept
 
 
 def first_filled(df: pd.DataFrame, *names: str) -> pd.Series:

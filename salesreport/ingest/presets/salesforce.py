@@ -6,7 +6,17 @@ import numpy as np
 import pandas as pd
 
 from ...errors import InputError
-from .common import Preset, PresetReader, Tables, date_only, fold, frame, text, truthy
+from .common import (
+    Preset,
+    PresetReader,
+    Tables,
+    date_only,
+    fold,
+    frame,
+    stage_changes,
+    text,
+    truthy,
+)
 
 SF_LABELS = {  # report "Export details" labels → API names
     "opportunity id": "Id", "opportunity name": "Name", "stage": "StageName", "close date": "CloseDate",
@@ -123,14 +133,11 @@ def _converted_amounts(opp: pd.DataFrame, rates_df: pd.DataFrame | None) -> pd.S
 
 
 def _stage_entries(hist: pd.DataFrame, read: PresetReader) -> pd.DataFrame:
-    """OpportunityHistory rows are written on any change of amount, date, probability or stage: keep the
-    first row of each opportunity and every row whose stage differs from the row before it."""
+    """OpportunityHistory: a stage entry is a row whose StageName differs from the opportunity's row before."""
     hist = hist[~truthy(text(hist, "IsDeleted"))]
-    h = pd.DataFrame({"deal_id": text(hist, "OpportunityId"), "stage": text(hist, "StageName"),
-                      "entered_at": read.utc(hist, "CreatedDate", "opportunityhistory"), "order": range(len(hist))})
-    h = h.sort_values(["deal_id", "entered_at", "order"], kind="stable")  # ISO text sorts as time
-    changed = (h["stage"] != h.groupby("deal_id")["stage"].shift()) & (h["stage"] != "")
-    return h.loc[changed, ["deal_id", "stage", "entered_at"]].reset_index(drop=True)
+    h = frame({"deal_id": text(hist, "OpportunityId"), "stage": text(hist, "StageName"),
+               "entered_at": read.utc(hist, "CreatedDate", "opportunityhistory")})
+    return stage_changes(h, h["entered_at"]).reset_index(drop=True)  # ISO text in UTC sorts as time
 
 
 def _tasks(df: pd.DataFrame, users: dict[str, str] | None, read: PresetReader, role: str) -> pd.DataFrame:

@@ -43,7 +43,7 @@ SUFFIX_FORMATS = {".json": Format.json, ".csv": Format.csv, ".md": Format.md, ".
 XLSX_PERIODS = {"monthly": 12, "weekly": 8, "daily": 10, "team": 1}
 
 DataOpt = Annotated[str | None, typer.Option("--data", help="Folder of CSVs, a .xlsx, one deals CSV, or gsheet:KEY_OR_URL. Default: [sources] of the config.")]
-PresetOpt = Annotated[str | None, typer.Option("--preset", help="The CRM whose export files --data holds: salesforce. Default: preset in the config.")]
+PresetOpt = Annotated[str | None, typer.Option("--preset", help="The CRM whose export files --data holds: hubspot, pipedrive, salesforce, amocrm, bitrix24 or zoho. Default: preset in the config.")]
 ToOpt = Annotated[str | None, typer.Option("--to", help="gsheet:KEY_OR_URL: replace the report's worksheets in this Google Sheet.")]
 CredentialsOpt = Annotated[Path | None, typer.Option("--credentials", help="Google service-account or authorized-user JSON. Default: [google] credentials, else GOOGLE_APPLICATION_CREDENTIALS.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file. Default: ./salesreport.toml.")]
@@ -313,6 +313,39 @@ def check(
     render_findings(findings, json_output=format is Format.json, console=Console(highlight=False))
     if any(f.level == "error" for f in findings):
         raise typer.Exit(1)
+
+
+@app.command()
+def init(
+    exports: Annotated[list[Path] | None, typer.Argument(help="The CRM's export file(s) or folder (CSV).", show_default=False, metavar="[EXPORT]...")] = None,
+    out: Annotated[Path, typer.Option("--out", help="Config file to write.")] = Path("salesreport.toml"),
+    force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
+    encoding: Annotated[str | None, typer.Option("--encoding", help="The exports' text encoding, if detection picks the wrong one.")] = None,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Write a commented starter salesreport.toml from a CRM export: the preset guessed
+    from its headers, its stage names under the canonical stages, this machine's time
+    zone and a placeholder plan.
+
+    Example: salesreport init hubspot-crm-exports-all-deals-2026-11-20.csv
+    """
+    from .starter import write_starter
+
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    try:
+        starter, problem = write_starter(list(exports or []), out, force, encoding)
+    except SalesReportError as exc:
+        _fail(exc, verbose)
+        return
+    placed = sum(len(names) for names in starter.placed.values()) + len(starter.lost)
+    layout = f"preset {starter.preset.name}" if starter.preset else "the canonical layout"
+    lines = [f"Wrote {out}: {layout}, time zone {starter.timezone}"
+             + (f", {placed} stage name(s) placed" if placed else "")
+             + (f", {len(starter.unplaced)} left for you (marked ?)" if starter.unplaced else "") + "."]
+    lines.append("Next: put your plan in [plan], check [funnel.stages], then run: salesreport check")
+    if problem:
+        lines.append(f"A report would stop here for now: {problem}")
+    err.print("\n".join(lines), markup=False)
 
 
 @app.command()

@@ -1,0 +1,277 @@
+"""`salesreport init`: look at a CRM export and write a commented starter salesreport.toml.
+
+The preset is guessed from the headers; the stage names found in the data go under the canonical stage the
+preset maps them to, else the one their words suggest, else are left for the user; the time zone is this
+machine's (tzlocal); the plan is a placeholder.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from .config import load_config, parse_config
+from .errors import InputError, SalesReportError
+from .ingest.canonical import _NON_ACTIONS as NON_ACTIONS
+from .ingest.canonical import SCHEMA, _read_preset, load_dataset, read_csv_text, read_header
+from .ingest.parse import amount_currencies
+from .ingest.presets import PRESETS, Preset, guess_preset
+from .model import ACTION_TYPES, STAGES
+from .output import write_atomic
+from .render.html import TEMPLATES
+
+# words in a stage name → the canonical stage it most likely is (first rule that matches wins)
+STAGE_WORDS: list[tuple[str, tuple[str, ...]]] = [
+    ("lost", ("lost", "lose", "проигр", "провал", "не реализ", "отказ", "perdid", "verloren", "perdu",
+              "disqualif", "unqualif", "rejected", "dead")),
+    ("replied_negative", ("not interested", "не интерес", "negative")),
+    ("signed", ("won", "signed", "успешн", "подписан", "оплачен", "ganad", "gewonnen", "gagn", "closed - won")),
+    ("offer_sent", ("proposal", "offer", "quote", "negotiat", "contract", "предлож", "счёт", "счет", "договор",
+                    "propuesta", "negociac", "angebot")),
+    ("qualified", ("qualif", "квалиф", "decision", "решени", "bought-in")),
+    ("demo_run", ("demo done", "demo held", "demo run", "presentation", "презентац", "демо проведен")),
+    ("demo_appointed", ("demo", "meeting", "appointment", "встреч", "демо", "reuni", "cita", "termin")),
+    ("replied_positive", ("interes", "engag", "интерес")),
+    ("replied", ("contact", "replied", "reply", "respond", "контакт", "ответ")),
+    ("work_started", ("prospect", "work", "outreach", "в работе", "первичн", "attempt", "взят")),
+    ("new", ("new", "нов", "lead", "incoming", "неразобр")),
+]
+ACTIVITY_WORDS: list[tuple[str, tuple[str, ...]]] = [
+    ("message", ("message", "mensaje", "sms", "whatsapp", "telegram", "linkedin", "chat", "сообщ")),
+    ("email", ("mail", "письм", "correo")),
+    ("call", ("call", "звон", "llamad", "phone", "anruf", "dial")),
+    ("meeting", ("meeting", "встреч", "reuni", "lunch", "visit", "demo")),
+]
+# header words that suggest a canonical deals column, for an export no preset knows
+COLUMN_WORDS = {
+    "deal_id": ("deal_id", "deal id", "id", "opportunity_id", "opportunity id", "record id", "lead id"),
+    "created_at": ("created_at", "created", "create date", "created date", "creation date", "date created",
+                   "engage_date", "created time", "дата создания"),
+    "company": ("company", "account", "organization", "organisation", "client", "компания"),
+    "owner": ("owner", "sales_agent", "deal owner", "responsible", "rep", "sales rep", "ответственный"),
+    "amount": ("amount", "value", "close_value", "deal value", "budget", "sum", "сумма", "бюджет"),
+    "stage": ("stage", "deal_stage", "deal stage", "pipeline stage", "этап", "стадия"),
+    "status": ("status",),
+    "closed_at": ("closed_at", "close_date", "close date", "closed date", "closing date", "дата закрытия"),
+    "lost_reason": ("lost_reason", "lost reason", "loss reason", "reason"),
+    "expected_close_date": ("expected_close_date", "expected close date", "expected close"),
+    "pipeline": ("pipeline", "воронка"),
+}
+DEALS_SIGNATURE = {"stage_history": {"deal_id", "stage", "entered_at"}, "activities": {"owner", "type", "occurred_at"},
+                   "reps": {"name", "role"}}
+
+
+@dataclass
+class Starter:
+    """What `init` found in the exports and will write."""
+
+    exports: list[str]
+    preset: Preset | None = None
+    preset_file: str = ""
+    sources: dict[str, str] = field(default_factory=dict)
+    columns: dict[str, str] = field(default_factory=dict)
+    placed: dict[str, list[tuple[str, int, str]]] = field(default_factory=dict)  # stage → (name, count, how)
+    unplaced: list[tuple[str, int]] = field(default_factory=list)
+    lost: list[tuple[str, int]] = field(default_factory=list)
+    activity_types: dict[str, list[str]] = field(default_factory=dict)
+    activity_unplaced: list[tuple[str, int]] = field(default_factory=list)
+    currency: str | None = None
+    currencies: list[str] = field(default_factory=list)
+    timezone: str = "UTC"
+
+
+def local_timezone() -> str:
+    """This machine's IANA time zone (TZ, /etc/localtime …) via tzlocal; UTC when it cannot tell."""
+    try:
+        import tzlocal
+
+        name = tzlocal.get_localzone_name()
+    except Exception:  # noqa: BLE001 - tzlocal raises several kinds on a misconfigured machine
+        return "UTC"
+    return name if name and "/" in name or name == "UTC" else "UTC"
+
+
+def _csv_files(paths: list[Path]) -> list[Path]:
+    files = []
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"{path}: no such file or folder. Give init the CRM's export file(s) or folder.")
+        files.extend(sorted(path.glob("*.csv")) if path.is_dir() else [path])
+    if not files:
+        raise InputError(f"{', '.join(map(str, paths))}: no CSV file to look at. Export the deals as CSV first.")
+    return files
+
+
+def inspect(paths: list[Path], out_dir: Path, encoding: str | None = None) -> Starter:
+    starter = Starter(exports=[str(p) for p in paths], timezone=local_timezone())
+    if not paths:
+        return starter
+    files = _csv_files(paths)
+    headers = {f: read_header(f, encoding) for f in files}
+    preset, main = next(((guess_preset(h), f) for f, h in headers.items() if guess_preset(h)), (None, files[0]))
+    config = parse_config({"input": {"encoding": encoding}} if encoding else {})
+    if preset is not None:
+        starter.preset, starter.preset_file = preset, main.name
+        starter.sources = {"deals": _relative(main, out_dir)}
+        tables, _ = _read_preset(preset, str(main), config, [])
+        stages = _names(tables["deals"], "stage", tables.get("stage_history"))
+        deals = tables["deals"]
+        types = tables["activities"]["type"] if "activities" in tables else None
+    else:
+        roles = {f: _canonical_role(h) for f, h in headers.items()}
+        deals_file = next((f for f, r in roles.items() if r == "deals"), files[0])
+        starter.sources = {"deals": _relative(deals_file, out_dir)} | {
+            r: _relative(f, out_dir) for f, r in roles.items() if r and r != "deals"}
+        raw = read_csv_text(deals_file, encoding)
+        if roles.get(deals_file) != "deals":
+            starter.columns = _guess_columns(list(raw.columns))
+        deals = raw.rename(columns={v: k for k, v in starter.columns.items() if v})
+        by_role = {r: f for f, r in roles.items() if r}
+        history = read_csv_text(by_role["stage_history"], encoding) if "stage_history" in by_role else None
+        stages = _names(deals, "stage", history)
+        types = read_csv_text(by_role["activities"], encoding)["type"] if "activities" in by_role else None
+    _place_stages(starter, stages, preset)
+    if types is not None:
+        _place_activity_types(starter, types, preset)
+    _currencies(starter, deals)
+    return starter
+
+
+def _relative(path: Path, folder: Path) -> str:
+    return Path(os.path.relpath(path.resolve(), folder.resolve())).as_posix()
+
+
+def _canonical_role(headers: list[str]) -> str | None:
+    found = {h.strip().lower() for h in headers}
+    if {"deal_id", "created_at"} <= found:
+        return "deals"
+    return next((t for t, need in DEALS_SIGNATURE.items() if need <= found), None)
+
+
+def _guess_columns(headers: list[str]) -> dict[str, str]:
+    """For each canonical deals column, the export header that most likely holds it ("" when none)."""
+    lower = {h.strip().lower(): h for h in headers}
+    taken: set[str] = set()
+    out = {}
+    for column, words in COLUMN_WORDS.items():
+        hit = next((lower[w] for w in words if w in lower and lower[w] not in taken), None)
+        if hit is None:
+            close = difflib.get_close_matches(column, [h for h in lower if lower[h] not in taken], n=1, cutoff=0.75)
+            hit = lower[close[0]] if close else ""
+        if hit:
+            taken.add(hit)
+        out[column] = hit
+    return out
+
+
+def _names(deals: pd.DataFrame, column: str, history: pd.DataFrame | None) -> pd.Series:
+    """Stage names with their deal counts (history names too, counted 0 when no deal is in them now)."""
+    current = deals[column].fillna("").astype(str).str.strip() if column in deals else pd.Series(dtype=str)
+    counts = current[current != ""].value_counts()
+    if history is not None and "stage" in history:
+        seen = history["stage"].fillna("").astype(str).str.strip()
+        extra = pd.Series(0, index=pd.Index(sorted(set(seen[seen != ""]) - set(counts.index))), dtype="int64")
+        counts = pd.concat([counts, extra])
+    return counts
+
+
+def _guess(name: str, rules: list[tuple[str, tuple[str, ...]]]) -> str | None:
+    """The first rule with a word that starts a word of `name` ("lose" is not in "Closed")."""
+    key = name.lower()
+    return next((target for target, words in rules
+                 if any(re.search(r"(?<!\w)" + re.escape(w), key) for w in words)), None)
+
+
+def _place_stages(starter: Starter, counts: pd.Series, preset: Preset | None) -> None:
+    known = {}
+    if preset is not None:
+        known = {n.lower(): s for s, names in preset.stage_names.items() for n in names}
+        known |= {n.lower(): "lost" for n in preset.lost_names}
+    placed: dict[str, list[tuple[str, int, str]]] = {s: [] for s in STAGES}
+    for name, count in counts.items():
+        name = str(name)
+        if name.lower() in STAGES:
+            continue  # a canonical id needs no mapping
+        stage, how = known.get(name.lower()), "preset"
+        if stage is None:
+            stage, how = _guess(name, STAGE_WORDS), "guessed"
+        if stage == "lost":
+            starter.lost.append((name, int(count)))
+        elif stage is None:
+            starter.unplaced.append((name, int(count)))
+        else:
+            placed[stage].append((name, int(count), how))
+    starter.placed = {s: names for s, names in placed.items() if names}
+
+
+def _place_activity_types(starter: Starter, types: pd.Series, preset: Preset | None) -> None:
+    known = {n.lower(): k for k, names in (preset.activity_names if preset else {}).items() for n in names}
+    names = types.fillna("").astype(str).str.strip()
+    counts = names.groupby(names.str.lower()).agg(["first", "size"]).sort_values("size", ascending=False)
+    for name, count in zip(counts["first"], counts["size"], strict=True):  # one line per name, any case
+        if name == "" or name.lower() in ACTION_TYPES or name.lower() in NON_ACTIONS:
+            continue
+        kind = known.get(name.lower()) or _guess(name, ACTIVITY_WORDS)
+        if kind is None:
+            starter.activity_unplaced.append((str(name), int(count)))
+        else:
+            starter.activity_types.setdefault(kind, []).append(name)
+
+
+def _currencies(starter: Starter, deals: pd.DataFrame) -> None:
+    code = deals["currency"].fillna("").astype(str).str.strip().str.upper() if "currency" in deals else None
+    if code is None or not (code != "").any():
+        code = amount_currencies(deals["amount"]) if "amount" in deals else pd.Series(dtype=str)
+    found = code[code != ""].value_counts()
+    if len(found):
+        starter.currency = str(found.index[0])
+        starter.currencies = [str(c) for c in found.index[1:]]
+
+
+def render(starter: Starter, dayfirst_note: str = "") -> str:
+    from .render.html import environment
+
+    env = environment(TEMPLATES)
+    env.autoescape = False  # TOML, not HTML: strings are escaped by the toml filter
+    env.filters["toml"] = lambda v: json.dumps(str(v), ensure_ascii=False)
+    notes = {}
+    for stage, names in starter.placed.items():
+        guessed = [n for n, _, how in names if how == "guessed"]
+        notes[stage] = f"guessed from the name, check: {', '.join(guessed)}" if guessed else ""
+    currency_note = ("the most common currency in the export" + (f"; also {', '.join(starter.currencies)}"
+                                                                  if starter.currencies else ""))
+    return env.get_template("salesreport.toml.j2").render(
+        today=date.today().isoformat(), exports=starter.exports or ["no export"], preset=starter.preset.name if starter.preset else "",
+        preset_title=starter.preset.title if starter.preset else "", preset_file=starter.preset_file,
+        known_presets=list(PRESETS), sources=starter.sources, timezone=starter.timezone, currency=starter.currency,
+        currency_note=currency_note, currencies=starter.currencies, lost=starter.lost, placed=starter.placed,
+        placed_notes=notes, unplaced=starter.unplaced, activity_types=starter.activity_types,
+        activity_unplaced=starter.activity_unplaced, columns=starter.columns,
+        required=[c for c, (req, _) in SCHEMA["deals"].items() if req], dayfirst_note=dayfirst_note,
+    )
+
+
+def write_starter(paths: list[Path], out: Path, force: bool, encoding: str | None = None
+                  ) -> tuple[Starter, str | None]:
+    """Write the starter config; return what was found and the first problem a run would still stop at."""
+    if out.exists() and not force:
+        raise InputError(f"{out} exists already; init does not overwrite it. Pass --force to replace it, or "
+                         "--out another file.")
+    starter = inspect(paths, out.parent, encoding)
+    write_atomic(out, render(starter))
+    try:
+        load_dataset(None, load_config(out))
+    except SalesReportError as exc:
+        if "dayfirst" in str(exc):  # dates that read both ways: say where to decide
+            write_atomic(out, render(starter, dayfirst_note="the dates read both ways: true for 18/11/2026, "
+                                                            "false for 11/18/2026"))
+        return starter, str(exc)
+    return starter, None
+

@@ -12,6 +12,10 @@ from salesreport.ingest.parse import parse_amounts, parse_booleans, parse_dateti
 texts = st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30), min_size=1, max_size=5)
 date_like = st.lists(st.from_regex(r"\d{1,4}[-./]\d{1,2}[-./]\d{1,4}( \d{1,2}:\d{2}(:\d{2})?)?( ?[AP]M)?(Z|[+-]\d{2}:\d{2})?",
                                    fullmatch=True), min_size=1, max_size=5)
+named_like = st.lists(st.from_regex(r"([A-Z][a-z]{2,8}\.? \d{1,2},? \d{4}|\d{1,2} [A-Za-z]{3,9} \d{4})( \d{1,2}:\d{2}( ?[AP]M)?)?",
+                                    fullmatch=True), min_size=1, max_size=5)
+serial_like = st.lists(st.one_of(st.from_regex(r"\d{1,8}(\.\d{0,6})?", fullmatch=True),
+                                 st.floats(allow_nan=True, allow_infinity=True).map(str)), min_size=1, max_size=5)
 money_like = st.lists(st.from_regex(r"[($€-]?\d{0,3}([ ,.]\d{3})*([.,]\d{1,2})? ?(₽|€|USD)?\)?", fullmatch=True),
                       min_size=1, max_size=5)
 
@@ -35,6 +39,12 @@ def _parse_or_input_error(parse, values, dtype: str, **kw):
 @given(st.one_of(texts, date_like))
 def test_dates_parse_or_raise_input_error(values):
     _parse_or_input_error(parse_datetimes, values, "datetime64[ns]", tz="Europe/Moscow", dayfirst=None)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(texts, named_like, serial_like))
+def test_workbook_dates_with_serials_parse_or_raise_input_error(values):
+    _parse_or_input_error(parse_datetimes, values, "datetime64[ns]", tz="UTC", dayfirst=True, serials=True)
 
 
 @settings(max_examples=300, deadline=None)

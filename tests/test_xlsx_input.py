@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import csv
 import json
+from datetime import datetime
 
+import pandas as pd
+import pytest
 from openpyxl import Workbook
+
+from salesreport.config import parse_config
+from salesreport.errors import InputError
+from salesreport.ingest.canonical import load_dataset
 
 from .test_outputs import SAMPLE, run_cli
 
@@ -33,3 +40,28 @@ def test_check_exits_1_on_unreadable_input(tmp_path):
     proc = run_cli("check", "--data", str(tmp_path), cwd=tmp_path)
     assert proc.returncode == 1
     assert "row 2" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_workbook_dates_as_excel_serials_datetimes_and_text(tmp_path):
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "deals"
+    ws.append(["deal_id", "created_at", "amount", "status", "closed_at"])
+    ws.append(["D1", 46027, 1234.5, "won", 46037.75])  # serials: 2026-01-05, 2026-01-15 18:00
+    ws.append(["D2", datetime(2026, 1, 6, 10, 30), "1.234,50 €", "open", None])  # a date cell; text money
+    ws.append(["D3", "07.01.2026", 100, "lost", "46040"])  # dd.mm.yyyy text; a serial typed as text
+    book = tmp_path / "crm.xlsx"
+    wb.save(book)
+    ds = load_dataset(str(book), parse_config({}))
+    deals = ds.deals.set_index("deal_id")
+    assert list(deals["created_at"]) == [pd.Timestamp("2026-01-05"), pd.Timestamp("2026-01-06 10:30"),
+                                         pd.Timestamp("2026-01-07")]
+    assert deals.loc["D1", "closed_at"] == pd.Timestamp("2026-01-15 18:00")
+    assert deals.loc["D3", "closed_at"] == pd.Timestamp("2026-01-18")
+    assert list(deals["amount"]) == [1234.5, 1234.5, 100.0]
+
+
+def test_csv_numbers_are_not_taken_for_serial_dates(tmp_path):
+    (tmp_path / "deals.csv").write_text("deal_id,created_at\nD1,46027\n", encoding="utf-8")
+    with pytest.raises(InputError, match=r'"46027" is not a date'):
+        load_dataset(str(tmp_path), parse_config({}))

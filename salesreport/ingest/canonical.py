@@ -230,6 +230,7 @@ def _read_workbook(path: Path) -> dict[str, pd.DataFrame]:
         key = name.strip().lower()
         if key in TABLES:
             df.columns = [str(c).strip() for c in df.columns]
+            df.attrs["excel"] = True  # a number in a date column is an Excel serial date
             tables[key] = df
     return tables
 
@@ -337,7 +338,8 @@ def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped
         if kind == "text":
             out[column] = values.fillna("").astype(str).str.strip()
         elif kind == "datetime":
-            out[column] = parse_datetimes(values, source=source, column=header, tz=config.timezone, dayfirst=config.dayfirst)
+            out[column] = parse_datetimes(values, source=source, column=header, tz=config.timezone,
+                                          dayfirst=config.dayfirst, serials=bool(df.attrs.get("excel")))
         elif kind == "amount":
             out[column] = parse_amounts(values, source=source, column=header)
             if table == "deals":

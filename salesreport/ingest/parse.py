@@ -39,19 +39,34 @@ def _fail(source: str, index: int, column: str, value: str, what: str, fix: str)
     return InputError(f'{source}, row {row_label(index)}, column "{column}": "{value}" {what}. {fix}')
 
 
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 of Excel's (1900 system) and Google Sheets' serial dates
+
+
 def parse_datetimes(
-    values: pd.Series, *, source: str, column: str, tz: str, dayfirst: bool | None
+    values: pd.Series, *, source: str, column: str, tz: str, dayfirst: bool | None, serials: bool = False
 ) -> pd.Series:
     """Parse a column of dates or datetimes to naive wall-clock time in `tz`.
 
     Naive values are taken as already in `tz`; values with a UTC offset (or Z) are converted to it.
-    Accepted: ISO 8601, dd.mm.yyyy, and mm/dd/yyyy or dd/mm/yyyy (decided by the data or by dayfirst).
+    Accepted: ISO 8601, dd.mm.yyyy, mm/dd/yyyy or dd/mm/yyyy (decided by the data or by dayfirst), English
+    month names, and with `serials` (a workbook's cells) Excel serial numbers such as 45292 or 45292.75.
     """
     text = values.fillna("").astype(str).str.strip()
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     present = text != ""
     if not present.any():
         return result
+    if serials:
+        serial = present & text.str.fullmatch(r"\d{1,7}(?:\.\d+)?")
+        if serial.any():
+            days = pd.to_numeric(text[serial], errors="coerce")
+            days = days.where((days >= 1) & (days < 2958466))  # 1900-01-01 … 9999-12-31
+            result[serial] = (EXCEL_EPOCH + pd.to_timedelta((days * 86400).round(), unit="s")).astype("datetime64[ns]")
+            bad = serial & result.isna()
+            if bad.any():
+                i = bad.idxmax()
+                raise _fail(source, i, column, text[i], "is not a date", "Fix the cell: format it as a date.")
+            present = present & ~serial
     iso = present & text.str.match(ISO_RE.pattern)
     dotted = present & ~iso & text.str.match(DOTTED_RE.pattern)
     slash = present & ~iso & ~dotted & text.str.match(SLASH_RE.pattern)

@@ -44,6 +44,28 @@ CASES = [
     ("unknown stage id in config", {"deals.csv": GOOD_DEALS}, '[funnel.stages]\nwarm = ["Warm"]\n',
      ["[funnel.stages] warm", "not a canonical stage", "work_started"]),
     ("unknown target", {"deals.csv": GOOD_DEALS}, "[targets]\nconv_magic = 0.5\n", ["conv_magic", "unknown metric"]),
+    # real exports
+    ("a HubSpot export without the preset", {"deals.csv": 'Record ID,Deal Name,Deal Stage,Create Date\n1,A,Closed Won,'
+                                             "2026-03-01\n"}, None,
+     ['"deal_id" is missing', "HubSpot", "--preset hubspot", "salesreport init"]),
+    ("HubSpot stage nobody mapped", {"deals.csv": "Record ID,Deal Name,Deal Stage,Create Date\n1,A,Demo booked,2026-03-01"
+                                     "\n2,B,Closed Won,2026-03-01\n"}, 'preset = "hubspot"\n',
+     ["deals.csv", 'column "Deal Stage"', '"Demo booked" (1 rows)', "[funnel.stages]"]),
+    ("Pipedrive value that is not money", {"deals.csv": "Deal - ID,Deal - Title,Deal - Stage,Deal - Deal created,"
+                                           "Deal - Value\n7,A,Qualified,2026-03-01 10:00:00,n/a\n"},
+     'preset = "pipedrive"\n', ["deals.csv", "row 2", 'column "Deal - Value"', '"n/a" is not an amount']),
+    ("amoCRM export without its stage column", {"leads.csv": "ID;Название сделки;Бюджет ;Дата создания сделки\n"
+                                                "1;A;100;01.02.2026 10:00:00\n"}, 'preset = "amocrm"\n',
+     ["leads.csv", "amoCRM leads export", '"Этап сделки"', "found: ID, Название сделки, Бюджет"]),
+    ("two currencies, no rates", {"deals.csv": 'deal_id,created_at,amount\nD1,2026-01-05,"$1,234.50"\n'
+                                  'D2,2026-01-06,"1.234,50 €"\n'}, None,
+     ['column "amount"', "several currencies", "USD (1 deals)", "EUR (1 deals)", "[plan] currency", "rates"]),
+    ("accounting negative", {"deals.csv": 'deal_id,created_at,amount\nD1,2026-01-05,"(1,200.00)"\n'}, None,
+     ["deals.csv", "row 2", '"(1,200.00)" is negative', "0 or more"]),
+    ("month name that is not a date", {"deals.csv": "deal_id,created_at\nD1,\"Sep 31, 2026\"\n"}, None,
+     ["row 2", '"Sep 31, 2026" is not a valid date']),
+    ("UTF-16 file with a bad date", {"deals.csv": "deal_id\tcreated_at\r\nD1\t2026-01-05\r\nD2\t31.02.2026\r\n"
+                                     .encode("utf-16")}, None, ["deals.csv", "row 3", '"31.02.2026" is not a valid date']),
 ]
 
 

@@ -24,6 +24,11 @@ CASES = [
     ("amocrm", "amocrm", {"preset": "amocrm", "report": {"timezone": "Europe/Moscow"}}),
     ("bitrix24", "bitrix24/DEAL_20260331_1a2b3c.csv", {"preset": "bitrix24"}),
     ("zoho", "zoho", {"preset": "zoho", "report": {"timezone": "America/New_York"}}),
+    # Excel's "Unicode text": UTF-16 with BOM, tabs, CRLF; 1.234,50 € and dd.mm.yyyy; an offset converted
+    ("canonical-utf16-tab", "canonical-utf16-tab", {"report": {"timezone": "Europe/Berlin"}}),
+    # Russian Windows: cp1251, semicolons, "1 234,50 руб", "2 000 000 руб.", "15 000,00 р."
+    ("canonical-cp1251-semicolon", "canonical-cp1251-semicolon",
+     {"funnel": {"lost": ["Проигран"], "stages": {"work_started": ["Взято в работу"], "offer_sent": ["КП отправлено"]}}}),
 ]
 
 

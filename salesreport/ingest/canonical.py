@@ -16,7 +16,7 @@ from ..config import TABLES, Config
 from ..errors import InputError
 from ..model import ACTION_TYPES, LOST_CODE, STAGES
 from .parse import amount_currencies, parse_amounts, parse_booleans, parse_datetimes, row_label
-from .presets import Preset, PresetReader, preset_named
+from .presets import Preset, PresetReader, guess_preset, preset_named
 
 NO_STAGE = -2  # a deal row with an empty stage cell
 
@@ -326,6 +326,10 @@ def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped
             if required:
                 close = difflib.get_close_matches(header, list(df.columns), n=1)
                 hint = f' The closest header is "{close[0]}".' if close else ""
+                crm = guess_preset([str(c) for c in df.columns]) if mapped else None
+                if crm is not None:
+                    hint += (f" These look like {crm.title.split(' (')[0]}'s export: run with --preset {crm.name} (or "
+                             f'preset = "{crm.name}" in salesreport.toml; salesreport init FILE writes one).')
                 raise InputError(
                     f'{source}: required column "{header}" is missing (found: {", ".join(df.columns)}).{hint} '
                     f'Rename the header, or map it in salesreport.toml: [columns.{table}] {column} = "<header>".'

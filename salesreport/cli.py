@@ -304,10 +304,14 @@ def check(
     Example: salesreport check --data sample_data
     """
     from .check import render_findings, run_check
+    from .model import Finding
 
     try:
         findings = run_check(data, config, pipeline, credentials, preset)
     except SalesReportError as exc:
+        if format is Format.json:  # a reader of the JSON sees the stopping error as a finding too
+            code = "config" if isinstance(exc, ConfigError) else "input"
+            render_findings([Finding("error", code, str(exc))], json_output=True, console=Console(highlight=False))
         _fail(exc, verbose)
         return
     render_findings(findings, json_output=format is Format.json, console=Console(highlight=False))

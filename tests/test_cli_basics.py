@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from salesreport.cli import app
 
-COMMANDS = ["monthly", "weekly", "daily", "team", "check", "sample"]
+COMMANDS = ["monthly", "weekly", "daily", "team", "check", "init", "sample"]
 runner = CliRunner()
 
 

@@ -65,3 +65,12 @@ def test_csv_numbers_are_not_taken_for_serial_dates(tmp_path):
     (tmp_path / "deals.csv").write_text("deal_id,created_at\nD1,46027\n", encoding="utf-8")
     with pytest.raises(InputError, match=r'"46027" is not a date'):
         load_dataset(str(tmp_path), parse_config({}))
+
+
+def test_check_as_json_lists_the_stopping_error_as_a_finding(tmp_path):
+    (tmp_path / "deals.csv").write_text("deal_id,created_at\nD1,someday\n")
+    proc = run_cli("check", "--data", str(tmp_path), "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 1
+    doc = json.loads(proc.stdout)
+    assert doc["errors"] == 1 and doc["findings"][0]["level"] == "error" and doc["findings"][0]["code"] == "input"
+    assert "row 2" in doc["findings"][0]["message"]

@@ -54,9 +54,10 @@ CASES = [
     ("Pipedrive value that is not money", {"deals.csv": "Deal - ID,Deal - Title,Deal - Stage,Deal - Deal created,"
                                            "Deal - Value\n7,A,Qualified,2026-03-01 10:00:00,n/a\n"},
      'preset = "pipedrive"\n', ["deals.csv", "row 2", 'column "Deal - Value"', '"n/a" is not an amount']),
-    ("amoCRM export without its stage column", {"leads.csv": "ID;Название сделки;Бюджет ;Дата создания сделки\n"
-                                                "1;A;100;01.02.2026 10:00:00\n"}, 'preset = "amocrm"\n',
-     ["leads.csv", "amoCRM leads export", '"Этап сделки"', "found: ID, Название сделки, Бюджет"]),
+    ("amoCRM export without its stage column", {"leads.csv": "ID;Название сделки;Бюджет ;Дата создания сделки;"
+                                                "Этап (воронка)\n1;A;100;01.02.2026 10:00:00;x\n"}, 'preset = "amocrm"\n',
+     ["leads.csv", "amoCRM leads export", '"Этап сделки"', "found: ID, Название сделки, Бюджет",
+      "closest header: 'Этап (воронка)'"]),
     ("two currencies, no rates", {"deals.csv": 'deal_id,created_at,amount\nD1,2026-01-05,"$1,234.50"\n'
                                   'D2,2026-01-06,"1.234,50 €"\n'}, None,
      ['column "amount"', "several currencies", "USD (1 deals)", "EUR (1 deals)", "[plan] currency", "rates"]),

@@ -186,3 +186,26 @@ def test_bitrix24_unknown_stage_lists_each_name_with_a_snippet(tmp_path):
                       parse_config({"preset": "bitrix24", "funnel": {"stages": {"replied_positive": ["Переговоры"]}}}))
     assert list(ds.deals["amount"].fillna(-1)) == [1000.0, -1, 500.0]
     assert ds.deals.loc[2, "stage_idx"] == STAGES.index("signed")  # C4:WON: the won stage of funnel 4
+
+
+def test_a_crm_xlsx_export_reads_like_its_csv_with_serial_dates(tmp_path):
+    from openpyxl import Workbook
+
+    csv_deals = pd.read_csv(ASSETS / "pipedrive" / "deals-export.csv", dtype=str, keep_default_na=False,
+                            encoding="utf-8-sig")
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Deals"
+    ws.append(list(csv_deals.columns))
+    for row in csv_deals.itertuples(index=False):
+        cells = list(row)
+        cells[11] = (pd.Timestamp(cells[11]) - pd.Timestamp("1899-12-30")) / pd.Timedelta(days=1)  # Deal created
+        ws.append(cells)
+    wb.save(tmp_path / "pipedrive-deals.xlsx")
+    config = parse_config({"preset": "pipedrive", "plan": {"currency": "EUR", "rates": {"USD": 0.9}}})
+    from_xlsx = load_dataset(str(tmp_path / "pipedrive-deals.xlsx"), config)
+    from_csv = load_dataset(str(ASSETS / "pipedrive" / "deals-export.csv"), config)
+    assert from_xlsx.sources["deals"] == "pipedrive-deals.xlsx [Deals]"
+    columns = ["deal_id", "owner", "amount", "created_at", "stage", "status", "signed_at", "lost_at"]
+    pd.testing.assert_frame_equal(from_xlsx.deals[columns], from_csv.deals[columns])
+    pd.testing.assert_frame_equal(from_xlsx.history, from_csv.history)

@@ -220,11 +220,15 @@ def _drop_footer(df: pd.DataFrame) -> pd.DataFrame:
     return df.loc[: start - 1]
 
 
-def _read_workbook(path: Path) -> dict[str, pd.DataFrame]:
+def _read_excel_sheets(path: Path) -> dict[str, pd.DataFrame]:
     try:
-        sheets = pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
+        return pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
         raise InputError(f"{path.name}: not a readable XLSX workbook ({exc}).") from None
+
+
+def _read_workbook(path: Path) -> dict[str, pd.DataFrame]:
+    sheets = _read_excel_sheets(path)
     tables = {}
     for name, df in sheets.items():
         key = name.strip().lower()
@@ -277,11 +281,13 @@ def _read_preset(preset: Preset, data: str | None, config: Config, warnings: lis
     """The preset's files: a folder's CSVs recognised by name or by headers, or one file as the main table
     (and the other roles' files beside it)."""
     given = data if data is not None else (str(config.sources["deals"]) if "deals" in config.sources else None)
-    if given is None or given.startswith("gsheet:") or given.lower().endswith((".xlsx", ".xlsm")):
-        raise InputError(f"The {preset.name} preset reads CSV exports: pass the export folder or file with --data.")
+    if given is None or given.startswith("gsheet:"):
+        raise InputError(f"The {preset.name} preset reads export files: pass the export folder or file with --data.")
     path = Path(given)
     if not path.exists():
         raise InputError(f"{given}: no such file or folder. Check the path given to --data.")
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return _read_preset_workbook(preset, path, config, warnings)
     folder = path if path.is_dir() else path.parent
     files: dict[str, Path] = {} if path.is_dir() else {preset.main: path}
     candidates = sorted((p for p in folder.glob("*.csv") if p != path), key=lambda p: (p.name.count("."), p.name))
@@ -309,6 +315,29 @@ def _read_preset(preset: Preset, data: str | None, config: Config, warnings: lis
     for table in tables:
         used = [files[r].name for r in preset.table_roles.get(table, ()) if r in files]
         names[table] = " + ".join(used) if used else files[preset.main].name
+    return tables, names
+
+
+def _read_preset_workbook(preset: Preset, path: Path, config: Config, warnings: list[str]):
+    """A CRM's XLSX export: each sheet is the role its name or headers say; an unnamed first sheet is the
+    main table. Numbers in its date columns are Excel serial dates."""
+    sheets = {name: df.rename(columns=lambda c: str(c).strip())
+              for name, df in _read_excel_sheets(path).items()}
+    roles: dict[str, str] = {}
+    for name, df in sheets.items():
+        stem = name.strip().lower()
+        role = next((r for r, stems in preset.files.items() if stem in stems), None) or preset.role_of(list(df.columns))
+        if role is not None and role not in roles:
+            roles[role] = name
+    if preset.main not in roles and sheets:
+        roles[preset.main] = next(iter(sheets))
+    raw = {role: _drop_footer(sheets[name]) for role, name in roles.items()}
+    files = {role: f"{path.name} [{name}]" for role, name in roles.items()}
+    tables = preset.build(raw, PresetReader(files, config.dayfirst, config.rates, serials=True), warnings)
+    for df in tables.values():
+        df.attrs["excel"] = True
+    names = {t: next((files[r] for r in preset.table_roles.get(t, ()) if r in files), files[preset.main])
+             for t in tables}
     return tables, names
 
 

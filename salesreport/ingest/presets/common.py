@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -44,32 +45,45 @@ class Preset:
 class PresetReader:
     """What a build needs besides the tables: file names for messages, the date order and [plan] rates."""
 
-    def __init__(self, files: dict[str, str], dayfirst: bool | None, rates: dict[str, float] | None = None):
-        self.files, self.dayfirst, self.rates = files, dayfirst, rates or {}
+    def __init__(self, files: dict[str, str], dayfirst: bool | None, rates: dict[str, float] | None = None,
+                 serials: bool = False):
+        self.files, self.dayfirst, self.rates, self.serials = files, dayfirst, rates or {}, serials
 
     def utc(self, df: pd.DataFrame, column: str, role: str) -> pd.Series:
         """An export timestamp written in UTC without a zone (Salesforce: GMT) → ISO text with "Z"."""
         if column not in df:
             return pd.Series("", index=df.index)
         moment = parse_datetimes(df[column].fillna("").astype(str), source=self.files.get(role, role),
-                                 column=column, tz="UTC", dayfirst=self.dayfirst)
+                                 column=column, tz="UTC", dayfirst=self.dayfirst, serials=self.serials)
         return moment.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
 
     def moments(self, values: pd.Series, column: str, role: str) -> pd.Series:
         """Wall-clock datetimes of a text column (to compare or combine before the common parsing)."""
         return parse_datetimes(values, source=self.files.get(role, role), column=column, tz="UTC",
-                               dayfirst=self.dayfirst)
+                               dayfirst=self.dayfirst, serials=self.serials)
 
     def require(self, df: pd.DataFrame, role: str, labels: dict[str, tuple[str, ...]], what: str) -> None:
         """Stop with the file's name and headers when a column the preset cannot do without is absent."""
-        missing = [names[0] for names in labels.values() if find(df, *names) is None]
+        missing = [names for names in labels.values() if find(df, *names) is None]
         if missing:
-            wanted = ", ".join(f'"{m}"' for m in missing)
+            wanted = ", ".join(f'"{names[0]}"' for names in missing)
+            headers = [str(c) for c in df.columns]
+            close = [c for names in missing if (c := _closest(names, headers))]
+            hint = f" The closest header: {', '.join(f'{c!r}' for c in close)}." if close else ""
             raise InputError(
                 f"{self.files.get(role, role)}: this {what} has no column {wanted} "
-                f"(found: {', '.join(list(df.columns)[:15])}{' …' if len(df.columns) > 15 else ''}). Export it "
+                f"(found: {', '.join(headers[:15])}{' …' if len(headers) > 15 else ''}).{hint} Export it "
                 "again with those columns shown, or use the canonical layout with [columns.deals]."
             )
+
+
+def _closest(names: tuple[str, ...], headers: list[str]) -> str | None:
+    """The header most like one of `names`: among those starting with the same word if any, else by difflib."""
+    first = {n.split()[0].lower() for n in names if n.split()}
+    same_word = [h for h in headers if h.split() and h.split()[0].lower() in first]
+    if same_word:
+        return max(same_word, key=lambda h: max(difflib.SequenceMatcher(None, n, h).ratio() for n in names))
+    return next(iter(difflib.get_close_matches(names[0], headers, n=1, cutoff=0.6)), None)
 
 
 def find(df: pd.DataFrame, *names: str) -> str | None:

@@ -19,8 +19,14 @@ import pandas as pd
 
 from .config import load_config, parse_config
 from .errors import InputError, SalesReportError
-from .ingest.canonical import _NON_ACTIONS as NON_ACTIONS
-from .ingest.canonical import SCHEMA, _read_preset, load_dataset, read_csv_text, read_header
+from .ingest.canonical import (
+    NON_ACTIONS,
+    SCHEMA,
+    load_dataset,
+    read_csv_text,
+    read_header,
+    read_preset,
+)
 from .ingest.parse import amount_currencies
 from .ingest.presets import PRESETS, Preset, guess_preset
 from .model import ACTION_TYPES, STAGES
@@ -115,12 +121,13 @@ def inspect(paths: list[Path], out_dir: Path, encoding: str | None = None) -> St
         return starter
     files = _csv_files(paths)
     headers = {f: read_header(f, encoding) for f in files}
-    preset, main = next(((guess_preset(h), f) for f, h in headers.items() if guess_preset(h)), (None, files[0]))
+    guesses = ((guess_preset(h), f) for f, h in headers.items())
+    preset, main = next(((p, f) for p, f in guesses if p is not None), (None, files[0]))
     config = parse_config({"input": {"encoding": encoding}} if encoding else {})
     if preset is not None:
         starter.preset, starter.preset_file = preset, main.name
         starter.sources = {"deals": _relative(main, out_dir)}
-        tables, _ = _read_preset(preset, str(main), config, [])
+        tables, _ = read_preset(preset, str(main), config, [])
         stages = _names(tables["deals"], "stage", tables.get("stage_history"))
         deals = tables["deals"]
         types = tables["activities"]["type"] if "activities" in tables else None

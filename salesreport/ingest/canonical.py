@@ -68,7 +68,7 @@ _STATUS = {
     "open": "open", "won": "won", "signed": "won", "closed won": "won", "closedwon": "won",
     "lost": "lost", "closed lost": "lost", "closedlost": "lost", "": "",
 }
-_NON_ACTIONS = {"note", "task", "notes", "tasks"}
+NON_ACTIONS = {"note", "task", "notes", "tasks"}
 
 
 @dataclass
@@ -122,7 +122,7 @@ def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
     warnings: list[str] = []
     if preset is not None:
         config = _with_preset_stages(config, preset)
-        raw_tables, names = _read_preset(preset, data, config, warnings)
+        raw_tables, names = read_preset(preset, data, config, warnings)
     else:
         raw_tables, names = _read_sources(resolve_sources(data, config), config, credentials)
     if "deals" not in raw_tables:
@@ -277,7 +277,7 @@ def _separator(first_line: str) -> str:
         return ","
 
 
-def _read_preset(preset: Preset, data: str | None, config: Config, warnings: list[str]):
+def read_preset(preset: Preset, data: str | None, config: Config, warnings: list[str]):
     """The preset's files: a folder's CSVs recognised by name or by headers, or one file as the main table
     (and the other roles' files beside it)."""
     given = data if data is not None else (str(config.sources["deals"]) if "deals" in config.sources else None)
@@ -311,11 +311,16 @@ def _read_preset(preset: Preset, data: str | None, config: Config, warnings: lis
     raw = {role: read_csv_text(p, config.encoding) for role, p in files.items()}
     tables = preset.build(raw, PresetReader({r: p.name for r, p in files.items()}, config.dayfirst, config.rates),
                           warnings)
+    return tables, _table_sources(preset, tables, {r: p.name for r, p in files.items()})
+
+
+def _table_sources(preset: Preset, tables: dict, files: dict[str, str]) -> dict[str, str]:
+    """Which export file(s) each canonical table came from, as messages name them."""
     names = {}
     for table in tables:
-        used = [files[r].name for r in preset.table_roles.get(table, ()) if r in files]
-        names[table] = " + ".join(used) if used else files[preset.main].name
-    return tables, names
+        used = [files[r] for r in preset.table_roles.get(table, ()) if r in files]
+        names[table] = " + ".join(used) if used else files[preset.main]
+    return names
 
 
 def _read_preset_workbook(preset: Preset, path: Path, config: Config, warnings: list[str]):
@@ -336,9 +341,7 @@ def _read_preset_workbook(preset: Preset, path: Path, config: Config, warnings: 
     tables = preset.build(raw, PresetReader(files, config.dayfirst, config.rates, serials=True), warnings)
     for df in tables.values():
         df.attrs["excel"] = True
-    names = {t: next((files[r] for r in preset.table_roles.get(t, ()) if r in files), files[preset.main])
-             for t in tables}
-    return tables, names
+    return tables, _table_sources(preset, tables, files)
 
 
 def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped: bool = True) -> pd.DataFrame:
@@ -519,7 +522,7 @@ def _finish_activities(df: pd.DataFrame, source: str, config: Config, warnings: 
             lookup[n.strip().lower()] = kind
     key = df["type"].str.strip().str.lower()
     df["action"] = key.map(lookup).fillna("")
-    unmapped = df.loc[(df["action"] == "") & ~key.isin(_NON_ACTIONS) & (key != ""), "type"]
+    unmapped = df.loc[(df["action"] == "") & ~key.isin(NON_ACTIONS) & (key != ""), "type"]
     if len(unmapped):
         names = ", ".join(f'"{n}" ({c})' for n, c in unmapped.value_counts().head(10).items())
         warnings.append(

@@ -17,8 +17,12 @@ from .canonical_rows import canonical_rows, expected_rows
 
 ASSETS = Path(__file__).parent / "assets"
 
+LATAM_STAGES = {"work_started": ["Interes"], "demo_run": ["Diseño Propuesta"],
+                "offer_sent": ["Presentación Propuesta"], "qualified": ["Negociación", "Firmas"]}
 CASES = [
     # (case, export file or folder, config)
+    ("salesforce-latin1", "salesforce-latin1", {"preset": "salesforce", "funnel": {"stages": LATAM_STAGES},
+                                                "report": {"timezone": "America/Mexico_City"}}),
     ("hubspot", "hubspot", {"preset": "hubspot", "funnel": {"stages": {"demo_appointed": ["Demo booked"]}}}),
     ("pipedrive", "pipedrive", {"preset": "pipedrive", "plan": {"currency": "EUR", "rates": {"USD": 0.9}}}),
     ("amocrm", "amocrm", {"preset": "amocrm", "report": {"timezone": "Europe/Moscow"}}),

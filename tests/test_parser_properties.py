@@ -57,3 +57,10 @@ def test_amounts_parse_or_raise_input_error(values):
 @given(texts)
 def test_booleans_parse_or_raise_input_error(values):
     _parse_or_input_error(parse_booleans, values, "bool", default=True)
+
+
+def test_serials_across_the_whole_range_of_timestamps():
+    values = pd.Series(["1", "46027.75", "120000.5", "132319.99"])
+    got = parse_datetimes(values, source="x.xlsx", column="c", tz="UTC", dayfirst=None, serials=True)
+    assert list(got) == [pd.Timestamp("1899-12-31"), pd.Timestamp("2026-01-05 18:00"),
+                         pd.Timestamp("2228-07-18 12:00"), pd.Timestamp("2262-04-10 23:45:36")]

@@ -74,3 +74,13 @@ def test_check_as_json_lists_the_stopping_error_as_a_finding(tmp_path):
     doc = json.loads(proc.stdout)
     assert doc["errors"] == 1 and doc["findings"][0]["level"] == "error" and doc["findings"][0]["code"] == "input"
     assert "row 2" in doc["findings"][0]["message"]
+
+
+def test_a_serial_beyond_the_last_representable_day_is_a_clear_error(tmp_path):
+    wb = Workbook()
+    wb.active.title = "deals"
+    wb.active.append(["deal_id", "created_at"])
+    wb.active.append(["D1", 132321])  # year 2262: past what a timestamp holds
+    wb.save(tmp_path / "crm.xlsx")
+    with pytest.raises(InputError, match=r'crm.xlsx \[deals\], row 2, column "created_at": "132321" is not a date'):
+        load_dataset(str(tmp_path / "crm.xlsx"), parse_config({}))

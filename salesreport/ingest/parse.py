@@ -40,6 +40,7 @@ def _fail(source: str, index: int, column: str, value: str, what: str, fix: str)
 
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 of Excel's (1900 system) and Google Sheets' serial dates
+MAX_SERIAL = (pd.Timestamp.max.date() - EXCEL_EPOCH.date()).days  # pandas timestamps end in 2262
 
 
 def parse_datetimes(
@@ -60,8 +61,9 @@ def parse_datetimes(
         serial = present & text.str.fullmatch(r"\d{1,7}(?:\.\d+)?")
         if serial.any():
             days = pd.to_numeric(text[serial], errors="coerce")
-            days = days.where((days >= 1) & (days < 2958466))  # 1900-01-01 … 9999-12-31
-            result[serial] = (EXCEL_EPOCH + pd.to_timedelta((days * 86400).round(), unit="s")).astype("datetime64[ns]")
+            days = days.where((days >= 1) & (days < MAX_SERIAL))
+            moments = pd.to_datetime((days * 86400).round(), unit="s", origin=EXCEL_EPOCH)  # whole seconds
+            result[serial] = moments.astype("datetime64[ns]")
             bad = serial & result.isna()
             if bad.any():
                 i = bad.idxmax()

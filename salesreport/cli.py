@@ -218,60 +218,50 @@ class _progress:
         return False
 
 
-@app.command()
-def monthly(
-    month: Annotated[str | None, typer.Option("--month", help="YYYY-MM. Default: the last complete month.")] = None,
-    data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = None,
-    rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
-    preset: PresetOpt = None, to: ToOpt = None, credentials: CredentialsOpt = None,
-    email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
-    quiet: QuietOpt = False, verbose: VerboseOpt = False,
-) -> None:
+def _period_command(report: str, period_option: object, doc: str) -> None:
+    """Register the monthly / weekly / daily command: the same options but the period's."""
+
+    def command(
+        period=None,
+        data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = None,
+        rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
+        preset: PresetOpt = None, to: ToOpt = None, credentials: CredentialsOpt = None,
+        email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
+        quiet: QuietOpt = False, verbose: VerboseOpt = False,
+    ) -> None:
+        _report_command(report, period, data, config, since, periods, rep, pipeline, format, out, verbose,
+                        mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet),
+                        delivery=Delivery(to, credentials), preset=preset)
+
+    command.__annotations__["period"] = period_option  # --month / --week / --date
+    command.__name__ = command.__qualname__ = report
+    command.__doc__ = doc
+    app.command(report)(command)
+
+
+_period_command(
+    "monthly",
+    Annotated[str | None, typer.Option("--month", help="YYYY-MM. Default: the last complete month.")],
     """Revenue vs plan, forecast, conversions, cycle, pipeline health for a month.
 
     Example: salesreport monthly --data sample_data --month 2026-10 --format json
-    """
-    _report_command("monthly", month, data, config, since, periods, rep, pipeline, format, out, verbose,
-                    mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet),
-                    delivery=Delivery(to, credentials), preset=preset)
-
-
-@app.command()
-def weekly(
-    week: Annotated[str | None, typer.Option("--week", help="YYYY-Www. Default: the last complete ISO week.")] = None,
-    data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = None,
-    rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
-    preset: PresetOpt = None, to: ToOpt = None, credentials: CredentialsOpt = None,
-    email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
-    quiet: QuietOpt = False, verbose: VerboseOpt = False,
-) -> None:
+    """)
+_period_command(
+    "weekly",
+    Annotated[str | None, typer.Option("--week", help="YYYY-Www. Default: the last complete ISO week.")],
     """The week's funnel, sales actions per day and pipeline, for the team and per rep.
 
     Example: salesreport weekly --data sample_data --week 2026-W46 --periods 4
 
     Example: salesreport weekly --data sample_data --to gsheet:KEY --credentials key.json
-    """
-    _report_command("weekly", week, data, config, since, periods, rep, pipeline, format, out, verbose,
-                    mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet),
-                    delivery=Delivery(to, credentials), preset=preset)
-
-
-@app.command()
-def daily(
-    date_: Annotated[str | None, typer.Option("--date", help='YYYY-MM-DD or "today". Default: yesterday.')] = None,
-    data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None, periods: PeriodsOpt = None,
-    rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
-    preset: PresetOpt = None, to: ToOpt = None, credentials: CredentialsOpt = None,
-    email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
-    quiet: QuietOpt = False, verbose: VerboseOpt = False,
-) -> None:
+    """)
+_period_command(
+    "daily",
+    Annotated[str | None, typer.Option("--date", help='YYYY-MM-DD or "today". Default: yesterday.')],
     """Each rep's sales actions and funnel moves of a day, beside the previous working day.
 
     Example: salesreport daily --data sample_data --date 2026-11-18 --rep "Anna Petrova"
-    """
-    _report_command("daily", date_, data, config, since, periods, rep, pipeline, format, out, verbose,
-                    mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet),
-                    delivery=Delivery(to, credentials), preset=preset)
+    """)
 
 
 @app.command()

@@ -17,10 +17,10 @@ from pathlib import Path
 CHILD = r"""
 import json, resource, sys, time
 from salesreport.config import find_config, load_config
-from salesreport.funnel import build_facts
-from salesreport.ingest.canonical import load_dataset
+from salesreport.engine.funnel import build_facts
+from salesreport.sources.canonical import load_dataset
 from salesreport.periods import parse_day, parse_month, parse_week
-from salesreport.report import build_report
+from salesreport.report.build import build_report
 
 folder = sys.argv[1]
 out = {}

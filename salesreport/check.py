@@ -10,9 +10,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from .api import load
+from .engine.quality import findings_for
 from .model import Finding
-from .pipeline import load
-from .quality import findings_for
 
 SHOWN_IDS = 10
 

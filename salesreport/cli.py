@@ -14,9 +14,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
 from . import __version__
+from .api import ReportRequest, run_with_config
 from .errors import ConfigError, SalesReportError
-from .output import write_atomic
-from .pipeline import ReportRequest, run_with_config
+from .outputs.files import write_atomic
 
 app = typer.Typer(
     add_completion=False,
@@ -136,7 +136,7 @@ def _report_command(report: str, period: str | None, data, config, since, period
 
 
 def _mail(result, config, mailing: Mailing, err: Console) -> None:
-    from .mail import messages_for, send, smtp_settings
+    from .outputs.mail import messages_for, send, smtp_settings
 
     settings = smtp_settings(config)
     messages, notes = messages_for(result, list(mailing.emails), settings, per_rep=mailing.per_rep,
@@ -152,7 +152,8 @@ def _mail(result, config, mailing: Mailing, err: Console) -> None:
 
 
 def _push(result, config, delivery: Delivery, err: Console) -> None:
-    from .gsheets import push_report, spreadsheet_key
+    from .google import spreadsheet_key
+    from .outputs.gsheet import push_report
 
     steps = 5
     if err.is_terminal:
@@ -167,15 +168,15 @@ def _push(result, config, delivery: Delivery, err: Console) -> None:
 
 
 def _render(result, fmt: Format, out: Path | None) -> str | bytes:
-    from .render.json import render_json
-    from .render.tabular import render_csv, render_markdown
-    from .render.terminal import render_terminal
-    from .render.xlsx import workbook_bytes
+    from .outputs.json import render_json
+    from .outputs.tabular import render_csv, render_markdown
+    from .outputs.terminal import render_terminal
+    from .outputs.xlsx import workbook_bytes
 
     if fmt is Format.xlsx:
         return workbook_bytes(result)
     if fmt is Format.html:
-        from .render.html import render_html
+        from .outputs.html import render_html
 
         return render_html(result)
     if fmt is Format.json:

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DeliveryError
-from .output import write_atomic
+from .outputs.files import write_atomic
 
 TIMEZONE = "Europe/Berlin"
 CRM_NAMES = {

@@ -19,7 +19,10 @@ import pandas as pd
 
 from .config import load_config, parse_config
 from .errors import InputError, SalesReportError
-from .ingest.canonical import (
+from .model import ACTION_TYPES, STAGES
+from .outputs.files import write_atomic
+from .outputs.html import TEMPLATES
+from .sources.canonical import (
     NON_ACTIONS,
     SCHEMA,
     load_dataset,
@@ -27,11 +30,8 @@ from .ingest.canonical import (
     read_header,
     read_preset,
 )
-from .ingest.parse import amount_currencies
-from .ingest.presets import PRESETS, Preset, guess_preset
-from .model import ACTION_TYPES, STAGES
-from .output import write_atomic
-from .render.html import TEMPLATES
+from .sources.parse import amount_currencies
+from .sources.presets import PRESETS, Preset, guess_preset
 
 # words in a stage name → the canonical stage it most likely is (first rule that matches wins)
 STAGE_WORDS: list[tuple[str, tuple[str, ...]]] = [
@@ -243,7 +243,7 @@ def _currencies(starter: Starter, deals: pd.DataFrame) -> None:
 
 
 def render(starter: Starter, dayfirst_note: str = "") -> str:
-    from .render.html import environment
+    from .outputs.html import environment
 
     env = environment(TEMPLATES)
     env.autoescape = False  # TOML, not HTML: strings are escaped by the toml filter

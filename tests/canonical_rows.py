@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from salesreport.ingest.canonical import Dataset
 from salesreport.model import LOST_CODE, STAGES
+from salesreport.sources.canonical import Dataset
 
 COLUMNS = {
     "deals": ["deal_id", "company", "owner", "amount", "created_at", "stage", "status", "signed_at", "lost_at", "closed_at",

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from salesreport.config import Config, parse_config
-from salesreport.funnel import Facts, build_facts
-from salesreport.ingest.canonical import load_dataset
+from salesreport.engine.funnel import Facts, build_facts
+from salesreport.sources.canonical import load_dataset
 
 from .netguard import sitecustomize  # noqa: F401 - installs the 127.0.0.1-only network guard
 from .sheets_fixtures import _tls, google  # noqa: F401 - the Google Sheets emulator fixtures

@@ -27,3 +27,11 @@ def test_missing_data_folder_exits_1_with_a_message():
     assert proc.returncode == 1
     assert "no such file or folder" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_unknown_target_id_is_a_config_error(tmp_path):
+    """[targets] ids are checked against the registry when a report loads (config.py knows no metrics)."""
+    (tmp_path / "salesreport.toml").write_text("[targets]\nconv_replyy = 0.3\n", encoding="utf-8")
+    result = runner.invoke(app, ["weekly", "--data", "sample_data", "--config", str(tmp_path / "salesreport.toml")])
+    assert result.exit_code == 1
+    assert "[targets] names unknown metric id(s) conv_replyy" in result.output

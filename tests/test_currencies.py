@@ -6,7 +6,7 @@ import pytest
 
 from salesreport.config import parse_config
 from salesreport.errors import ConfigError, InputError
-from salesreport.ingest.canonical import load_dataset
+from salesreport.sources.canonical import load_dataset
 
 SYMBOLS = 'deal_id,created_at,amount\nD1,2026-01-05,"$1,234.50"\nD2,2026-01-06,"1.234,50 €"\nD3,2026-01-07,"$100"\n'
 CODES = "deal_id,created_at,amount,currency\nD1,2026-01-05,1000,usd\nD2,2026-01-06,1000,EUR\nD3,2026-01-07,5000,RUB\n"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from salesreport.metrics.registry import METRICS, glossary_markdown
+from salesreport.engine.registry import METRICS
+from salesreport.outputs.glossary import glossary_markdown
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -16,7 +17,7 @@ def test_every_metric_id_is_in_the_glossary():
 
 
 def test_glossary_is_the_registry_s_own():
-    # regenerate: python -c "from salesreport.metrics.registry import glossary_markdown as g; print(g())"
+    # regenerate: python -c "from salesreport.outputs.glossary import glossary_markdown as g; print(g())"
     assert glossary_markdown() in README
 
 

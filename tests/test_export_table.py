@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from salesreport.config import parse_config
-from salesreport.ingest.canonical import load_dataset
+from salesreport.sources.canonical import load_dataset
 
 from .canonical_rows import canonical_rows, expected_rows
 

@@ -8,7 +8,7 @@ import pytest
 
 from salesreport.config import parse_config
 from salesreport.periods import day, month, week
-from salesreport.report import build_report
+from salesreport.report.build import build_report
 
 from .conftest import facts_for, make_data
 from .test_funnel_rules import deal, entry

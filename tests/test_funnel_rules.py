@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from salesreport.config import Config, parse_config
 from salesreport.periods import day, month, week
-from salesreport.report import build_report
+from salesreport.report.build import build_report
 
 from .conftest import facts_for, make_data
 
@@ -225,8 +225,8 @@ def test_pipeline_filter_keeps_that_pipelines_deals_and_their_activities(data_di
               [entry("D1", "work_started", "2026-01-05"), entry("D2", "work_started", "2026-01-05")],
               [{"owner": "Anna", "type": "call", "occurred_at": "2026-03-02", "deal_id": "D2"},
                {"owner": "Anna", "type": "call", "occurred_at": "2026-03-02", "deal_id": ""}])
-    from salesreport.funnel import build_facts
-    from salesreport.ingest.canonical import load_dataset
+    from salesreport.engine.funnel import build_facts
+    from salesreport.sources.canonical import load_dataset
 
     config = Config()
     f = build_facts(load_dataset(str(data_dir), config, pipeline="upsell"), config)

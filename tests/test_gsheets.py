@@ -14,7 +14,7 @@ from datetime import date
 import pytest
 
 from salesreport.errors import ConfigError
-from salesreport.gsheets import spreadsheet_key
+from salesreport.google import spreadsheet_key
 
 from .sheets_emulator import SPREADSHEETS_SCOPE, serial
 from .sheets_fixtures import ACCOUNT, KEY

@@ -13,7 +13,7 @@ from openpyxl import load_workbook
 
 from salesreport.config import Config, parse_config
 from salesreport.errors import ConfigError
-from salesreport.mail import smtp_settings
+from salesreport.outputs.mail import smtp_settings
 
 from .smtp_server import PASSWORD, USER, free_port, smtp_server
 from .test_outputs import SAMPLE, run_cli

@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from salesreport.errors import InputError
-from salesreport.ingest.parse import parse_amounts, parse_booleans, parse_datetimes
+from salesreport.sources.parse import parse_amounts, parse_booleans, parse_datetimes
 
 texts = st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=30), min_size=1, max_size=5)
 date_like = st.lists(st.from_regex(r"\d{1,4}[-./]\d{1,2}[-./]\d{1,4}( \d{1,2}:\d{2}(:\d{2})?)?( ?[AP]M)?(Z|[+-]\d{2}:\d{2})?",

@@ -12,8 +12,8 @@ import pytest
 
 from salesreport.config import parse_config
 from salesreport.errors import ConfigError, InputError
-from salesreport.ingest.canonical import load_dataset
 from salesreport.model import STAGES
+from salesreport.sources.canonical import load_dataset
 
 ASSETS = Path(__file__).parent / "assets"
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from salesreport.config import Config
-from salesreport.metrics.team import conversions, milestones, quota_attainment, win_rates
+from salesreport.engine.team import conversions, milestones, quota_attainment, win_rates
 from salesreport.periods import end_instant, start_instant
 
 from .conftest import facts_for, make_data
@@ -102,7 +102,7 @@ def test_lead_to_qualified_and_qualified_to_signed(team):
 
 def test_team_report_before_and_after_a_date_and_per_team(team):
     from salesreport.periods import month
-    from salesreport.team_report import build_team_report
+    from salesreport.report.team import build_team_report
 
     report = build_team_report(team, Config(), month(2026, 4), compare_at=date(2026, 3, 1))
     rows = {r[0]: r[1:] for r in report.sections["compare"].rows}

@@ -12,7 +12,7 @@ from openpyxl import Workbook
 
 from salesreport.config import parse_config
 from salesreport.errors import InputError
-from salesreport.ingest.canonical import load_dataset
+from salesreport.sources.canonical import load_dataset
 
 from .test_outputs import SAMPLE, run_cli
 

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .config import Config
-from .ingest.canonical import NO_STAGE, Dataset
-from .model import LOST_CODE, RANKED_STAGES, STAGE_RANK, STAGES
+from ..config import Config
+from ..model import LOST_CODE, RANKED_STAGES, STAGE_RANK, STAGES
+from ..sources.canonical import NO_STAGE, Dataset
 
 # rank of each STAGES index; LOST_CODE rows are not funnel stages
 _RANK_OF_IDX = np.array([STAGE_RANK[s] for s in STAGES], dtype=np.int8)

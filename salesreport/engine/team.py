@@ -12,7 +12,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from ..funnel import Facts, signer
+from .funnel import Facts, signer
 
 QUOTA_SHARES = {"tt50q_days": 0.5, "tt80q_days": 0.8, "tt100q_days": 1.0}
 ACTION_MILESTONES = {"ttfa_days": None, "tt_first_call_days": "call", "tt_first_meeting_days": "meeting"}

@@ -14,7 +14,9 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
-from ..funnel import (
+from ..model import ACTION_TYPES, RANKED_STAGES, STAGE_RANK, STAGES, Period
+from ..periods import end_instant, start_instant, working_days
+from .funnel import (
     Facts,
     StateAt,
     active_reps,
@@ -24,8 +26,6 @@ from ..funnel import (
     stage_rank,
     state_at,
 )
-from ..model import ACTION_TYPES, RANKED_STAGES, STAGE_RANK, STAGES, Period
-from ..periods import end_instant, start_instant, working_days
 
 Team = dict[str, float | int | None]
 STALE_DAYS = 90

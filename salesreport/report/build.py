@@ -8,12 +8,12 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from .config import Config
-from .funnel import Facts, active_reps
-from .metrics.formulas import GROUPS, Ctx
-from .metrics.registry import Metric, metrics_for, status_of, target_of
-from .model import MetricValue, Period, PeriodReport, RepBlock, Report, Unit
-from .periods import end_instant, previous, series, start_instant
+from ..config import Config
+from ..engine.formulas import GROUPS, Ctx
+from ..engine.funnel import Facts, active_reps
+from ..engine.registry import Metric, metrics_for, status_of, target_of
+from ..model import MetricValue, Period, PeriodReport, RepBlock, Report, Unit
+from ..periods import end_instant, previous, series, start_instant
 
 Progress = Callable[[], None]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..metrics.registry import metric_def, metrics_for
+from ..engine.registry import metric_def, metrics_for
 from ..model import MetricValue, Report, Section, Status, Unit
 from .format import fmt_target, period_span
 

@@ -6,15 +6,15 @@ from datetime import date, timedelta
 
 import pandas as pd
 
-from .config import Config
-from .errors import ConfigError
-from .funnel import Facts
-from .metrics.formulas import ratio, revenue_of, signed_between
-from .metrics.registry import metric_def, metrics_for
-from .metrics.team import MILESTONE_IDS, conversions, milestones, quota_attainment, win_rates
-from .model import MetricValue, Period, PeriodReport, Report, Section, Unit
-from .periods import end_instant, previous, start_instant
-from .report import cohort_start_for, metric_value, rep_blocks
+from ..config import Config
+from ..engine.formulas import ratio, revenue_of, signed_between
+from ..engine.funnel import Facts
+from ..engine.registry import metric_def, metrics_for
+from ..engine.team import MILESTONE_IDS, conversions, milestones, quota_attainment, win_rates
+from ..errors import ConfigError
+from ..model import MetricValue, Period, PeriodReport, Report, Section, Unit
+from ..periods import end_instant, previous, start_instant
+from .build import cohort_start_for, metric_value, rep_blocks
 
 
 def team_values(facts: Facts, config: Config, period: Period, since: date | None):

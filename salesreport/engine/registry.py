@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..config import Config
+from ..errors import ConfigError
 from ..model import Direction, Status, Unit
 
 MONTHLY, WEEKLY, DAILY, TEAM = "monthly", "weekly", "daily", "team"
@@ -256,21 +258,12 @@ def status_of(metric: Metric, value: float | None, target: float | None, target_
     return Status.WARN if target * 0.8 <= value <= hi * 1.2 else Status.BAD
 
 
-def glossary_markdown() -> str:
-    """The README's metric glossary table, generated from the registry (a test keeps them equal)."""
-    from ..model import MetricValue
-    from ..render.format import fmt_target
-
-    lines = ["| # | id | formula | unit | target | reports |", "|---:|---|---|---|---|---|"]
-    family = metric_def(f"{COMPETITOR_PREFIX}<competitor>", "<competitor>")
-    for m in sorted(METRICS, key=lambda m: (m.number, METRICS.index(m))):
-        target = fmt_target(MetricValue(id=m.id, value=None, unit=m.unit, target=m.target,
-                                        target_max=m.target_max), m.direction.value)
-        if target and not m.team_status:
-            target += " per rep"
-        reports = ", ".join(r for r in REPORTS if r in m.reports)
-        lines.append(f"| {m.number} | `{m.id}` | {m.formula} | {m.unit.value} | {target} | {reports} |")
-        if m.id == "win_rate":
-            lines.append(f"| {family.number} | `{family.id}` | {family.formula}; one per competitor named on "
-                         f"deals, with the number of deals behind it | ratio |  | team |")
-    return "\n".join(lines)
+def check_targets(config: Config) -> None:
+    """[targets] may name only registered metric ids."""
+    unknown = sorted(set(config.targets) - set(REGISTRY))
+    if unknown:
+        where = str(config.path) if config.path else "config"
+        raise ConfigError(
+            f"{where}: [targets] names unknown metric id(s) {', '.join(unknown)}; "
+            "see the metric glossary in README.md for the ids."
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from ..metrics.registry import metric_def, metrics_for
+from ..engine.registry import metric_def, metrics_for
 from ..model import MetricValue, Report
 from .format import fmt, fmt_target, safe_text
 

@@ -7,14 +7,15 @@ from datetime import date, datetime
 from pathlib import Path
 
 from .config import Config, find_config, load_config
-from .funnel import Facts, build_facts
-from .ingest.canonical import load_dataset
-from .ingest.presets import preset_named
+from .engine.funnel import Facts, build_facts
+from .engine.quality import findings_for
+from .engine.registry import check_targets
 from .model import Report
 from .periods import parse_day, parse_month, parse_week
-from .quality import findings_for
-from .report import build_report
-from .team_report import build_team_report
+from .report.build import build_report
+from .report.team import build_team_report
+from .sources.canonical import load_dataset
+from .sources.presets import preset_named
 
 PERIOD_PARSERS = {"monthly": parse_month, "weekly": parse_week, "daily": parse_day, "team": parse_month}
 
@@ -39,6 +40,7 @@ class ReportRequest:
 def load(data: str | None, config_path: Path | None, pipeline: str | None = None,
          credentials: Path | None = None, preset: str | None = None) -> tuple[Config, Facts]:
     config = load_config(find_config(config_path, data=data))
+    check_targets(config)
     if preset is not None:
         config = replace(config, preset=preset_named(preset).name)
     return config, build_facts(load_dataset(data, config, pipeline, credentials), config)

@@ -6,9 +6,9 @@ from datetime import date
 
 import numpy as np
 
+from ..model import Finding
+from .formulas import zero_amount_after_qualified
 from .funnel import Facts
-from .metrics.formulas import zero_amount_after_qualified
-from .model import Finding
 
 
 def findings_for(facts: Facts, as_of: date) -> list[Finding]:

@@ -143,7 +143,7 @@ def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
 
 def _read_sources(sources: dict, config: Config, credentials: Path | None):
     if "spreadsheet" in sources:
-        from ..gsheets import read_tables  # gspread and google-auth load only when a sheet is used
+        from .gsheet import read_tables  # gspread and google-auth load only when a sheet is used
 
         return read_tables(str(sources["spreadsheet"]), config, credentials)
     if "workbook" in sources:

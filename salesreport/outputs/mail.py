@@ -16,9 +16,9 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
-from .config import Config
-from .errors import ConfigError, DeliveryError
-from .model import Report
+from ..config import Config
+from ..errors import ConfigError, DeliveryError
+from ..model import Report
 
 SECURITY = ("starttls", "ssl", "none")
 DEFAULT_SUBJECT = "{report} sales report — {period} — {on_target} of {rated} on target"
@@ -171,8 +171,8 @@ def messages_for(
 ) -> tuple[list[EmailMessage], list[str]]:
     """The team mail to `recipients`, and with per_rep one mail per rep with an e-mail address.
     Returns the messages and notes (reps without an address)."""
-    from .render.html import environment, render_html, render_text
-    from .render.xlsx import workbook_bytes
+    from .html import environment, render_html, render_text
+    from .xlsx import workbook_bytes
 
     env = environment()
     label = report.current.period.label

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from .errors import DeliveryError
+from ..errors import DeliveryError
 
 
 def write_atomic(path: Path, data: str | bytes) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..metrics.team import MILESTONE_IDS
+from ..engine.team import MILESTONE_IDS
 from ..model import MetricValue, Period, Unit
 
 EMPTY = "—"

@@ -18,8 +18,8 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..engine.registry import METRICS, metric_def, metrics_for
 from ..errors import DeliveryError
-from ..metrics.registry import METRICS, metric_def, metrics_for
 from ..model import MetricValue, Report
 from .format import fmt_target
 from .grid import (

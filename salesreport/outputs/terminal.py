@@ -7,7 +7,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from ..metrics.registry import metric_def, metrics_for
+from ..engine.registry import metric_def, metrics_for
 from ..model import MetricValue, Report, Section, Status
 from .format import EMPTY, cell_text, fmt, fmt_target, period_span
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import jinja2
 
-from ..metrics.registry import metric_def, metrics_for
+from ..engine.registry import metric_def, metrics_for
 from ..model import MetricValue, Report, Status
 from .format import EMPTY, cell_text, fmt, fmt_target, period_span
 

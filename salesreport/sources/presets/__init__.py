@@ -7,6 +7,7 @@ that returns canonical deals / stage_history / activities / reps as text DataFra
 
 from __future__ import annotations
 
+from ...config import PRESET_NAMES
 from ...errors import ConfigError
 from .amocrm import AMOCRM
 from .bitrix24 import BITRIX24
@@ -17,6 +18,8 @@ from .salesforce import SALESFORCE
 from .zoho import ZOHO
 
 PRESETS: dict[str, Preset] = {p.name: p for p in (HUBSPOT, PIPEDRIVE, SALESFORCE, AMOCRM, BITRIX24, ZOHO)}
+if tuple(PRESETS) != PRESET_NAMES:  # config validates preset names without importing the presets
+    raise RuntimeError(f"config.PRESET_NAMES {PRESET_NAMES} differs from the presets {tuple(PRESETS)}")
 
 __all__ = ["PRESETS", "Preset", "PresetReader", "Tables", "guess_preset", "preset_named"]
 

@@ -1,0 +1,1 @@
+"""Engine: funnel facts and every metric, computed from the canonical tables."""

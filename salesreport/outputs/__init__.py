@@ -1,0 +1,1 @@
+"""Outputs: renderers, files, Google Sheets push and e-mail; each takes a Report, none computes a figure."""

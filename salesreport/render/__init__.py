@@ -1,1 +1,0 @@
-"""Renderers: every one takes the same Report object; none computes a figure."""

@@ -1,0 +1,1 @@
+"""Report: the Report object built from the engine's figures, one period or a trend."""

@@ -1,26 +1,46 @@
-"""Benchmark: generate 10k / 100k / 1M deals with `sample`, then time loading and each report.
+"""Benchmark: each report as a user runs it, beside the floor — DuckDB merely loading the same CSVs.
 
 Not a test. Run: python benchmarks/bench.py [--sizes 10000 100000 1000000] [--workdir bench-data]
-Prints load time, compute time per report and peak memory (ru_maxrss of a fresh process per size).
+                                            [--reports monthly weekly daily team] [--breakdown]
+
+For each size it generates the data with `salesreport sample --deals N --seed 1` (once; kept in --workdir),
+then, each in a fresh process so that wall time and peak memory (the child's own ru_maxrss) are its own:
+- floor: DuckDB reading the four CSVs into typed tables (read_csv with type detection), nothing else;
+- every report: `salesreport REPORT --data DIR --format json`, start-up and import time included.
+`--breakdown` adds an in-process split of one weekly run (read, facts, report) to see where time goes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import time
 from datetime import date
 from pathlib import Path
 
-CHILD = r"""
-import json, resource, sys, time
+TABLES = ("deals", "stage_history", "activities", "reps")
+PERIODS = {"monthly": ("--month", "2026-10"), "weekly": ("--week", "2026-W46"),
+           "daily": ("--date", "2026-11-18"), "team": ("--month", "2026-10")}
+
+FLOOR = r"""
+import sys, duckdb
+folder = sys.argv[1]
+con = duckdb.connect()
+for table in ("deals", "stage_history", "activities", "reps"):
+    con.execute(f"CREATE TABLE {table} AS SELECT * FROM read_csv(?)", [f"{folder}/{table}.csv"])
+    con.execute(f"SELECT count(*) FROM {table}").fetchone()
+"""
+
+BREAKDOWN = r"""
+import json, sys, time
 from salesreport.config import find_config, load_config
 from salesreport.engine.funnel import build_facts
-from salesreport.sources.canonical import load_dataset
-from salesreport.periods import parse_day, parse_month, parse_week
+from salesreport.periods import parse_week
 from salesreport.report.build import build_report
+from salesreport.sources.canonical import load_dataset
 
 folder = sys.argv[1]
 out = {}
@@ -31,36 +51,60 @@ out["read_s"] = time.perf_counter() - t
 t = time.perf_counter()
 facts = build_facts(ds, config)
 out["facts_s"] = time.perf_counter() - t
-for name, parse, text in (("monthly", parse_month, "2026-10"), ("weekly", parse_week, "2026-W46"),
-                          ("daily", parse_day, "2026-11-18")):
-    t = time.perf_counter()
-    build_report(name, facts, config, parse(text, config))
-    out[name + "_s"] = time.perf_counter() - t
-out["rows"] = {"deals": len(ds.deals), "stage_history": len(ds.history), "activities": len(ds.activities)}
-out["peak_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+t = time.perf_counter()
+build_report("weekly", facts, config, parse_week("2026-W46", config))
+out["report_s"] = time.perf_counter() - t
 print(json.dumps(out))
 """
+
+
+def measure(argv: list[str]) -> tuple[float, float, str]:
+    """Run a command in a fresh process: (wall seconds, its own peak RSS in MiB from wait4, stdout)."""
+    t = time.perf_counter()
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # read the pipes fully before reaping, so a large JSON cannot block the child
+    out = proc.stdout.read()
+    err = proc.stderr.read()
+    _pid, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"{' '.join(argv[:6])} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
+    return wall, usage.ru_maxrss / 1024, out.decode()
+
+
+def generate(folder: Path, size: int) -> float:
+    t = time.perf_counter()
+    if not (folder / "deals.csv").exists():
+        subprocess.run([sys.executable, "-m", "salesreport", "sample", "--out", str(folder), "--deals", str(size),
+                        "--seed", "1", "--end", date(2026, 11, 22).isoformat()], check=True)
+    return time.perf_counter() - t
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--workdir", type=Path, default=Path("bench-data"))
+    parser.add_argument("--reports", nargs="+", default=list(PERIODS), choices=list(PERIODS))
+    parser.add_argument("--breakdown", action="store_true", help="also split one weekly run into read/facts/report")
     args = parser.parse_args()
-    print(f"{'deals':>9} {'gen s':>7} {'read s':>7} {'facts s':>8} {'monthly s':>10} {'weekly s':>9} "
-          f"{'daily s':>8} {'peak MiB':>9}  rows (history, activities)")
     for size in args.sizes:
         folder = args.workdir / f"deals-{size}"
-        t = time.perf_counter()
-        if not (folder / "deals.csv").exists():
-            subprocess.run([sys.executable, "-m", "salesreport", "sample", "--out", str(folder), "--deals", str(size),
-                            "--seed", "1", "--end", date(2026, 11, 22).isoformat()], check=True)
-        gen = time.perf_counter() - t
-        proc = subprocess.run([sys.executable, "-c", CHILD, str(folder)], check=True, capture_output=True, text=True)
-        r = json.loads(proc.stdout)
-        print(f"{size:>9,} {gen:>7.1f} {r['read_s']:>7.1f} {r['facts_s']:>8.2f} {r['monthly_s']:>10.2f} "
-              f"{r['weekly_s']:>9.2f} {r['daily_s']:>8.2f} {r['peak_mib']:>9.0f}  "
-              f"{r['rows']['stage_history']:,}, {r['rows']['activities']:,}", flush=True)
+        gen = generate(folder, size)
+        mib = sum((folder / f"{t}.csv").stat().st_size for t in TABLES) / 2**20
+        floor_s, floor_mib, _ = measure([sys.executable, "-c", FLOOR, str(folder)])
+        print(f"\n{size:,} deals ({mib:,.0f} MiB of CSV; generated in {gen:.0f} s)", flush=True)
+        print(f"  {'what':<28} {'wall s':>8} {'peak MiB':>9} {'× floor':>8}")
+        print(f"  {'floor: DuckDB loads the CSVs':<28} {floor_s:>8.2f} {floor_mib:>9.0f} {1:>8.1f}", flush=True)
+        for report in args.reports:
+            option, value = PERIODS[report]
+            wall, peak, _ = measure([sys.executable, "-m", "salesreport", report, "--data", str(folder),
+                                           option, value, "--format", "json"])
+            print(f"  {'salesreport ' + report:<28} {wall:>8.2f} {peak:>9.0f} {wall / floor_s:>8.1f}", flush=True)
+        if args.breakdown:
+            _, _, out = measure([sys.executable, "-c", BREAKDOWN, str(folder)])
+            split = json.loads(out)
+            print("  weekly in process: " + ", ".join(f"{k[:-2]} {v:.2f} s" for k, v in split.items()), flush=True)
 
 
 if __name__ == "__main__":

@@ -120,3 +120,8 @@ def start_instant(d: date) -> np.datetime64:
 def end_instant(d: date) -> np.datetime64:
     """The exclusive bound just after a day: records before it are 'on or before' the day."""
     return np.datetime64(d + timedelta(days=1), "ns")
+
+
+def cohort_start_for(period: Period, config: Config, since: date | None) -> date:
+    """--since, else [report] cohort_start, else 1 January of the period end's year."""
+    return since or config.cohort_start or date(period.end.year, 1, 1)

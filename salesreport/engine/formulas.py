@@ -26,24 +26,15 @@ from .funnel import (
     stage_rank,
     state_at,
 )
+from .registry import ratio
 
 Team = dict[str, float | int | None]
 STALE_DAYS = 90
 THIN_HISTORY = 10
-FUNNEL_COUNTS = {  # metric id → ranked stage
+# metric id → ranked stage: a cohort count `id` and, but for signed, a period flow count `id_period`
+FUNNEL_COUNTS = {
     "worked": "work_started", "replied": "replied", "replied_positive": "replied_positive",
-    "demo_appointed": "demo_appointed", "demo_run": "demo_run", "qualified": "qualified",
-    "offer_sent": "offer_sent", "signed": "signed",
-}
-CONVERSIONS = {  # metric id → (numerator count, denominator count)
-    "conv_reply": ("replied", "worked"),
-    "conv_positive": ("replied_positive", "worked"),
-    "conv_demo_appointed": ("demo_appointed", "worked"),
-    "conv_demo": ("demo_run", "worked"),
-    "conv_offer": ("offer_sent", "worked"),
-    "conv_client": ("signed", "worked"),
-    "conv_demo_from_positive": ("demo_run", "replied_positive"),
-    "conv_client_from_demo": ("signed", "demo_run"),
+    "demo_appointed": "demo_appointed", "demo_run": "demo_run", "offer_sent": "offer_sent", "signed": "signed",
 }
 SDR_RANKS = (1, 4)  # work_started..demo_appointed
 AE_RANKS = (5, 7)  # demo_run..offer_sent
@@ -89,18 +80,6 @@ class Ctx:
         return r.loc[(r["role"] == role) & active_reps(r, self.start, self.until), "name"]
 
 
-def ratio(numerator: float | None, denominator: float | None) -> float | None:
-    """A ratio with a zero or missing denominator is undefined (None), never 0 or infinity."""
-    if numerator is None or denominator is None or denominator == 0 or pd.isna(denominator):
-        return None
-    return float(numerator) / float(denominator)
-
-
-def _ratio_series(num: pd.Series, den: pd.Series) -> pd.Series:
-    out = num.astype(float) / den.astype(float)
-    return out.where(den > 0)
-
-
 def _by_owner(owners: np.ndarray, weights: np.ndarray | None = None) -> pd.Series:
     s = pd.Series(weights if weights is not None else np.ones(len(owners)), index=owners)
     return s.groupby(level=0).sum()
@@ -116,16 +95,13 @@ def funnel(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     per_rep: dict[str, pd.Series] = {}
     for metric_id, stage in FUNNEL_COUNTS.items():
         reached = cohort & (f.first_entry[stage] < until)
-        in_period = first_entry_within(f, stage, ctx.start, until)
         team[metric_id] = int(reached.sum())
-        team[f"{metric_id}_period"] = int(in_period.sum())
         per_rep[metric_id] = _by_owner(f.first_owner[stage][reached])
-        per_rep[f"{metric_id}_period"] = _by_owner(f.first_owner[stage][in_period])
-    reps = pd.DataFrame(per_rep).fillna(0)
-    for metric_id, (num, den) in CONVERSIONS.items():
-        team[metric_id] = ratio(team[num], team[den])
-        reps[metric_id] = _ratio_series(reps[num], reps[den]) if len(reps) else pd.Series(dtype=float)
-    return team, reps
+        if stage != "signed":
+            in_period = first_entry_within(f, stage, ctx.start, until)
+            team[f"{metric_id}_period"] = int(in_period.sum())
+            per_rep[f"{metric_id}_period"] = _by_owner(f.first_owner[stage][in_period])
+    return team, pd.DataFrame(per_rep).fillna(0)
 
 
 # --- revenue -------------------------------------------------------------------------------------
@@ -173,12 +149,9 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
         "revenue_wow_growth": None if growth is None else growth - 1,
         "revenue_plan": plan,
         "revenue_plan_to_date": plan_to_date if plan_to_date is not None else linear_plan,
-        "revenue_ytd_vs_plan": ratio(revenue_ytd, plan),
         "revenue_ytd_vs_plan_to_date": ratio(revenue_ytd, plan_to_date),
         "deals_signed": deals_signed,
         "deals_signed_ytd": deals_signed_ytd,
-        "average_deal_size": ratio(value, deals_signed),
-        "average_deal_size_ytd": ratio(revenue_ytd, deals_signed_ytd),
     }
     owners = signer(f)[in_period]
     amounts = np.nan_to_num(f.deals["amount"].to_numpy()[in_period])
@@ -294,8 +267,6 @@ def cycle(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     for i, stage in enumerate(STAGES[:-1]):
         value = days.get(i)
         team[f"stage_days_{stage}"] = None if value is None else float(value)
-    deals_signed = int(in_period.sum())
-    team["cycle_day_cost"] = ratio(ratio(revenue_of(f, in_period), deals_signed), team["sales_cycle_days"])
     return team, pd.DataFrame()
 
 
@@ -331,7 +302,6 @@ def _remaining_days(days: dict[int, float]) -> np.ndarray:
 def forecast(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     f, cfg = ctx.facts, ctx.config
     revenue_team, _ = revenue(ctx)
-    plan = revenue_team["revenue_plan"]
     shares, closed = conv_to_signed(ctx)
     st, is_open = ctx.state(), ctx.open()
     rank = stage_rank(st.stage_idx)
@@ -340,12 +310,12 @@ def forecast(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
         n = STAGE_RANK[cfg.forecast_stage]
         count = int((is_open & (st.stage_idx == STAGES.index(cfg.forecast_stage))).sum())
         share = None if np.isnan(shares[n]) else float(shares[n])
-        parts = (revenue_team["average_deal_size"], share, cycle_team["sales_cycle_days"])
+        average_deal_size = ratio(revenue_team["revenue_month"], revenue_team["deals_signed"])
+        parts = (average_deal_size, share, cycle_team["sales_cycle_days"])
         value = None if any(v is None for v in parts) or not parts[2] else (
             count * parts[0] * parts[1] * 365 / parts[2])
         _thin_warning(ctx, [n], closed)
-        return {"revenue_forecast": value, "forecast_deals_without_amount": None,
-                "pipeline_sufficiency": ratio(value, plan)}, pd.DataFrame()
+        return {"revenue_forecast": value, "forecast_deals_without_amount": None}, pd.DataFrame()
     year_end = date(ctx.period.end.year, 12, 31)
     ecd = f.deals["expected_close_date"].to_numpy()
     remaining = _remaining_days(stage_days(ctx))[np.clip(st.stage_idx, 0, None)]
@@ -360,7 +330,6 @@ def forecast(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     team: Team = {
         "revenue_forecast": value,
         "forecast_deals_without_amount": int((candidates & np.isnan(amount)).sum()),
-        "pipeline_sufficiency": ratio(value, plan),
     }
     return team, pd.DataFrame()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from ..config import Config
@@ -20,7 +21,7 @@ class Metric:
     unit: Unit
     formula: str
     reports: frozenset[str]
-    group: str  # which compute function produces it: funnel, revenue, actions, pipeline, forecast, cycle
+    group: str  # which compute group produces it (engine.formulas.GROUPS, or "team"); RATIO_GROUP: derived
     direction: Direction = Direction.NONE
     target: float | None = None
     target_max: float | None = None
@@ -29,14 +30,24 @@ class Metric:
     role: str | None = None  # per-rep figure shown only for reps of this role
     team_status: bool = True  # False: the target is per rep, so the team total gets no status
     number_in: tuple[tuple[str, int], ...] = ()  # another SPEC number in another report
+    ratio_of: tuple[str, str] | None = None  # (numerator id, denominator id): derived from its parts
 
     def number_for(self, report: str) -> int:
         return dict(self.number_in).get(report, self.number)
 
 
+RATIO_GROUP = "ratio"  # metrics computed from two other metrics' values, never by a group
+
+
 def _m(id, number, title, unit, formula, reports, group, **kw) -> Metric:
     return Metric(id=id, number=number, title=title, unit=unit, formula=formula,
                   reports=frozenset(reports), group=group, **kw)
+
+
+def _ratio(id, number, title, unit, of: tuple[str, str], reports, formula: str | None = None, **kw) -> Metric:
+    """A metric that is one registered metric divided by another (null when the denominator is 0)."""
+    formula = formula or f"cohort {of[0]} / cohort {of[1]}"
+    return _m(id, number, title, unit, formula, reports, RATIO_GROUP, ratio_of=of, **kw)
 
 
 C, M, R, D, P = Unit.COUNT, Unit.MONEY, Unit.RATIO, Unit.DAYS, Unit.PER_DAY
@@ -57,7 +68,8 @@ METRICS: list[Metric] = [
        "Σ amount signed over the same span one year earlier", MO, "revenue"),
     _m("revenue_plan_to_date", 4, "Plan to date", M,
        "Σ [plan] monthly for January..M, else [plan] annual × months elapsed / 12", MO, "revenue"),
-    _m("revenue_ytd_vs_plan", 4, "Revenue YTD vs plan", R, "revenue_ytd / revenue_plan", MO, "revenue"),
+    _ratio("revenue_ytd_vs_plan", 4, "Revenue YTD vs plan", R, ("revenue_ytd", "revenue_plan"), MO,
+           "revenue_ytd / revenue_plan"),
     _m("revenue_ytd_vs_plan_to_date", 4, "YTD vs plan to date", R,
        "revenue_ytd / Σ [plan] monthly for January..M (needs a monthly plan)", MO, "revenue"),
     _m("revenue_forecast", 5, "Revenue forecast (year)", M,
@@ -66,12 +78,15 @@ METRICS: list[Metric] = [
        "sales_cycle_days", MO, "forecast"),
     _m("forecast_deals_without_amount", 5, "Forecast deals w/o amount", C,
        "open deals expected to sign this year with no amount (they add nothing to the forecast)", MO, "forecast"),
-    _m("pipeline_sufficiency", 6, "Pipeline sufficiency", R, "revenue_forecast / revenue_plan", MO, "forecast",
+    _ratio("pipeline_sufficiency", 6, "Pipeline sufficiency", R, ("revenue_forecast", "revenue_plan"), MO,
+           "revenue_forecast / revenue_plan",
        direction=UP, target=2.0, warn_at=1.0),
     _m("deals_signed", 7, "Deals signed", C, "deals signed in the month", MO, "revenue", per_rep=True),
     _m("deals_signed_ytd", 7, "Deals signed YTD", C, "deals signed from 1 January to the end of M", MO, "revenue"),
-    _m("average_deal_size", 8, "Average deal size", M, "revenue(M) / deals_signed(M)", MO, "revenue"),
-    _m("average_deal_size_ytd", 8, "Average deal size YTD", M, "revenue_ytd / deals_signed_ytd", MO, "revenue"),
+    _ratio("average_deal_size", 8, "Average deal size", M, ("revenue_month", "deals_signed"), MO,
+           "revenue(M) / deals_signed(M)"),
+    _ratio("average_deal_size_ytd", 8, "Average deal size YTD", M, ("revenue_ytd", "deals_signed_ytd"), MO,
+           "revenue_ytd / deals_signed_ytd"),
     _m("sales_cycle_days", 9, "Sales cycle", D,
        "mean calendar days from first entry into work_started (else created_at) to signed_at, over deals signed in M",
        MO, "cycle"),
@@ -81,7 +96,8 @@ METRICS: list[Metric] = [
            f"mean days of the stays in {s} that ended by the end of the period", MO, "cycle")
         for s in _STAGE_DAYS
     ],
-    _m("cycle_day_cost", 9, "Cost of a cycle day", M, "average_deal_size / sales_cycle_days", MO, "cycle"),
+    _ratio("cycle_day_cost", 9, "Cost of a cycle day", M, ("average_deal_size", "sales_cycle_days"), MO,
+           "average_deal_size / sales_cycle_days"),
     # --- funnel (cohort counts: first work_started in the cohort window, reached by period end)
     _m("worked", 19, "Deals worked (cohort)", C, "cohort deals that reached work_started (lost ones included)",
        {MONTHLY, WEEKLY}, "funnel", per_rep=True),
@@ -109,20 +125,17 @@ METRICS: list[Metric] = [
        {WEEKLY, DAILY}, "funnel", per_rep=True),
     _m("signed", 12, "Signed (cohort)", C, "cohort deals that reached signed", {MONTHLY, WEEKLY}, "funnel",
        per_rep=True, number_in=((WEEKLY, 28),)),
-    _m("conv_reply", 10, "Reply conversion", R, "cohort replied / cohort worked", MO, "funnel",
+    _ratio("conv_reply", 10, "Reply conversion", R, ("replied", "worked"), MO,
        direction=UP, target=0.25),
-    _m("conv_demo", 11, "Demo conversion", R, "cohort demo_run / cohort worked", {MONTHLY, WEEKLY}, "funnel",
+    _ratio("conv_demo", 11, "Demo conversion", R, ("demo_run", "worked"), {MONTHLY, WEEKLY},
        direction=UP, target=0.10, per_rep=True, number_in=((WEEKLY, 26),)),
-    _m("conv_demo_from_positive", 11, "Demo from positive reply", R, "cohort demo_run / cohort replied_positive",
-       MO, "funnel"),
-    _m("conv_client", 12, "Client conversion", R, "cohort signed / cohort worked", MO, "funnel",
+    _ratio("conv_demo_from_positive", 11, "Demo from positive reply", R, ("demo_run", "replied_positive"), MO),
+    _ratio("conv_client", 12, "Client conversion", R, ("signed", "worked"), MO,
        direction=UP, target=0.06),
-    _m("conv_client_from_demo", 12, "Client from demo", R, "cohort signed / cohort demo_run", MO, "funnel"),
-    _m("conv_positive", 23, "Positive reply conversion", R, "cohort replied_positive / cohort worked", WE,
-       "funnel", direction=UP, target=0.12, per_rep=True),
-    _m("conv_offer", 27, "Offer conversion", R, "cohort offer_sent / cohort worked", WE, "funnel", per_rep=True),
-    _m("conv_demo_appointed", 29, "Demo appointed conversion", R, "cohort demo_appointed / cohort worked", DA,
-       "funnel", direction=UP, target=0.12, per_rep=True, role="SDR"),
+    _ratio("conv_client_from_demo", 12, "Client from demo", R, ("signed", "demo_run"), MO),
+    _ratio("conv_positive", 23, "Positive reply conversion", R, ("replied_positive", "worked"), WE, direction=UP, target=0.12, per_rep=True),
+    _ratio("conv_offer", 27, "Offer conversion", R, ("offer_sent", "worked"), WE, per_rep=True),
+    _ratio("conv_demo_appointed", 29, "Demo appointed conversion", R, ("demo_appointed", "worked"), DA, direction=UP, target=0.12, per_rep=True, role="SDR"),
     # --- sales actions
     _m("sales_actions", 13, "Sales actions", C, "done calls, e-mails, messages and meetings in the period",
        {MONTHLY, WEEKLY, DAILY}, "actions", per_rep=True),
@@ -209,6 +222,51 @@ for _metric in METRICS:
     if _metric.id in REGISTRY:
         raise RuntimeError(f"metric id {_metric.id} is declared twice")
     REGISTRY[_metric.id] = _metric
+for _metric in METRICS:
+    if _metric.ratio_of is not None and not set(_metric.ratio_of) <= set(REGISTRY):
+        raise RuntimeError(f"metric {_metric.id} is a ratio of {_metric.ratio_of}, which are not all declared")
+
+
+def group_ids(group: str) -> set[str]:
+    """The ids a compute group must produce, exactly (a test holds every group to it)."""
+    return {m.id for m in METRICS if m.group == group}
+
+
+def with_parts(metrics: list[Metric]) -> list[Metric]:
+    """The metrics and, for each ratio among them, its parts (recursively): what must be computed."""
+    out: dict[str, Metric] = {}
+    todo = list(metrics)
+    while todo:
+        m = todo.pop()
+        if m.id not in out:
+            out[m.id] = m
+            todo.extend(REGISTRY[p] for p in m.ratio_of or ())
+    return list(out.values())
+
+
+def derive_ratios(metrics: list[Metric], team: dict, per_rep):
+    """Fill in every ratio metric from its parts' values, for the team and per rep (a pandas frame),
+    in dependency order; a zero or missing denominator gives None (NaN per rep)."""
+    done = set(team)
+    pending = [m for m in with_parts(metrics) if m.ratio_of is not None]
+    while pending:
+        ready = [m for m in pending if set(m.ratio_of) <= done | set(team)]
+        if not ready:
+            raise RuntimeError(f"ratio parts never computed: {[m.id for m in pending]}")
+        for m in ready:
+            num, den = m.ratio_of
+            team[m.id] = ratio(team[num], team[den])
+            if m.per_rep and num in per_rep.columns and den in per_rep.columns:
+                per_rep[m.id] = (per_rep[num].astype(float) / per_rep[den].astype(float)).where(per_rep[den] > 0)
+            done.add(m.id)
+            pending.remove(m)
+
+
+def ratio(numerator: float | None, denominator: float | None) -> float | None:
+    """A ratio with a zero or missing denominator is undefined (None), never 0 or infinity."""
+    if numerator is None or denominator is None or denominator == 0 or math.isnan(denominator):
+        return None
+    return float(numerator) / float(denominator)
 
 
 def metric_def(metric_id: str, label: str | None = None) -> Metric:

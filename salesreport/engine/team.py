@@ -12,7 +12,11 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from ..config import Config
+from ..model import Period
+from ..periods import cohort_start_for, end_instant, start_instant
 from .funnel import Facts, signer
+from .registry import ratio
 
 QUOTA_SHARES = {"tt50q_days": 0.5, "tt80q_days": 0.8, "tt100q_days": 1.0}
 ACTION_MILESTONES = {"ttfa_days": None, "tt_first_call_days": "call", "tt_first_meeting_days": "meeting"}
@@ -148,3 +152,30 @@ def conversions(f: Facts, start: np.datetime64, until: np.datetime64) -> pd.Data
     counts["conv_qualified_to_signed"] = (
         counts["qualified_signed"] / counts["qualified"]).where(counts["qualified"] > 0)
     return counts
+
+
+def team_figures(facts: Facts, config: Config, period: Period, since: date | None):
+    """The team group: (team values, per-rep frame, competitor figures) for one month. The team values are
+    exactly registry.group_ids("team"); the per-rep frame also holds the parts the report's sections use."""
+    until, start = end_instant(period.end), start_instant(period.start)
+    ms = milestones(facts, until)
+    quota = quota_attainment(facts, period.start, period.end, until)
+    wins, competitors = win_rates(facts, start, until)
+    conv = conversions(facts, start_instant(cohort_start_for(period, config, since)), until)
+    per_rep = ms.join(quota, how="outer").join(wins, how="outer").join(conv.drop(index="__team__"), how="outer")
+    known = facts.reps["name"]
+    team: dict = {m: median_of(ms.loc[ms.index.isin(known), m]) for m in MILESTONE_IDS}
+    team["days_since_hire"] = median_of(ms["days_since_hire"])
+    with_quota = quota["quota"].notna()
+    team["quota_attainment"] = ratio(quota.loc[with_quota, "revenue"].sum(), quota.loc[with_quota, "quota"].sum())
+    team["quota_attainment_ytd"] = ratio(quota.loc[with_quota, "revenue_ytd"].sum(),
+                                          quota["quota_ytd"].sum())
+    team["win_rate"] = ratio(wins["won"].sum(), wins["closed"].sum())
+    team["conv_lead_to_qualified"] = conv.at["__team__", "conv_lead_to_qualified"]
+    team["conv_qualified_to_signed"] = conv.at["__team__", "conv_qualified_to_signed"]
+    return team, per_rep, competitors
+
+
+def median_of(values: pd.Series) -> float | None:
+    values = values.dropna()
+    return float(values.median()) if len(values) else None

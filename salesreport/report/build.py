@@ -11,16 +11,19 @@ import pandas as pd
 from ..config import Config
 from ..engine.formulas import GROUPS, Ctx
 from ..engine.funnel import Facts, active_reps
-from ..engine.registry import Metric, metrics_for, status_of, target_of
+from ..engine.registry import (
+    RATIO_GROUP,
+    Metric,
+    derive_ratios,
+    metrics_for,
+    status_of,
+    target_of,
+    with_parts,
+)
 from ..model import MetricValue, Period, PeriodReport, RepBlock, Report, Unit
-from ..periods import end_instant, previous, series, start_instant
+from ..periods import cohort_start_for, end_instant, previous, series, start_instant
 
 Progress = Callable[[], None]
-
-
-def cohort_start_for(period: Period, config: Config, since: date | None) -> date:
-    """--since, else [report] cohort_start, else 1 January of the period end's year."""
-    return since or config.cohort_start or date(period.end.year, 1, 1)
 
 
 def compute_period(
@@ -31,12 +34,12 @@ def compute_period(
     metrics = metrics_for(report)
     team: dict = {}
     frames = []
-    for group in dict.fromkeys(m.group for m in metrics):
+    for group in dict.fromkeys(m.group for m in with_parts(metrics) if m.group != RATIO_GROUP):
         values, reps = GROUPS[group](ctx)
         team.update(values)
         frames.append(reps)
     per_rep = pd.concat([f for f in frames if len(f.columns)], axis=1) if frames else pd.DataFrame()
-    per_rep = per_rep.loc[:, ~per_rep.columns.duplicated()]
+    derive_ratios(metrics, team, per_rep)
     return team, per_rep, ctx
 
 
@@ -69,7 +72,7 @@ def build_report(
     for p in chosen:
         team, per_rep, ctx = raw(p)
         prev_team, prev_rep, _ = raw(previous(p, config))
-        values = {m.id: metric_value(m, team.get(m.id), prev_team.get(m.id), config, team_level=True) for m in metrics}
+        values = {m.id: metric_value(m, team[m.id], prev_team[m.id], config, team_level=True) for m in metrics}
         for metric_id, ids in ctx.details.items():
             if metric_id in values:
                 values[metric_id] = MetricValue(**{**values[metric_id].__dict__, "deal_ids": ids})
@@ -138,7 +141,7 @@ def rep_blocks(
 
 def _rep_value(frame: pd.DataFrame, name: str, metric: Metric):
     """A rep with no rows for a count, sum or rate has 0 of it; a ratio or a day count is undefined."""
-    value = frame.at[name, metric.id] if name in frame.index and metric.id in frame.columns else None
+    value = frame.at[name, metric.id] if name in frame.index else None
     if value is None or pd.isna(value):
         return None if metric.unit in (Unit.RATIO, Unit.DAYS) else 0
     return value

@@ -7,48 +7,22 @@ from datetime import date, timedelta
 import pandas as pd
 
 from ..config import Config
-from ..engine.formulas import ratio, revenue_of, signed_between
+from ..engine.formulas import revenue_of, signed_between
 from ..engine.funnel import Facts
-from ..engine.registry import metric_def, metrics_for
-from ..engine.team import MILESTONE_IDS, conversions, milestones, quota_attainment, win_rates
+from ..engine.registry import metric_def, metrics_for, ratio
+from ..engine.team import MILESTONE_IDS, conversions, median_of, milestones, team_figures, win_rates
 from ..errors import ConfigError
 from ..model import MetricValue, Period, PeriodReport, Report, Section, Unit
 from ..periods import end_instant, previous, start_instant
-from .build import cohort_start_for, metric_value, rep_blocks
-
-
-def team_values(facts: Facts, config: Config, period: Period, since: date | None):
-    """(team values, per-rep frame, competitor figures) for one month."""
-    until, start = end_instant(period.end), start_instant(period.start)
-    ms = milestones(facts, until)
-    quota = quota_attainment(facts, period.start, period.end, until)
-    wins, competitors = win_rates(facts, start, until)
-    conv = conversions(facts, start_instant(cohort_start_for(period, config, since)), until)
-    per_rep = ms.join(quota, how="outer").join(wins, how="outer").join(conv.drop(index="__team__"), how="outer")
-    known = facts.reps["name"]
-    team: dict = {m: _median(ms.loc[ms.index.isin(known), m]) for m in MILESTONE_IDS}
-    team["days_since_hire"] = _median(ms["days_since_hire"])
-    with_quota = quota["quota"].notna()
-    team["quota_attainment"] = ratio(quota.loc[with_quota, "revenue"].sum(), quota.loc[with_quota, "quota"].sum())
-    team["quota_attainment_ytd"] = ratio(quota.loc[with_quota, "revenue_ytd"].sum(),
-                                          quota["quota_ytd"].sum())
-    team["win_rate"] = ratio(wins["won"].sum(), wins["closed"].sum())
-    team["conv_lead_to_qualified"] = conv.at["__team__", "conv_lead_to_qualified"]
-    team["conv_qualified_to_signed"] = conv.at["__team__", "conv_qualified_to_signed"]
-    return team, per_rep, competitors
-
-
-def _median(values: pd.Series) -> float | None:
-    values = values.dropna()
-    return float(values.median()) if len(values) else None
+from .build import metric_value, rep_blocks
 
 
 def build_team_report(
     facts: Facts, config: Config, period: Period, *, since: date | None = None, reps=(),
     compare_at: date | None = None,
 ) -> Report:
-    team, per_rep, competitors = team_values(facts, config, period, since)
-    prev_team, prev_rep, prev_comp = team_values(facts, config, previous(period, config), since)
+    team, per_rep, competitors = team_figures(facts, config, period, since)
+    prev_team, prev_rep, prev_comp = team_figures(facts, config, previous(period, config), since)
     metrics = metrics_for("team")
     values = {m.id: metric_value(m, team.get(m.id), prev_team.get(m.id), config, team_level=True) for m in metrics}
     for metric_id, (share, count, name) in sorted(competitors.items()):
@@ -87,7 +61,7 @@ def teams(per_rep: pd.DataFrame, facts: Facts) -> Section:
     rows = []
     for name, g in frame.groupby("team"):
         with_quota = g["quota"].notna()
-        rows.append([name, len(g), _median(g["ttfa_days"]), _median(g["ttfd_days"]), _median(g["tt100q_days"]),
+        rows.append([name, len(g), median_of(g["ttfa_days"]), median_of(g["ttfd_days"]), median_of(g["tt100q_days"]),
                      ratio(g.loc[with_quota, "revenue"].sum(), g.loc[with_quota, "quota"].sum()),
                      ratio(g["won"].fillna(0).sum(), g["closed"].fillna(0).sum())])
     return Section(title="Per team", columns=["Team", "Reps", "Days to first action (median)",
@@ -138,7 +112,7 @@ def compare(facts: Facts, config: Config, period: Period, at: date) -> Section:
             "Lead → qualified": conv.at["__team__", "conv_lead_to_qualified"],
             "Qualified → signed": conv.at["__team__", "conv_qualified_to_signed"],
             "Reps hired": len(in_window),
-            **{f"{metric_def(m).title} (median, reps hired)": _median(ms.loc[ms.index.isin(in_window), m])
+            **{f"{metric_def(m).title} (median, reps hired)": median_of(ms.loc[ms.index.isin(in_window), m])
                for m in ("ttfa_days", "ttfd_days", "tt50q_days")},
         }
     units = {"Deals signed": Unit.COUNT, "Revenue": Unit.MONEY, "Sales actions": Unit.COUNT,

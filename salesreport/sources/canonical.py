@@ -15,6 +15,7 @@ import pandas as pd
 from ..config import TABLES, Config
 from ..errors import InputError
 from ..model import ACTION_TYPES, LOST_CODE, STAGES
+from .fastcsv import read_typed
 from .parse import amount_currencies, parse_amounts, parse_booleans, parse_datetimes, row_label
 from .presets import Preset, PresetReader, guess_preset, preset_named
 
@@ -128,7 +129,8 @@ def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
     if "deals" not in raw_tables:
         raise InputError("No deals table found: a workbook needs a sheet named deals.")
     ds = Dataset(deals=pd.DataFrame(), sources=names, warnings=warnings)
-    tables = {t: _canonical(t, df, names[t], config, mapped=preset is None) for t, df in raw_tables.items()}
+    tables = {t: df if df.attrs.get("typed") else _canonical(t, df, names[t], config, mapped=preset is None)
+              for t, df in raw_tables.items()}
     ds.deals = _finish_deals(tables["deals"], names["deals"], config, ds.warnings)
     if "stage_history" in tables:
         ds.history = _finish_history(tables["stage_history"], names["stage_history"], config)
@@ -149,7 +151,12 @@ def _read_sources(sources: dict, config: Config, credentials: Path | None):
     if "workbook" in sources:
         raw_tables = _read_workbook(sources["workbook"])
         return raw_tables, {t: f"{sources['workbook'].name} [{t}]" for t in raw_tables}
-    raw_tables = {t: read_csv_text(p, config.encoding) for t, p in sources.items()}
+    raw_tables = {}
+    for table, path in sources.items():
+        typed = read_typed(path, table, SCHEMA[table], config)  # DuckDB, when the file takes the fast path
+        if typed is not None:
+            typed.attrs["typed"] = True
+        raw_tables[table] = typed if typed is not None else read_csv_text(path, config.encoding)
     return raw_tables, {t: p.name for t, p in sources.items()}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 from dataclasses import dataclass
 from datetime import date
@@ -167,24 +168,20 @@ def _push(result, config, delivery: Delivery, err: Console) -> None:
               soft_wrap=True)  # the address stays one clickable line
 
 
+# each file format's renderer as "module:function" under salesreport.outputs, imported only when used (a JSON
+# daily report does not load openpyxl); the terminal table is drawn on a console instead
+RENDERERS: dict[Format, str] = {
+    Format.json: "json:render_json", Format.csv: "tabular:render_csv", Format.md: "tabular:render_markdown",
+    Format.xlsx: "xlsx:workbook_bytes", Format.html: "html:render_html",
+}
+
+
 def _render(result, fmt: Format, out: Path | None) -> str | bytes:
-    from .outputs.json import render_json
-    from .outputs.tabular import render_csv, render_markdown
+    if fmt is not Format.table:
+        module, function = RENDERERS[fmt].split(":")
+        return getattr(importlib.import_module(f"salesreport.outputs.{module}"), function)(result)
     from .outputs.terminal import render_terminal
-    from .outputs.xlsx import workbook_bytes
 
-    if fmt is Format.xlsx:
-        return workbook_bytes(result)
-    if fmt is Format.html:
-        from .outputs.html import render_html
-
-        return render_html(result)
-    if fmt is Format.json:
-        return render_json(result)
-    if fmt is Format.csv:
-        return render_csv(result)
-    if fmt is Format.md:
-        return render_markdown(result)
     console = Console(record=out is not None, width=80 if out else None, file=None if out is None else _Null())
     render_terminal(result, console)
     return console.export_text() if out else ""

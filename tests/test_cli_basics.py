@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
 import pytest
 from typer.testing import CliRunner
 
-from salesreport.cli import app
+from salesreport.cli import RENDERERS, Format, app
 
 COMMANDS = ["monthly", "weekly", "daily", "team", "check", "init", "sample"]
 runner = CliRunner()
@@ -35,3 +36,11 @@ def test_unknown_target_id_is_a_config_error(tmp_path):
     result = runner.invoke(app, ["weekly", "--data", "sample_data", "--config", str(tmp_path / "salesreport.toml")])
     assert result.exit_code == 1
     assert "[targets] names unknown metric id(s) conv_replyy" in result.output
+
+
+def test_every_format_has_a_renderer():
+    """Exhaustive dispatch: each --format but the terminal table names a renderer that exists."""
+    assert set(RENDERERS) == set(Format) - {Format.table}
+    for target in RENDERERS.values():
+        module, function = target.split(":")
+        assert callable(getattr(importlib.import_module(f"salesreport.outputs.{module}"), function))

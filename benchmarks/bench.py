@@ -103,7 +103,7 @@ def main() -> None:
             print(f"  {'salesreport ' + report:<28} {wall:>8.2f} {peak:>9.0f} {wall / floor_s:>8.1f}", flush=True)
         if args.breakdown:
             _, _, out = measure([sys.executable, "-c", BREAKDOWN, str(folder)])
-            split = json.loads(out)
+            split = json.loads(out.strip().splitlines()[-1])
             print("  weekly in process: " + ", ".join(f"{k[:-2]} {v:.2f} s" for k, v in split.items()), flush=True)
 
 

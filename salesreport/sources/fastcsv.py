@@ -116,6 +116,7 @@ def read_typed(path: Path, table: str, schema: dict[str, tuple[bool, str]], conf
     import duckdb  # loaded only when a CSV is read
 
     con = duckdb.connect()
+    con.sql("SET enable_progress_bar = false")  # DuckDB's own bar would land on stdout, where JSON goes
     columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names))) + "}"
     used = sorted({0, *(index for index, _ in chosen.values())})
     trimmed = ", ".join(_text(f"c{i}") + f" AS c{i}" for i in used)

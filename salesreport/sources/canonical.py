@@ -16,7 +16,14 @@ from ..config import TABLES, Config
 from ..errors import InputError
 from ..model import ACTION_TYPES, LOST_CODE, STAGES
 from .fastcsv import read_typed
-from .parse import amount_currencies, parse_amounts, parse_booleans, parse_datetimes, row_label
+from .parse import (
+    FOOTER,
+    amount_currencies,
+    parse_amounts,
+    parse_booleans,
+    parse_datetimes,
+    row_label,
+)
 from .presets import Preset, PresetReader, guess_preset, preset_named
 
 NO_STAGE = -2  # a deal row with an empty stage cell
@@ -181,7 +188,7 @@ def read_csv_text(path: Path, encoding: str | None = None) -> pd.DataFrame:
 # encodings CRM exports come in besides UTF-8/UTF-16; charset-normalizer chooses among them by how the
 # decoded text reads (Windows-1252 covers ISO-8859-1's letters; cp1251 is Russian Windows)
 LEGACY_ENCODINGS = ["cp1252", "cp1251"]
-_FOOTER = re.compile(r"^(Grand Totals \(|Confidential Information|Copyright \(c\)|Total general|Gesamtsumme)", re.IGNORECASE)
+_FOOTER = re.compile(FOOTER, re.IGNORECASE)
 
 
 def decode(raw: bytes, name: str, encoding: str | None = None) -> str:

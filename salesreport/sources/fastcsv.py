@@ -18,16 +18,15 @@ from pathlib import Path
 import pandas as pd
 
 from ..config import Config
+from .parse import FALSE_WORDS, FOOTER, TRUE_WORDS
 
 # every character Python's str.strip() removes, so that SQL trims text exactly as the general parser does
 _WHITESPACE = "".join(ch for ch in map(chr, range(sys.maxunicode + 1)) if ch.isspace())
-_TRUE = ("true", "yes", "y", "1", "t", "done", "completed", "complete", "да")
-_FALSE = ("false", "no", "n", "0", "f", "not done", "open", "нет")
 _DATE = r"\d{4}-\d{2}-\d{2}"
 _TIME = r"[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
 # below this size the general parser is as quick as starting DuckDB (a report on a small export starts fast)
 FAST_PATH_MIN_BYTES = 1 << 20
-_FOOTER = r"(?i)^(Grand Totals \(|Confidential Information|Copyright \(c\)|Total general|Gesamtsumme)"
+_FOOTER = "(?i)" + FOOTER
 
 
 def _quote(text: str) -> str:
@@ -56,8 +55,8 @@ def _typed(col: str, kind: str, tz: str) -> str:
     if kind == "amount":
         return f"CASE WHEN regexp_full_match({col}, '\\d+(\\.\\d+)?') THEN try_cast({col} AS DOUBLE) END"
     if kind == "bool":
-        return (f"CASE WHEN lower({col}) IN ({', '.join(map(_quote, _FALSE))}) THEN false "
-                f"WHEN lower({col}) IN ({', '.join(map(_quote, _TRUE))}) THEN true END")
+        return (f"CASE WHEN lower({col}) IN ({', '.join(map(_quote, sorted(FALSE_WORDS)))}) THEN false "
+                f"WHEN lower({col}) IN ({', '.join(map(_quote, sorted(TRUE_WORDS)))}) THEN true END")
     raise ValueError(kind)
 
 

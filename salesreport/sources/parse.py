@@ -24,8 +24,10 @@ _NAMED_DATES = ("%b %d, %Y", "%B %d, %Y", "%b %d %Y", "%B %d %Y", "%d %b %Y", "%
 _NAMED_TIMES = ("", " %I:%M %p", " %I:%M%p", " %I:%M:%S %p", " %H:%M", " %H:%M:%S")
 _SLASH_TIMES = (" %H:%M:%S", " %H:%M", " %I:%M %p", " %I:%M%p", " %I:%M:%S %p", "")
 
-_TRUE = {"true", "yes", "y", "1", "t", "done", "completed", "complete", "да"}
-_FALSE = {"false", "no", "n", "0", "f", "not done", "open", "нет"}
+TRUE_WORDS = frozenset({"true", "yes", "y", "1", "t", "done", "completed", "complete", "да"})
+FALSE_WORDS = frozenset({"false", "no", "n", "0", "f", "not done", "open", "нет"})
+# the first cell of a report export's trailer rows ("Grand Totals (N records)", "Confidential Information…")
+FOOTER = r"^(Grand Totals \(|Confidential Information|Copyright \(c\)|Total general|Gesamtsumme)"
 _CURRENCY = re.compile(r"[$€£₽¥₹₴₸₩₪₺₦₱฿₫]|\b[A-Z]{3}\b|руб\.?|р\.|(?<=\d)\s*[A-Za-z]{1,3}\.?$")
 _SPACES = re.compile(r"[\s\u00a0\u202f']")
 
@@ -199,9 +201,9 @@ def parse_booleans(values: pd.Series, *, source: str, column: str, default: bool
     """Parse true/false, yes/no, 1/0, done/not done; an empty cell gives `default`."""
     text = values.fillna("").astype(str).str.strip().str.lower()
     result = pd.Series(default, index=values.index, dtype=bool)
-    result[text.isin(_TRUE)] = True
-    result[text.isin(_FALSE)] = False
-    bad = (text != "") & ~text.isin(_TRUE | _FALSE)
+    result[text.isin(TRUE_WORDS)] = True
+    result[text.isin(FALSE_WORDS)] = False
+    bad = (text != "") & ~text.isin(TRUE_WORDS | FALSE_WORDS)
     if bad.any():
         i = bad.idxmax()
         raise _fail(

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..config import Config
 from ..errors import ConfigError
 from ..model import Direction, Status, Unit
+
+if TYPE_CHECKING:  # the registry is data: pandas only types the per-rep frame
+    import pandas as pd
 
 MONTHLY, WEEKLY, DAILY, TEAM = "monthly", "weekly", "daily", "team"
 REPORTS = (MONTHLY, WEEKLY, DAILY, TEAM)
@@ -244,13 +248,12 @@ def with_parts(metrics: list[Metric]) -> list[Metric]:
     return list(out.values())
 
 
-def derive_ratios(metrics: list[Metric], team: dict, per_rep):
-    """Fill in every ratio metric from its parts' values, for the team and per rep (a pandas frame),
-    in dependency order; a zero or missing denominator gives None (NaN per rep)."""
-    done = set(team)
+def derive_ratios(metrics: list[Metric], team: dict, per_rep: pd.DataFrame) -> None:
+    """Fill in every ratio metric from its parts' values, for the team and per rep, in dependency order
+    (cycle_day_cost rests on average_deal_size); a zero or missing denominator gives None (NaN per rep)."""
     pending = [m for m in with_parts(metrics) if m.ratio_of is not None]
     while pending:
-        ready = [m for m in pending if set(m.ratio_of) <= done | set(team)]
+        ready = [m for m in pending if all(part in team for part in m.ratio_of)]
         if not ready:
             raise RuntimeError(f"ratio parts never computed: {[m.id for m in pending]}")
         for m in ready:
@@ -258,7 +261,6 @@ def derive_ratios(metrics: list[Metric], team: dict, per_rep):
             team[m.id] = ratio(team[num], team[den])
             if m.per_rep and num in per_rep.columns and den in per_rep.columns:
                 per_rep[m.id] = (per_rep[num].astype(float) / per_rep[den].astype(float)).where(per_rep[den] > 0)
-            done.add(m.id)
             pending.remove(m)
 
 

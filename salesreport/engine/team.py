@@ -7,14 +7,16 @@ DataFrame indexed by rep name. A milestone not reached yet is NaN (shown as "not
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
 
 from ..config import Config
-from ..model import Period
+from ..errors import ConfigError
+from ..model import Period, Unit
 from ..periods import cohort_start_for, end_instant, start_instant
+from .formulas import revenue_of, signed_between
 from .funnel import Facts, signer
 from .registry import ratio
 
@@ -179,3 +181,70 @@ def team_figures(facts: Facts, config: Config, period: Period, since: date | Non
 def median_of(values: pd.Series) -> float | None:
     values = values.dropna()
     return float(values.median()) if len(values) else None
+
+
+def per_team(per_rep: pd.DataFrame, facts: Facts) -> pd.DataFrame:
+    """Per team of the reps table ("(no team)" for none): reps, median days to first action, first deal and
+    100 % of quota, quota attainment (Σ revenue / Σ quota) and win rate (Σ won / Σ closed)."""
+    reps = facts.reps.set_index("name")
+    frame = per_rep.reindex(reps.index).assign(team=reps["team"].replace("", "(no team)").fillna("(no team)"))
+    rows = {}
+    for name, g in frame.groupby("team"):
+        with_quota = g["quota"].notna()
+        rows[name] = [len(g), median_of(g["ttfa_days"]), median_of(g["ttfd_days"]), median_of(g["tt100q_days"]),
+                      ratio(g.loc[with_quota, "revenue"].sum(), g.loc[with_quota, "quota"].sum()),
+                      ratio(g["won"].fillna(0).sum(), g["closed"].fillna(0).sum())]
+    columns = ["reps", "ttfa_days", "ttfd_days", "tt100q_days", "quota_attainment", "win_rate"]
+    return pd.DataFrame.from_dict(rows, orient="index", columns=columns).astype(object)
+
+
+def ramp_by_hire_quarter(per_rep: pd.DataFrame, facts: Facts) -> dict[str, dict]:
+    """Reps by hire quarter ("2026Q1"): {"reps": n, milestone id: (median days or None, reps who reached it)}."""
+    reps = facts.reps.dropna(subset=["hire_date"]).set_index("name")
+    quarter = reps["hire_date"].dt.to_period("Q").astype(str)
+    frame = per_rep.reindex(reps.index)[list(MILESTONE_IDS)].assign(quarter=quarter)
+    out: dict[str, dict] = {}
+    for q, group in frame.groupby("quarter"):
+        figures: dict = {"reps": len(group)}
+        for m in MILESTONE_IDS:
+            reached = group[m].dropna()
+            figures[m] = (float(reached.median()) if len(reached) else None, len(reached))
+        out[q] = figures
+    return out
+
+
+BEFORE_AFTER_MEDIANS = ("ttfa_days", "ttfd_days", "tt50q_days")  # medians over the reps hired in a window
+BEFORE_AFTER_UNITS = {"Deals signed": Unit.COUNT, "Revenue": Unit.MONEY, "Sales actions": Unit.COUNT,
+                      "Win rate": Unit.RATIO, "Lead → qualified": Unit.RATIO, "Qualified → signed": Unit.RATIO,
+                      "Reps hired": Unit.COUNT}
+
+
+def before_after(facts: Facts, period: Period, at: date) -> tuple[int, dict[str, dict]]:
+    """The team figures over the same number of days before and after `at` (up to the period end):
+    (days per window, {"before"/"after": {figure: value}}); ramp medians are keyed by milestone id."""
+    if not period.start - timedelta(days=3650) <= at <= period.end:
+        raise ConfigError(f"--compare-at {at} must fall on or before the report's last day ({period.end}).")
+    length = (period.end - at).days + 1
+    windows = {"before": (at - timedelta(days=length), at - timedelta(days=1)), "after": (at, period.end)}
+    ms = milestones(facts, end_instant(period.end))
+    hired = facts.reps.set_index("name")["hire_date"]
+    figures: dict[str, dict] = {}
+    for name, (first, last) in windows.items():
+        start, until = start_instant(first), end_instant(last)
+        wins, _ = win_rates(facts, start, until)
+        conv = conversions(facts, start, until)
+        in_window = hired[(hired >= pd.Timestamp(first)) & (hired <= pd.Timestamp(last))].index
+        in_range = signed_between(facts, start, until)
+        a = facts.actions
+        figures[name] = {
+            "Window": f"{first} – {last}",
+            "Deals signed": int(in_range.sum()),
+            "Revenue": revenue_of(facts, in_range),
+            "Sales actions": int(((a["day"] >= start) & (a["day"] < until)).sum()),
+            "Win rate": ratio(wins["won"].sum(), wins["closed"].sum()),
+            "Lead → qualified": conv.at["__team__", "conv_lead_to_qualified"],
+            "Qualified → signed": conv.at["__team__", "conv_qualified_to_signed"],
+            "Reps hired": len(in_window),
+            **{m: median_of(ms.loc[ms.index.isin(in_window), m]) for m in BEFORE_AFTER_MEDIANS},
+        }
+    return length, figures

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import pandas as pd
 
 from ..config import Config
-from ..engine.formulas import revenue_of, signed_between
 from ..engine.funnel import Facts
-from ..engine.registry import metric_def, metrics_for, ratio
-from ..engine.team import MILESTONE_IDS, conversions, median_of, milestones, team_figures, win_rates
-from ..errors import ConfigError
+from ..engine.registry import metric_def, metrics_for
+from ..engine.team import (
+    BEFORE_AFTER_MEDIANS,
+    BEFORE_AFTER_UNITS,
+    MILESTONE_IDS,
+    before_after,
+    per_team,
+    ramp_by_hire_quarter,
+    team_figures,
+)
 from ..model import MetricValue, Period, PeriodReport, Report, Section, Unit
-from ..periods import end_instant, previous, start_instant
+from ..periods import previous
 from .build import metric_value, rep_blocks
 
 
@@ -24,7 +30,7 @@ def build_team_report(
     team, per_rep, competitors = team_figures(facts, config, period, since)
     prev_team, prev_rep, prev_comp = team_figures(facts, config, previous(period, config), since)
     metrics = metrics_for("team")
-    values = {m.id: metric_value(m, team.get(m.id), prev_team.get(m.id), config, team_level=True) for m in metrics}
+    values = {m.id: metric_value(m, team[m.id], prev_team[m.id], config, team_level=True) for m in metrics}
     for metric_id, (share, count, name) in sorted(competitors.items()):
         m = metric_def(metric_id, name)
         prev = prev_comp.get(metric_id, (None,))[0]
@@ -56,77 +62,39 @@ def _missing_inputs(facts: Facts) -> list[str]:
 
 def teams(per_rep: pd.DataFrame, facts: Facts) -> Section:
     """Per team of the reps table: reps, median ramp days, quota attainment (Σ/Σ) and win rate."""
-    reps = facts.reps.set_index("name")
-    frame = per_rep.reindex(reps.index).assign(team=reps["team"].replace("", "(no team)").fillna("(no team)"))
-    rows = []
-    for name, g in frame.groupby("team"):
-        with_quota = g["quota"].notna()
-        rows.append([name, len(g), median_of(g["ttfa_days"]), median_of(g["ttfd_days"]), median_of(g["tt100q_days"]),
-                     ratio(g.loc[with_quota, "revenue"].sum(), g.loc[with_quota, "quota"].sum()),
-                     ratio(g["won"].fillna(0).sum(), g["closed"].fillna(0).sum())])
+    frame = per_team(per_rep, facts)
     return Section(title="Per team", columns=["Team", "Reps", "Days to first action (median)",
                                               "Days to first deal (median)", "Days to 100 % quota (median)",
-                                              "Quota attainment", "Win rate"], rows=rows)
+                                              "Quota attainment", "Win rate"],
+                   rows=[[name, *row] for name, row in zip(frame.index, frame.values.tolist(), strict=True)])
 
 
 def ramp_cohorts(per_rep: pd.DataFrame, facts: Facts) -> Section:
     """Reps grouped by hire quarter: median days to each milestone, and how many reached it."""
-    reps = facts.reps.dropna(subset=["hire_date"]).set_index("name")
-    quarter = reps["hire_date"].dt.to_period("Q").astype(str)
-    frame = per_rep.reindex(reps.index)[list(MILESTONE_IDS)].assign(quarter=quarter)
-    columns = ["Hired", "Reps"] + [metric_def(m).title for m in MILESTONE_IDS]
     rows = []
-    for q, group in frame.groupby("quarter"):
-        row: list = [q, len(group)]
+    for quarter, group in ramp_by_hire_quarter(per_rep, facts).items():
+        row: list = [quarter, group["reps"]]
         for m in MILESTONE_IDS:
-            reached = group[m].dropna()
-            row.append(f"{reached.median():.0f} ({len(reached)}/{len(group)})" if len(reached) else
-                       f"not yet (0/{len(group)})")
+            median, reached = group[m]
+            row.append(f"{median:.0f} ({reached}/{group['reps']})" if reached else f"not yet (0/{group['reps']})")
         rows.append(row)
-    return Section(title="Ramp by hire quarter: median days (reached / reps)", columns=columns, rows=rows)
+    return Section(title="Ramp by hire quarter: median days (reached / reps)",
+                   columns=["Hired", "Reps"] + [metric_def(m).title for m in MILESTONE_IDS], rows=rows)
 
 
 def compare(facts: Facts, config: Config, period: Period, at: date) -> Section:
     """Each team figure over the same number of days before and after `at` (up to the period end)."""
-    if not period.start - timedelta(days=3650) <= at <= period.end:
-        raise ConfigError(f"--compare-at {at} must fall on or before the report's last day ({period.end}).")
-    length = (period.end - at).days + 1
-    windows = {"before": (at - timedelta(days=length), at - timedelta(days=1)),
-               "after": (at, period.end)}
-    figures: dict[str, dict] = {}
-    ms = milestones(facts, end_instant(period.end))
-    hired = facts.reps.set_index("name")["hire_date"]
-    for name, (first, last) in windows.items():
-        start, until = start_instant(first), end_instant(last)
-        wins, _ = win_rates(facts, start, until)
-        conv = conversions(facts, start, until)
-        in_window = hired[(hired >= pd.Timestamp(first)) & (hired <= pd.Timestamp(last))].index
-        in_range = signed_between(facts, start, until)
-        a = facts.actions
-        figures[name] = {
-            "Window": f"{first} – {last}",
-            "Deals signed": int(in_range.sum()),
-            "Revenue": revenue_of(facts, in_range),
-            "Sales actions": int(((a["day"] >= start) & (a["day"] < until)).sum()),
-            "Win rate": ratio(wins["won"].sum(), wins["closed"].sum()),
-            "Lead → qualified": conv.at["__team__", "conv_lead_to_qualified"],
-            "Qualified → signed": conv.at["__team__", "conv_qualified_to_signed"],
-            "Reps hired": len(in_window),
-            **{f"{metric_def(m).title} (median, reps hired)": median_of(ms.loc[ms.index.isin(in_window), m])
-               for m in ("ttfa_days", "ttfd_days", "tt50q_days")},
-        }
-    units = {"Deals signed": Unit.COUNT, "Revenue": Unit.MONEY, "Sales actions": Unit.COUNT,
-             "Win rate": Unit.RATIO, "Lead → qualified": Unit.RATIO, "Qualified → signed": Unit.RATIO,
-             "Reps hired": Unit.COUNT}
+    length, figures = before_after(facts, period, at)
+    titles = {m: f"{metric_def(m).title} (median, reps hired)" for m in BEFORE_AFTER_MEDIANS}
     rows = []
     for key in figures["before"]:
         before, after = figures["before"][key], figures["after"][key]
         change = (after - before if isinstance(before, (int, float)) and isinstance(after, (int, float))
                   and not pd.isna(before) and not pd.isna(after) else None)
-        rows.append([key, _plain(before), _plain(after), _plain(change)])
+        rows.append([titles.get(key, key), _plain(before), _plain(after), _plain(change)])
+    units = [BEFORE_AFTER_UNITS.get(key, Unit.DAYS if key in titles else None) for key in figures["before"]]
     return Section(title=f"Before and after {at} ({length} days each)",
-                   columns=["Figure", "Before", "After", "Change"], rows=rows,
-                   units=[units.get(row[0], Unit.DAYS if "Days" in row[0] else None) for row in rows])
+                   columns=["Figure", "Before", "After", "Change"], rows=rows, units=units)
 
 
 def _plain(value):
@@ -135,4 +103,3 @@ def _plain(value):
     if pd.isna(value):
         return None
     return float(value)
-

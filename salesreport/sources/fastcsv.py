@@ -15,7 +15,9 @@ import csv
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from ..config import Config
 from .parse import FALSE_WORDS, FOOTER, TRUE_WORDS
@@ -160,10 +162,8 @@ def read_typed(path: Path, table: str, schema: dict[str, tuple[bool, str]], conf
     return frame
 
 
-def _in_file_order(table):
+def _in_file_order(table: pa.Table) -> pa.Table:
     """The rows in the file's order (a parallel scan may hand them over in another), without `_row`."""
-    import numpy as np
-
     rows = table.column("_row").to_numpy()
     table = table.drop_columns(["_row"])
     if len(rows) > 1 and not bool(np.all(rows[1:] > rows[:-1])):

@@ -4,15 +4,30 @@ accepts the format or words the error."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from salesreport.config import Config, parse_config
+from salesreport.config import Config, load_config, parse_config
+from salesreport.engine.funnel import build_facts
 from salesreport.errors import InputError
-from salesreport.sources.canonical import SCHEMA, _canonical, read_csv_text
-from salesreport.sources.fastcsv import FAST_PATH_MIN_BYTES, read_typed
+from salesreport.outputs.json import render_json
+from salesreport.periods import parse_day, parse_month, parse_week
+from salesreport.report.build import build_report
+from salesreport.sources.canonical import (
+    NON_ACTIONS,
+    SCHEMA,
+    _canonical,
+    _finish_activities,
+    action_lookup,
+    done_actions,
+    load_dataset,
+    read_csv_text,
+    warn_unmapped_types,
+)
+from salesreport.sources.fastcsv import FAST_PATH_MIN_BYTES, read_actions, read_typed
 
 SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
 BERLIN = parse_config({"report": {"timezone": "Europe/Berlin"}})
@@ -121,3 +136,78 @@ def test_declines_bad_flags_so_the_general_parser_names_the_cell(tmp_path):
 def test_small_files_stay_on_the_general_path(tmp_path):
     path = write(tmp_path, "deal_id,created_at\nD1,2026-02-03\n")
     assert read_typed(path, "deals", SCHEMA["deals"], Config()) is None
+
+
+def actions_of(path: Path, config: Config) -> pd.DataFrame | None:
+    return read_actions(path, SCHEMA["activities"], config, action_lookup(config), NON_ACTIONS, min_bytes=0)
+
+
+def general_actions(path: Path, config: Config) -> tuple[pd.DataFrame, list[str]]:
+    warnings: list[str] = []
+    activities = _finish_activities(general(path, "activities", config), path.name, config, warnings)
+    return done_actions(activities), warnings
+
+
+def assert_same_actions(path: Path, config: Config) -> pd.DataFrame:
+    """Equal as sets of rows (actions are counted, never listed, so their order is free), with the same
+    categories and the same warning about unmapped types."""
+    fast = actions_of(path, config)
+    assert fast is not None, "the fast path declined a file it should take"
+    slow, slow_warnings = general_actions(path, config)
+    for column in ("owner", "action", "deal_id"):
+        assert list(fast[column].cat.categories) == list(slow[column].cat.categories)
+    key = ["owner", "action", "day", "deal_id"]
+    as_text = {"owner": str, "action": str, "deal_id": str}
+    a = pd.DataFrame(fast).astype(as_text).sort_values(key).reset_index(drop=True)
+    b = slow.astype(as_text).sort_values(key).reset_index(drop=True)
+    a.attrs, b.attrs = {}, {}
+    pd.testing.assert_frame_equal(a, b)
+    fast_warnings: list[str] = []
+    warn_unmapped_types(path.name, fast.attrs["unmapped"], fast_warnings)
+    assert fast_warnings == slow_warnings
+    return fast
+
+
+def test_sample_actions_are_identical_on_both_paths():
+    fast = assert_same_actions(SAMPLE / "activities.csv", BERLIN)
+    assert len(fast) > 10_000
+
+
+def test_actions_with_mapped_unmapped_and_not_done_types(tmp_path):
+    config = parse_config({"activity_types": {"call": ["Phone call", "Звонок"], "meeting": ["Demo"]}})
+    rows = ["Owner,Type,Occurred_At,Deal_ID,Done"]
+    kinds = ["Phone call", " звонок ", "Demo", "Email", "Note", "task", "LinkedIn", "LinkedIn", "Fax", "", "Call"]
+    for i in range(44):
+        rows.append(f"{'Anna' if i % 3 else ' Boris'},{kinds[i % len(kinds)]},2026-03-{1 + i % 28:02d}T1{i % 10}:00:00Z,"
+                    f"{'D' + str(i % 5) if i % 4 else ''},{'no' if i % 7 == 0 else 'yes'}")
+    fast = assert_same_actions(write(tmp_path, "\n".join(rows) + "\n", "activities.csv"), config)
+    assert set(fast["action"]) == {"call", "meeting", "email"}
+    assert fast.attrs["unmapped"] == {"LinkedIn": 8, "Fax": 4}
+
+
+def test_actions_without_done_or_deal_columns(tmp_path):
+    rows = ["owner,type,occurred_at"] + [f"Anna,Call,2026-03-0{1 + i % 9}" for i in range(20)]
+    fast = assert_same_actions(write(tmp_path, "\n".join(rows) + "\n", "activities.csv"), Config())
+    assert len(fast) == 20 and set(fast["deal_id"]) == {""}
+
+
+@pytest.mark.parametrize("cell, words", [("", "the date is empty"), ("03/18/2026 9:00 PM", None)])
+def test_actions_decline_to_the_general_parser(tmp_path, cell, words):
+    path = write(tmp_path, f"owner,type,occurred_at\nAnna,Call,2026-03-01\nAnna,Call,{cell}\n", "activities.csv")
+    assert actions_of(path, Config()) is None
+    if words:
+        with pytest.raises(InputError, match=words):
+            general_actions(path, Config())
+
+
+def test_reports_from_the_fast_actions_equal_those_from_the_general_parser():
+    """The sample's activities file takes the fast path in load_dataset (only the compact done actions are
+    kept); every report built on it equals the report built on the general parser's actions."""
+    config = load_config(SAMPLE / "salesreport.toml")
+    fast = load_dataset(str(SAMPLE), config)
+    assert fast.activities is None and fast.actions is not None  # the fast path ran
+    slow = replace(fast, actions=general_actions(SAMPLE / "activities.csv", config)[0])
+    for name, period in (("monthly", parse_month("2026-10", config)), ("weekly", parse_week("2026-W46", config)),
+                         ("daily", parse_day("2026-11-18", config))):
+        reports = [build_report(name, build_facts(ds, config), config, period) for ds in (fast, slow)]
+        assert render_json(reports[0]) == render_json(reports[1])

@@ -248,17 +248,19 @@ def _backward_moves(entries: pd.DataFrame) -> int:
 
 
 def _actions(ds: Dataset, deal_index: pd.Index) -> pd.DataFrame:
-    if ds.activities is None:
+    """Done sales actions with the position of their deal (NaN: no deal, or one not in the deals table)."""
+    if ds.actions is None:
         return pd.DataFrame({"owner": pd.Series(dtype=object), "action": pd.Series(dtype=object),
                              "day": pd.Series(dtype="datetime64[ns]"), "deal_pos": pd.Series(dtype="float64")})
-    a = ds.activities
-    keep = a["done"].to_numpy(dtype=bool) & (a["action"] != "").to_numpy(dtype=bool)
-    positions = deal_index.get_indexer(a["deal_id"]).astype("float64")[keep]
-    # categoricals: millions of activity rows share a few dozen owners and four types
+    a = ds.actions
+    # resolve each distinct deal id once: millions of actions name far fewer deals
+    codes = a["deal_id"].cat.codes.to_numpy()
+    by_category = deal_index.get_indexer(a["deal_id"].cat.categories).astype("float64")
+    positions = np.where(codes < 0, -1.0, by_category[np.clip(codes, 0, None)]) if len(codes) else by_category[:0]
     return pd.DataFrame({
-        "owner": pd.Categorical(a["owner"])[keep],
-        "action": pd.Categorical(a["action"])[keep],
-        "day": a["occurred_at"].dt.normalize().to_numpy()[keep],
+        "owner": a["owner"],
+        "action": a["action"],
+        "day": a["day"].to_numpy(),
         "deal_pos": np.where(positions < 0, np.nan, positions),
     })
 

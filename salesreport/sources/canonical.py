@@ -6,6 +6,7 @@ import csv
 import difflib
 import io
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import pandas as pd
 from ..config import TABLES, Config
 from ..errors import InputError
 from ..model import ACTION_TYPES, LOST_CODE, STAGES
-from .fastcsv import read_typed
+from .fastcsv import read_actions, read_typed
 from .parse import (
     FOOTER,
     amount_currencies,
@@ -89,6 +90,8 @@ class Dataset:
     reps: pd.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
+    # the done sales actions (done_actions); a large activities CSV arrives only in this compact form
+    actions: pd.DataFrame | None = None
 
 
 def resolve_sources(data: str | None, config: Config) -> dict[str, Path | str]:
@@ -142,7 +145,13 @@ def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
     if "stage_history" in tables:
         ds.history = _finish_history(tables["stage_history"], names["stage_history"], config)
     if "activities" in tables:
-        ds.activities = _finish_activities(tables["activities"], names["activities"], config, ds.warnings)
+        activities = tables["activities"]
+        if activities.attrs.get("actions"):  # the fast path already kept only the done sales actions
+            ds.actions = activities
+            warn_unmapped_types(names["activities"], activities.attrs["unmapped"], ds.warnings)
+        else:
+            ds.activities = _finish_activities(activities, names["activities"], config, ds.warnings)
+            ds.actions = done_actions(ds.activities)
     if "reps" in tables:
         ds.reps = _finish_reps(tables["reps"], names["reps"], ds.warnings)
     if pipeline is not None:
@@ -159,8 +168,11 @@ def _read_sources(sources: dict, config: Config, credentials: Path | None):
         raw_tables = _read_workbook(sources["workbook"])
         return raw_tables, {t: f"{sources['workbook'].name} [{t}]" for t in raw_tables}
     raw_tables = {}
-    for table, path in sources.items():
-        typed = read_typed(path, table, SCHEMA[table], config)  # DuckDB, when the file takes the fast path
+    for table, path in sources.items():  # DuckDB, when the file takes the fast path
+        if table == "activities":
+            typed = read_actions(path, SCHEMA[table], config, action_lookup(config), NON_ACTIONS)
+        else:
+            typed = read_typed(path, table, SCHEMA[table], config)
         if typed is not None:
             typed.attrs["typed"] = True
         raw_tables[table] = typed if typed is not None else read_csv_text(path, config.encoding)
@@ -530,20 +542,43 @@ def _finish_activities(df: pd.DataFrame, source: str, config: Config, warnings: 
             f'{source}, row {row_label(i)}, column "{_header(df, "occurred_at")}": the date is empty. '
             "Every activity needs the date it happened; fill it in or remove the row."
         )
+    key = df["type"].str.strip().str.lower()
+    df["action"] = key.map(action_lookup(config)).fillna("")
+    unmapped = df.loc[(df["action"] == "") & ~key.isin(NON_ACTIONS) & (key != ""), "type"]
+    warn_unmapped_types(source, unmapped.value_counts(), warnings)
+    return df[["activity_id", "owner", "type", "action", "occurred_at", "deal_id", "done"]].reset_index(drop=True)
+
+
+def action_lookup(config: Config) -> dict[str, str]:
+    """Activity type (lower case) → canonical sales action (call, email, message, meeting)."""
     lookup = {t: t for t in ACTION_TYPES}
     for kind, names in config.activity_types.items():
         for n in names:
             lookup[n.strip().lower()] = kind
-    key = df["type"].str.strip().str.lower()
-    df["action"] = key.map(lookup).fillna("")
-    unmapped = df.loc[(df["action"] == "") & ~key.isin(NON_ACTIONS) & (key != ""), "type"]
-    if len(unmapped):
-        names = ", ".join(f'"{n}" ({c})' for n, c in unmapped.value_counts().head(10).items())
+    return lookup
+
+
+def warn_unmapped_types(source: str, counts: Mapping[str, int] | pd.Series, warnings: list[str]) -> None:
+    """One warning naming the (up to ten) most frequent activity types that are not sales actions."""
+    if len(counts):
+        top = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:10]  # most rows first, then by name
+        names = ", ".join(f'"{n}" ({c})' for n, c in top)
         warnings.append(
             f"{source}: activity types {names} are not counted as sales actions; map them in "
             'salesreport.toml, e.g. [activity_types] call = ["Phone call"].'
         )
-    return df[["activity_id", "owner", "type", "action", "occurred_at", "deal_id", "done"]].reset_index(drop=True)
+
+
+def done_actions(activities: pd.DataFrame) -> pd.DataFrame:
+    """The done sales actions, compact: owner, action and deal id as categoricals, and the day."""
+    keep = activities["done"].to_numpy(dtype=bool) & (activities["action"] != "").to_numpy(dtype=bool)
+    a = activities[keep]
+    return pd.DataFrame({
+        "owner": pd.Categorical(a["owner"]),
+        "action": pd.Categorical(a["action"]),
+        "day": a["occurred_at"].dt.normalize().to_numpy(),
+        "deal_id": pd.Categorical(a["deal_id"]),
+    })
 
 
 def _finish_reps(df: pd.DataFrame, source: str, warnings: list[str]) -> pd.DataFrame:
@@ -581,4 +616,8 @@ def _filter_pipeline(ds: Dataset, pipeline: str) -> None:
     if ds.activities is not None:
         a = ds.activities
         ds.activities = a[(a["deal_id"] == "") | a["deal_id"].isin(ids)].reset_index(drop=True)
+    if ds.actions is not None:
+        a = ds.actions
+        keep = ((a["deal_id"] == "") | a["deal_id"].isin(ids)).to_numpy()
+        ds.actions = a[keep].reset_index(drop=True).assign(deal_id=lambda f: f["deal_id"].cat.remove_unused_categories())
 

@@ -88,9 +88,40 @@ def _header(path: Path) -> tuple[list[str], str] | None:
     return names, sep
 
 
-def read_typed(path: Path, table: str, schema: dict[str, tuple[bool, str]], config: Config,
-               min_bytes: int = FAST_PATH_MIN_BYTES) -> pd.DataFrame | None:
-    """The canonical table at `path`, typed as the general parser types it; None to decline."""
+class _Layout:
+    """Where a canonical table's columns are in a CSV file, and the SQL that scans it as trimmed text."""
+
+    def __init__(self, path: Path, names: list[str], sep: str, chosen: dict[str, tuple[int, str]]):
+        self.path, self.names, self.sep, self.chosen = path, names, sep, chosen
+
+    def source(self, parallel: bool, row_numbers: bool) -> str:
+        """A subquery of the cells of the used columns (c<i>), trimmed as str.strip() trims."""
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(self.names))) + "}"
+        used = sorted({0, *(index for index, _ in self.chosen.values())})
+        cells = ", ".join(_text(f"c{i}") + f" AS c{i}" for i in used)
+        rows = "row_number() OVER () - 1 AS _row, " if row_numbers else ""
+        return (f"(SELECT {rows}{cells} FROM read_csv({_quote(str(self.path))}, header = false, skip = 1, "
+                f"delim = {_quote(self.sep)}, quote = '\"', escape = '\"', columns = {columns}, "
+                f"auto_detect = false, null_padding = true, strict_mode = true, parallel = {str(parallel).lower()}, "
+                "encoding = 'utf-8'))")
+
+    def typed(self, tz: str) -> tuple[list[str], str]:
+        """(typed value of each chosen column AS its name, SQL flag of a row outside the fast path)."""
+        typed, outside = [], [f"regexp_matches(c0, {_quote(_FOOTER)})"]
+        for column, (index, kind) in self.chosen.items():
+            value = _typed(f"c{index}", kind, tz)
+            typed.append(f"{value} AS {column}")
+            outside.append(f"contains(c{index}, chr(0))")
+            if kind == "amount":
+                outside.append(f"(c{index} <> '' AND (({value}) IS NULL OR NOT isfinite({value})))")
+            elif kind != "text":
+                outside.append(f"(c{index} <> '' AND ({value}) IS NULL)")
+        return typed, " OR ".join(outside)
+
+
+def _layout(path: Path, table: str, schema: dict[str, tuple[bool, str]], config: Config,
+            min_bytes: int) -> _Layout | None:
+    """The file's layout when it may take the fast path (large enough, UTF-8, every required column)."""
     try:
         if path.stat().st_size < min_bytes:
             return None
@@ -113,42 +144,54 @@ def read_typed(path: Path, table: str, schema: dict[str, tuple[bool, str]], conf
                 return None  # the general reader names the missing column and the closest header
             continue
         chosen[column] = (index, kind)
+    return _Layout(path, names, sep, chosen)
 
-    import duckdb  # loaded only when a CSV is read
+
+def _connect():
+    import duckdb  # loaded only when a large CSV is read
 
     con = duckdb.connect()
     con.sql("SET enable_progress_bar = false")  # DuckDB's own bar would land on stdout, where JSON goes
-    columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(names))) + "}"
-    used = sorted({0, *(index for index, _ in chosen.values())})
-    trimmed = ", ".join(_text(f"c{i}") + f" AS c{i}" for i in used)
-    typed, outside = [], [f"regexp_matches(c0, {_quote(_FOOTER)})"]
-    for column, (index, kind) in chosen.items():
-        value = _typed(f"c{index}", kind, config.timezone)
-        typed.append(f"{value} AS {column}")
-        outside.append(f"contains(c{index}, chr(0))")
-        if kind == "amount":
-            outside.append(f"(c{index} <> '' AND (({value}) IS NULL OR NOT isfinite({value})))")
-        elif kind != "text":
-            outside.append(f"(c{index} <> '' AND ({value}) IS NULL)")
-    for parallel in ("true", "false"):  # DuckDB reads short rows beside quoted line breaks in one thread only
-        try:  # one pass: read, trim as str.strip() trims, type, and flag every cell outside the fast path
-            con.sql(
-                f"CREATE TEMP TABLE typed AS SELECT _row, {', '.join(typed)}, {' OR '.join(outside)} AS _outside "
-                f"FROM (SELECT row_number() OVER () - 1 AS _row, {trimmed} FROM read_csv({_quote(str(path))}, "
-                f"header = false, skip = 1, delim = {_quote(sep)}, quote = '\"', escape = '\"', "
-                f"columns = {columns}, auto_detect = false, null_padding = true, strict_mode = true, "
-                f"parallel = {parallel}, encoding = 'utf-8'))"
-            )
-            break
+    return con
+
+
+def _run(con, layout: _Layout, sql: str, row_numbers: bool = False) -> bool:
+    """Run `sql`, whose {source} is the scan of the file; False when DuckDB cannot read the file as asked
+    (invalid UTF-8, a row wider than the header, a broken quote: the general reader says which)."""
+    import duckdb
+
+    for parallel in (True, False):  # DuckDB reads short rows beside quoted line breaks in one thread only
+        try:
+            con.sql(sql.replace("{source}", layout.source(parallel, row_numbers)))
+            return True
         except duckdb.Error as exc:
-            if parallel == "false" or "parallel" not in str(exc):
-                return None  # invalid UTF-8, a row wider than the header, a broken quote: the general reader says
+            if not parallel or "parallel" not in str(exc):
+                return False
+    return False
+
+
+def _arrow(result) -> pa.Table:
+    return result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.fetch_arrow_table()
+
+
+def read_typed(path: Path, table: str, schema: dict[str, tuple[bool, str]], config: Config,
+               min_bytes: int = FAST_PATH_MIN_BYTES) -> pd.DataFrame | None:
+    """The canonical table at `path`, typed as the general parser types it; None to decline."""
+    layout = _layout(path, table, schema, config, min_bytes)
+    if layout is None:
+        return None
+    con = _connect()
+    typed, outside = layout.typed(config.timezone)
+    # one pass: read, trim, type, and flag every cell outside the fast path
+    if not _run(con, layout, f"CREATE TEMP TABLE typed AS SELECT _row, {', '.join(typed)}, {outside} AS _outside "
+                "FROM {source}", row_numbers=True):
+        return None
     declined = con.sql("SELECT count(*) = 0 OR coalesce(bool_or(_outside), false) FROM typed").fetchall()
     if declined[0][0]:
         return None
+    chosen = layout.chosen
     values = [f"coalesce({c}, true) AS {c}" if kind == "bool" else c for c, (_, kind) in chosen.items()]
-    result = con.sql(f"SELECT _row, {', '.join(values)} FROM typed")
-    arrow = result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.fetch_arrow_table()
+    arrow = _arrow(con.sql(f"SELECT _row, {', '.join(values)} FROM typed"))
     con.close()
     frame = _in_file_order(arrow).to_pandas()
     for column, (_, kind) in chosen.items():
@@ -158,8 +201,65 @@ def read_typed(path: Path, table: str, schema: dict[str, tuple[bool, str]], conf
             frame[column] = frame[column].astype(str)
         elif kind == "amount" and table == "deals":  # no cell of the fast path names a currency
             frame.insert(frame.columns.get_loc(column) + 1, "amount_currency", "")
-    frame.attrs["headers"] = {column: names[index] for column, (index, _) in chosen.items()}
+    frame.attrs["headers"] = {column: layout.names[index] for column, (index, _) in chosen.items()}
     return frame
+
+
+def read_actions(path: Path, schema: dict[str, tuple[bool, str]], config: Config, lookup: dict[str, str],
+                 non_actions: set[str], min_bytes: int = FAST_PATH_MIN_BYTES) -> pd.DataFrame | None:
+    """An activities CSV as its done sales actions only (canonical.done_actions' compact form), with the
+    unmapped types' row counts in attrs["unmapped"]; None to decline. Row order is not kept: actions are
+    counted, never listed, so the scan need not be serial."""
+    layout = _layout(path, "activities", schema, config, min_bytes)
+    if layout is None:
+        return None
+    con = _connect()
+    typed, outside = layout.typed(config.timezone)
+    missing_date = f"c{layout.chosen['occurred_at'][0]} = ''"  # the general reader names the row
+    if not _run(con, layout, f"CREATE TEMP TABLE typed AS SELECT {', '.join(typed)}, "
+                f"{outside} OR {missing_date} AS _outside FROM " "{source}"):
+        return None
+    # the distinct activity types, mapped in Python exactly as the general path maps them
+    types = con.sql("SELECT type, count(*), coalesce(bool_or(_outside), false) FROM typed GROUP BY type").fetchall()
+    if not types or any(bad for _, _, bad in types):
+        return None
+    action_of = {name: lookup.get(name.strip().lower(), "") for name, _, _ in types}
+    unmapped = {name: n for name, n, _ in types
+                if action_of[name] == "" and name.strip().lower() not in non_actions and name.strip() != ""}
+    pairs = [(name, action) for name, action in action_of.items() if action]
+    done = "coalesce(done, true)" if "done" in layout.chosen else "true"
+    deal = "deal_id" if "deal_id" in layout.chosen else "''"
+    if pairs:
+        rows = ", ".join(f"({_quote(name)}, {_quote(action)})" for name, action in pairs)
+        con.sql(f"CREATE TEMP TABLE mapping AS SELECT * FROM (VALUES {rows}) AS m(type, action)")
+        arrow = _arrow(con.sql(f"SELECT owner, m.action, date_trunc('day', occurred_at) AS day, {deal} AS deal_id "
+                               f"FROM typed JOIN mapping m USING (type) WHERE {done}"))
+    else:
+        arrow = pa.table({"owner": pa.array([], pa.string()), "action": pa.array([], pa.string()),
+                          "day": pa.array([], pa.timestamp("us")), "deal_id": pa.array([], pa.string())})
+    con.close()
+    frame = pd.DataFrame({
+        "owner": _categorical(arrow.column("owner")),
+        "action": _categorical(arrow.column("action")),
+        "day": arrow.column("day").to_numpy().astype("datetime64[ns]"),
+        "deal_id": _categorical(arrow.column("deal_id")),
+    })
+    frame.attrs.update(typed=True, actions=True, unmapped=unmapped,
+                       headers={column: layout.names[index] for column, (index, _) in layout.chosen.items()})
+    return frame
+
+
+def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
+    """Strings → a pandas Categorical with sorted categories, as pd.Categorical(strings) makes it."""
+    import pyarrow.compute as pc
+
+    encoded = pc.dictionary_encode(column).combine_chunks()
+    categories = encoded.dictionary.to_pylist()
+    order = np.argsort(np.array(categories, dtype=object)) if categories else np.array([], dtype=np.int64)
+    rank = np.empty(len(categories), dtype=np.int64)
+    rank[order] = np.arange(len(categories))
+    codes = rank[encoded.indices.to_numpy(zero_copy_only=False)] if len(categories) else np.array([], dtype=np.int64)
+    return pd.Categorical.from_codes(codes, categories=[categories[i] for i in order])
 
 
 def _in_file_order(table: pa.Table) -> pa.Table:

@@ -105,18 +105,24 @@ class _Layout:
                 f"auto_detect = false, null_padding = true, strict_mode = true, parallel = {str(parallel).lower()}, "
                 "encoding = 'utf-8'))")
 
-    def typed(self, tz: str) -> tuple[list[str], str]:
-        """(typed value of each chosen column AS its name, SQL flag of a row outside the fast path)."""
-        typed, outside = [], [f"regexp_matches(c0, {_quote(_FOOTER)})"]
+    def query(self, tz: str, row_numbers: bool = False) -> str:
+        """SELECT of each chosen column typed, and `_outside`: the row has a cell outside the fast path (a
+        format it does not type, a NUL) or is a report footer. Each value is typed once, then tested."""
+        row = "_row, " if row_numbers else ""
+        values, flags = [], []
         for column, (index, kind) in self.chosen.items():
-            value = _typed(f"c{index}", kind, tz)
-            typed.append(f"{value} AS {column}")
-            outside.append(f"contains(c{index}, chr(0))")
+            values.append(f"{_typed(f'c{index}', kind, tz)} AS {column}")
+            flags.append(f"contains(c{index}, chr(0))")
             if kind == "amount":
-                outside.append(f"(c{index} <> '' AND (({value}) IS NULL OR NOT isfinite({value})))")
+                flags.append(f"(c{index} <> '' AND ({column} IS NULL OR NOT isfinite({column})))")
             elif kind != "text":
-                outside.append(f"(c{index} <> '' AND ({value}) IS NULL)")
-        return typed, " OR ".join(outside)
+                flags.append(f"(c{index} <> '' AND {column} IS NULL)")
+        others = [f"c{index} = ''" for index, _ in self.chosen.values() if index != 0]
+        footer = f"regexp_matches(c0, {_quote(_FOOTER)})"  # a footer row leaves the other cells empty
+        flags.append(f"CASE WHEN {' AND '.join(others)} THEN {footer} ELSE false END" if others else footer)
+        cells = ", ".join(f"c{i}" for i in sorted({0, *(index for index, _ in self.chosen.values())}))
+        return (f"SELECT {row}{', '.join(self.chosen)}, {' OR '.join(flags)} AS _outside "
+                f"FROM (SELECT {row}{cells}, {', '.join(values)} FROM {{source}})")
 
 
 def _layout(path: Path, table: str, schema: dict[str, tuple[bool, str]], config: Config,
@@ -181,10 +187,9 @@ def read_typed(path: Path, table: str, schema: dict[str, tuple[bool, str]], conf
     if layout is None:
         return None
     con = _connect()
-    typed, outside = layout.typed(config.timezone)
     # one pass: read, trim, type, and flag every cell outside the fast path
-    if not _run(con, layout, f"CREATE TEMP TABLE typed AS SELECT _row, {', '.join(typed)}, {outside} AS _outside "
-                "FROM {source}", row_numbers=True):
+    if not _run(con, layout, "CREATE TEMP TABLE typed AS " + layout.query(config.timezone, row_numbers=True),
+                row_numbers=True):
         return None
     declined = con.sql("SELECT count(*) = 0 OR coalesce(bool_or(_outside), false) FROM typed").fetchall()
     if declined[0][0]:
@@ -210,50 +215,71 @@ def read_actions(path: Path, schema: dict[str, tuple[bool, str]], config: Config
     """An activities CSV as its done sales actions only (canonical.done_actions' compact form), with the
     unmapped types' row counts in attrs["unmapped"]; None to decline. Row order is not kept: actions are
     counted, never listed, so the scan need not be serial."""
-    layout = _layout(path, "activities", schema, config, min_bytes)
+    needed = {column: spec for column, spec in schema.items() if column != "activity_id"}
+    layout = _layout(path, "activities", needed, config, min_bytes)
     if layout is None:
         return None
     con = _connect()
-    typed, outside = layout.typed(config.timezone)
-    missing_date = f"c{layout.chosen['occurred_at'][0]} = ''"  # the general reader names the row
-    if not _run(con, layout, f"CREATE TEMP TABLE typed AS SELECT {', '.join(typed)}, "
-                f"{outside} OR {missing_date} AS _outside FROM " "{source}"):
+    # one pass: read, trim, type and flag the rows (an activity without a date stops the run: the general
+    # reader names its row)
+    if not _run(con, layout, "CREATE TEMP TABLE typed AS SELECT * REPLACE (_outside OR occurred_at IS NULL "
+                f"AS _outside) FROM ({layout.query(config.timezone)})"):
         return None
-    # the distinct activity types, mapped in Python exactly as the general path maps them
-    types = con.sql("SELECT type, count(*), coalesce(bool_or(_outside), false) FROM typed GROUP BY type").fetchall()
-    if not types or any(bad for _, _, bad in types):
+    # the distinct types and owners (few), mapped in Python exactly as the general path maps them
+    kinds = con.sql("SELECT type, owner, count(*), coalesce(bool_or(_outside), false) FROM typed "
+                    "GROUP BY type, owner").fetchall()
+    if not kinds or any(bad for *_, bad in kinds):
         return None
-    action_of = {name: lookup.get(name.strip().lower(), "") for name, _, _ in types}
-    unmapped = {name: n for name, n, _ in types
+    rows_of: dict[str, int] = {}
+    for name, _, n, _ in kinds:
+        rows_of[name] = rows_of.get(name, 0) + n
+    action_of = {name: lookup.get(name.strip().lower(), "") for name in rows_of}
+    unmapped = {name: n for name, n in rows_of.items()
                 if action_of[name] == "" and name.strip().lower() not in non_actions and name.strip() != ""}
     pairs = [(name, action) for name, action in action_of.items() if action]
+    if not pairs:
+        con.close()
+        empty = pa.table({"owner": pa.array([], pa.string()), "action": pa.array([], pa.string()),
+                          "day": pa.array([], pa.timestamp("us")), "deal_id": pa.array([], pa.string())})
+        return _actions_frame(empty, layout, unmapped)
+    # the done actions; owner and action come back dictionary-encoded, as ENUMs in sorted order
+    con.sql(f"CREATE TYPE owner_enum AS ENUM ({', '.join(map(_quote, sorted({o for _, o, _, _ in kinds})))})")
+    con.sql(f"CREATE TYPE action_enum AS ENUM ({', '.join(map(_quote, sorted({a for _, a in pairs})))})")
+    values = ", ".join(f"({_quote(name)}, {_quote(action)})" for name, action in pairs)
+    con.sql(f"CREATE TEMP TABLE mapping AS SELECT * FROM (VALUES {values}) AS m(type, action)")
     done = "coalesce(done, true)" if "done" in layout.chosen else "true"
     deal = "deal_id" if "deal_id" in layout.chosen else "''"
-    if pairs:
-        rows = ", ".join(f"({_quote(name)}, {_quote(action)})" for name, action in pairs)
-        con.sql(f"CREATE TEMP TABLE mapping AS SELECT * FROM (VALUES {rows}) AS m(type, action)")
-        arrow = _arrow(con.sql(f"SELECT owner, m.action, date_trunc('day', occurred_at) AS day, {deal} AS deal_id "
-                               f"FROM typed JOIN mapping m USING (type) WHERE {done}"))
-    else:
-        arrow = pa.table({"owner": pa.array([], pa.string()), "action": pa.array([], pa.string()),
-                          "day": pa.array([], pa.timestamp("us")), "deal_id": pa.array([], pa.string())})
+    arrow = _arrow(con.sql(
+        f"SELECT owner::owner_enum AS owner, m.action::action_enum AS action, "
+        f"date_trunc('day', occurred_at) AS day, {deal} AS deal_id FROM typed JOIN mapping m USING (type) "
+        f"WHERE {done}"))
     con.close()
+    return _actions_frame(arrow, layout, unmapped)
+
+
+def _actions_frame(arrow: pa.Table, layout: _Layout, unmapped: dict[str, int]) -> pd.DataFrame:
     frame = pd.DataFrame({
         "owner": _categorical(arrow.column("owner")),
         "action": _categorical(arrow.column("action")),
         "day": arrow.column("day").to_numpy().astype("datetime64[ns]"),
-        "deal_id": _categorical(arrow.column("deal_id")),
+        "deal_id": _categorical(arrow.column("deal_id"), sort=False),  # only ever looked up, never listed
     })
     frame.attrs.update(typed=True, actions=True, unmapped=unmapped,
                        headers={column: layout.names[index] for column, (index, _) in layout.chosen.items()})
     return frame
 
 
-def _categorical(column: pa.ChunkedArray) -> pd.Categorical:
-    """Strings → a pandas Categorical with sorted categories, as pd.Categorical(strings) makes it."""
+def _categorical(column: pa.ChunkedArray, sort: bool = True) -> pd.Categorical:
+    """A pandas Categorical with sorted categories, as pd.Categorical(strings) makes it; a column DuckDB
+    already sent dictionary-encoded in sorted order (an ENUM) is taken as it is."""
     import pyarrow.compute as pc
 
+    if pa.types.is_dictionary(column.type):
+        return pd.Categorical(column.to_pandas())
     encoded = pc.dictionary_encode(column).combine_chunks()
+    if not sort:
+        return pd.Categorical.from_codes(encoded.indices.to_numpy(zero_copy_only=False),
+                                         categories=pd.Index(encoded.dictionary.to_pandas()))
     categories = encoded.dictionary.to_pylist()
     order = np.argsort(np.array(categories, dtype=object)) if categories else np.array([], dtype=np.int64)
     rank = np.empty(len(categories), dtype=np.int64)

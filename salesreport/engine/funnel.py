@@ -158,7 +158,7 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
     events["rank"] = _rank(events["stage_idx"].to_numpy())
     # lost sorts after a stage entered at the same instant; stage ties sort by rank
     events["_order"] = np.where(events["rank"] < 0, 99, events["rank"])
-    events = events.sort_values(["pos", "entered_at", "_order"], kind="stable").reset_index(drop=True)
+    events = _stable_sort(events, ["pos", "entered_at", "_order"])
     # rows repeating the current stage (amount or date edits) are not stage changes
     same_deal = events["pos"].eq(events["pos"].shift())
     repeat = same_deal & events["stage_idx"].eq(events["stage_idx"].shift())
@@ -198,6 +198,14 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
                  stays=stays, actions=actions, reps=reps, warnings=warnings)
 
 
+def _stable_sort(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """frame.sort_values(keys, kind="stable"), by numpy's lexsort on the raw integers (several times faster
+    on millions of rows); timestamps here are never NaT."""
+    columns = [frame[k].to_numpy() for k in reversed(keys)]
+    columns = [c.view("i8") if c.dtype.kind == "M" else c for c in columns]
+    return frame.take(np.lexsort(columns)).reset_index(drop=True)
+
+
 def _fill_from(current: pd.Series, by_pos: pd.Series, where: np.ndarray) -> pd.Series:
     fill = by_pos.reindex(np.arange(len(current))).to_numpy()
     out = current.to_numpy().copy()
@@ -208,7 +216,7 @@ def _fill_from(current: pd.Series, by_pos: pd.Series, where: np.ndarray) -> pd.S
 
 def _first_entries(entries: pd.DataFrame, n: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """First entry into each ranked stage: the earliest entry of it or of any later-ranked stage."""
-    by_time = entries.sort_values(["entered_at", "rank"], kind="stable")
+    by_time = _stable_sort(entries, ["entered_at", "rank"])
     pos = by_time["pos"].to_numpy()
     times = by_time["entered_at"].to_numpy()
     ranks = by_time["rank"].to_numpy()

@@ -125,6 +125,7 @@ def rep_blocks(
     roles = facts.role_of(pd.Index(names))
     role_order = {"SDR": 0, "AE": 1, "other": 2, "unknown": 3}
     names.sort(key=lambda n: (role_order.get(roles[n], 9), n.lower()))
+    current, earlier = _rep_values(per_rep, names, rep_metrics), _rep_values(prev_rep, names, rep_metrics)
     blocks = {}
     for name in names:
         role = roles[name]
@@ -132,16 +133,22 @@ def rep_blocks(
         for m in rep_metrics:
             if m.role is not None and m.role != role:
                 continue
-            value = _rep_value(per_rep, name, m)
-            prev = _rep_value(prev_rep, name, m)
-            block.metrics[m.id] = metric_value(m, value, prev, config, team_level=False)
+            block.metrics[m.id] = metric_value(m, current[name][m.id], earlier[name][m.id], config, team_level=False)
         blocks[name] = block
     return blocks
 
 
-def _rep_value(frame: pd.DataFrame, name: str, metric: Metric):
-    """A rep with no rows for a count, sum or rate has 0 of it; a ratio or a day count is undefined."""
-    value = frame.at[name, metric.id] if name in frame.index else None
-    if value is None or pd.isna(value):
-        return None if metric.unit in (Unit.RATIO, Unit.DAYS) else 0
-    return value
+def _rep_values(frame: pd.DataFrame, names: list[str], metrics: list[Metric]) -> dict[str, dict]:
+    """Each rep's value of each metric, read in one reindex. A rep with no rows for a count, sum or rate has
+    0 of it; a ratio or a day count is undefined. A metric the groups did not produce is an error."""
+    ids = [m.id for m in metrics]
+    missing = [i for i in ids if i not in frame.columns]
+    if missing and frame.index.isin(names).any():
+        raise KeyError(f"per-rep figures never computed: {missing}")
+    undefined_when_empty = [m.unit in (Unit.RATIO, Unit.DAYS) for m in metrics]
+    table = frame.reindex(index=names, columns=ids).to_numpy(dtype=object)
+    out = {}
+    for name, row in zip(names, table.tolist(), strict=True):
+        out[name] = {i: (None if undefined else 0) if v is None or pd.isna(v) else v
+                     for i, v, undefined in zip(ids, row, undefined_when_empty, strict=True)}
+    return out

@@ -427,8 +427,11 @@ def stage_codes(names: pd.Series, config: Config, source: str, column: str = "st
         lookup[n.strip().lower()] = LOST_CODE
     lookup["lost"] = LOST_CODE
     lookup[""] = NO_STAGE
-    key = names.str.strip().str.lower()
-    codes = key.map(lookup)
+    # millions of history rows name a few dozen stages: map each distinct name once
+    positions, distinct = pd.factorize(names)
+    by_name = pd.Series(distinct).str.strip().str.lower().map(lookup).to_numpy(dtype="float64")
+    looked_up = by_name[np.clip(positions, 0, None)] if len(distinct) else np.full(len(names), np.nan)
+    codes = pd.Series(np.where(positions < 0, np.nan, looked_up), index=names.index)
     unknown = codes.isna()
     if unknown.any():
         counts = names[unknown].value_counts()

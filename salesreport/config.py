@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import codecs
+import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,8 +24,10 @@ REPORTS = ("monthly", "weekly", "daily", "team")
 PRESET_NAMES = ("hubspot", "pipedrive", "salesforce", "amocrm", "bitrix24", "zoho")
 GOOGLE_KEYS = {"credentials", "worksheets", "retries", "backoff_seconds"}
 SMTP_KEYS = {"host", "port", "security", "user", "from", "password_file", "subject"}
+ENGINE_KEYS = {"memory_limit", "temp_directory"}
+MEMORY_LIMIT = re.compile(r"(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)", re.IGNORECASE)
 KNOWN_SECTIONS = {
-    "sources", "report", "plan", "funnel", "columns", "targets", "forecast", "input",
+    "engine", "sources", "report", "plan", "funnel", "columns", "targets", "forecast", "input",
     "activity_types", "google", "smtp", "preset",
 }
 
@@ -54,6 +58,8 @@ class Config:
     forecast_stage: str = "qualified"
     dayfirst: bool | None = None
     encoding: str | None = None  # [input] encoding: skip detection
+    memory_limit: str = "50%"  # [engine] memory_limit: DuckDB spills to disk past it ("4GB", or a share of RAM)
+    temp_directory: Path | None = None  # [engine] temp_directory: where it spills (default: DuckDB's own)
     preset: str | None = None  # a CRM's export layout (sources/presets/)
     smtp: dict[str, Any] = field(default_factory=dict)
     spreadsheet: str | None = None  # [sources] spreadsheet = "gsheet:KEY": read every table from it
@@ -235,6 +241,20 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
             raise ConfigError(f'{where}: [input] encoding = "{encoding}" is not an encoding Python knows; use a '
                               'name like "utf-8", "cp1252", "iso-8859-1", "cp1251" or "utf-16".') from None
 
+    engine = get.table("engine")
+    unknown_engine = sorted(set(engine) - ENGINE_KEYS)
+    if unknown_engine:
+        raise ConfigError(f"{where}: [engine] has unknown key(s) {', '.join(unknown_engine)}; "
+                          f"known: {', '.join(sorted(ENGINE_KEYS))}.")
+    memory_limit = get.str_value("engine.memory_limit", engine.get("memory_limit", "50%")).strip()
+    if not MEMORY_LIMIT.fullmatch(memory_limit) or (memory_limit.endswith("%") and not
+                                                     0 < float(memory_limit[:-1]) <= 100):
+        raise ConfigError(f'{where}: [engine] memory_limit = "{memory_limit}" is not a size; use one like "4GB", '
+                          '"512MB" or a share of this machine\'s memory like "50%".')
+    temp_directory = engine.get("temp_directory")
+    if temp_directory is not None:
+        temp_directory = base_dir / get.str_value("engine.temp_directory", temp_directory)
+
     smtp = get.table("smtp")
     unknown_smtp = sorted(set(smtp) - SMTP_KEYS)
     if "password" in smtp:
@@ -263,7 +283,8 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
         plan_annual=annual, plan_monthly=monthly, currency=currency, rates=rates, lost_names=lost_names,
         stage_names=stage_names, activity_types=activity_types, columns=columns, targets=targets,
         forecast_method=method, history_days=history_days, forecast_stage=forecast_stage,
-        dayfirst=dayfirst, encoding=encoding, preset=preset, smtp=dict(smtp), spreadsheet=spreadsheet, source_worksheets=source_worksheets,
+        dayfirst=dayfirst, encoding=encoding, memory_limit=memory_limit,
+        temp_directory=temp_directory, preset=preset, smtp=dict(smtp), spreadsheet=spreadsheet, source_worksheets=source_worksheets,
         google_credentials=credentials, report_worksheets=report_worksheets, google_retries=retries,
         google_backoff=backoff,
     )
@@ -323,3 +344,14 @@ class _Getter:
             return date.fromisoformat(str(value))
         except ValueError:
             raise ConfigError(f"{self.where}: {key} must be a date like 2026-01-01, not {value!r}.") from None
+
+
+def memory_limit_for_duckdb(config: Config) -> str:
+    """[engine] memory_limit as DuckDB takes it: a size as written, a share of this machine's memory in MB."""
+    if not config.memory_limit.endswith("%"):
+        return config.memory_limit
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # no sysconf (Windows): let DuckDB choose its own default
+        return "80%"
+    return f"{int(total * float(config.memory_limit[:-1]) / 100 / 2**20)}MB"

@@ -9,10 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
+from salesreport.cli import app
 from salesreport.config import Config, load_config, parse_config
 from salesreport.engine.funnel import build_facts
-from salesreport.errors import InputError
+from salesreport.errors import ConfigError, InputError
 from salesreport.outputs.json import render_json
 from salesreport.periods import parse_day, parse_month, parse_week
 from salesreport.report.build import build_report
@@ -211,3 +213,32 @@ def test_reports_from_the_fast_actions_equal_those_from_the_general_parser():
                          ("daily", parse_day("2026-11-18", config))):
         reports = [build_report(name, build_facts(ds, config), config, period) for ds in (fast, slow)]
         assert render_json(reports[0]) == render_json(reports[1])
+
+
+@pytest.mark.parametrize("engine, words", [
+    ({"memory_limt": "1GB"}, "[engine] has unknown key(s) memory_limt"),
+    ({"memory_limit": "lots"}, '[engine] memory_limit = "lots" is not a size'),
+    ({"memory_limit": "150%"}, '[engine] memory_limit = "150%" is not a size'),
+])
+def test_engine_settings_are_checked(engine, words):
+    with pytest.raises(ConfigError) as info:
+        parse_config({"engine": engine})
+    assert words in str(info.value)
+
+
+def test_the_memory_limit_reaches_duckdb(tmp_path):
+    """Too little memory is a clear configuration error (exit 1), never a silent switch to the pandas path
+    that needs more; enough memory with a spill folder gives the same report as the default."""
+    base = (SAMPLE / "salesreport.toml").read_text(encoding="utf-8")
+    tiny = tmp_path / "tiny.toml"
+    tiny.write_text(base + '\n[engine]\nmemory_limit = "1MB"\n', encoding="utf-8")
+    result = CliRunner().invoke(app, ["weekly", "--data", str(SAMPLE), "--config", str(tiny), "--format", "json"])
+    assert result.exit_code == 1
+    assert "needs more memory than [engine] memory_limit allows" in result.output
+    roomy = tmp_path / "roomy.toml"
+    roomy.write_text(base + f'\n[engine]\nmemory_limit = "256MB"\ntemp_directory = "{tmp_path / "spill"}"\n',
+                     encoding="utf-8")
+    runs = [CliRunner().invoke(app, ["weekly", "--data", str(SAMPLE), *extra, "--week", "2026-W46", "--format", "json"])
+            for extra in ([], ["--config", str(roomy)])]
+    assert [r.exit_code for r in runs] == [0, 0]
+    assert runs[0].stdout == runs[1].stdout

@@ -19,7 +19,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..config import Config
+from ..config import Config, memory_limit_for_duckdb
+from ..errors import ConfigError
 from .parse import FALSE_WORDS, FOOTER, TRUE_WORDS
 
 # every character Python's str.strip() removes, so that SQL trims text exactly as the general parser does
@@ -153,11 +154,15 @@ def _layout(path: Path, table: str, schema: dict[str, tuple[bool, str]], config:
     return _Layout(path, names, sep, chosen)
 
 
-def _connect():
+def _connect(config: Config):
+    """A DuckDB connection with [engine] memory_limit (it spills to disk beyond it) and temp_directory."""
     import duckdb  # loaded only when a large CSV is read
 
     con = duckdb.connect()
     con.sql("SET enable_progress_bar = false")  # DuckDB's own bar would land on stdout, where JSON goes
+    con.sql(f"SET memory_limit = {_quote(memory_limit_for_duckdb(config))}")
+    if config.temp_directory is not None:
+        con.sql(f"SET temp_directory = {_quote(str(config.temp_directory))}")
     return con
 
 
@@ -170,6 +175,13 @@ def _run(con, layout: _Layout, sql: str, row_numbers: bool = False) -> bool:
         try:
             con.sql(sql.replace("{source}", layout.source(parallel, row_numbers)))
             return True
+        except duckdb.OutOfMemoryException:
+            limit = con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
+            raise ConfigError(
+                f"{layout.path.name}: reading it needs more memory than [engine] memory_limit allows ({limit}). "
+                "Raise memory_limit in salesreport.toml, or set [engine] temp_directory to a folder with free "
+                "space where the engine can spill."
+            ) from None
         except duckdb.Error as exc:
             if not parallel or "parallel" not in str(exc):
                 return False
@@ -186,7 +198,7 @@ def read_typed(path: Path, table: str, schema: dict[str, tuple[bool, str]], conf
     layout = _layout(path, table, schema, config, min_bytes)
     if layout is None:
         return None
-    con = _connect()
+    con = _connect(config)
     # one pass: read, trim, type, and flag every cell outside the fast path
     if not _run(con, layout, "CREATE TEMP TABLE typed AS " + layout.query(config.timezone, row_numbers=True),
                 row_numbers=True):
@@ -219,7 +231,7 @@ def read_actions(path: Path, schema: dict[str, tuple[bool, str]], config: Config
     layout = _layout(path, "activities", needed, config, min_bytes)
     if layout is None:
         return None
-    con = _connect()
+    con = _connect(config)
     # one pass: read, trim, type and flag the rows (an activity without a date stops the run: the general
     # reader names its row)
     if not _run(con, layout, "CREATE TEMP TABLE typed AS SELECT * REPLACE (_outside OR occurred_at IS NULL "

@@ -264,7 +264,9 @@ def _actions(ds: Dataset, deal_index: pd.Index) -> pd.DataFrame:
     # resolve each distinct deal id once: millions of actions name far fewer deals
     codes = a["deal_id"].cat.codes.to_numpy()
     by_category = deal_index.get_indexer(a["deal_id"].cat.categories).astype("float64")
-    positions = np.where(codes < 0, -1.0, by_category[np.clip(codes, 0, None)]) if len(codes) else by_category[:0]
+    positions = np.full(len(codes), -1.0)
+    known = codes >= 0
+    positions[known] = by_category[codes[known]]
     return pd.DataFrame({
         "owner": a["owner"],
         "action": a["action"],

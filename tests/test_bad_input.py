@@ -31,6 +31,8 @@ CASES = [
     ("empty file", {"deals.csv": ""}, None, ["deals.csv", "empty"]),
     ("header only", {"deals.csv": "deal_id,created_at\n"}, None, ["deals.csv", "no rows"]),
     ("binary file", {"deals.csv": b"\x89PNG\r\n\x1a\n" + bytes(200)}, None, ["deals.csv", "binary"]),
+    ("date before 1677", {"deals.csv": "deal_id,created_at\nD1,2026-01-05\nD2,0001-01-01\n"}, None,
+     ["deals.csv", "row 3", '"created_at"', '"0001-01-01" is before 1677']),
     ("bad status", {"deals.csv": "deal_id,created_at,status\nD1,2026-01-05,maybe\n"}, None,
      ["row 2", '"status"', "open, won or lost"]),
     ("history date empty", {"deals.csv": GOOD_DEALS, "stage_history.csv": "deal_id,stage,entered_at\nD1,new,\n"},

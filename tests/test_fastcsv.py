@@ -111,6 +111,8 @@ DECLINED = {
     "report footer": "deal_id,created_at\nD1,2026-02-03\nGrand Totals (1 records),\n",
     "NUL in a cell": "deal_id,created_at,company\nD1,2026-02-03,Ac\x00me\n",
     "header only": "deal_id,created_at\n",
+    "far-future placeholder": "deal_id,created_at,expected_close_date\nD1,2026-02-03,9999-12-31\n",
+    "date before 1677": "deal_id,created_at\nD1,1500-02-03\n",
     "missing required column": "deal_id,company\nD1,Acme\n",
 }
 

@@ -139,7 +139,8 @@ def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
     if "deals" not in raw_tables:
         raise InputError("No deals table found: a workbook needs a sheet named deals.")
     ds = Dataset(deals=pd.DataFrame(), sources=names, warnings=warnings)
-    tables = {t: df if df.attrs.get("typed") else _canonical(t, df, names[t], config, mapped=preset is None)
+    tables = {t: df if df.attrs.get("typed") else _canonical(t, df, names[t], config, mapped=preset is None,
+                                                            warnings=ds.warnings)
               for t, df in raw_tables.items()}
     ds.deals = _finish_deals(tables["deals"], names["deals"], config, ds.warnings)
     if "stage_history" in tables:
@@ -335,8 +336,8 @@ def read_preset(preset: Preset, data: str | None, config: Config, warnings: list
         raise InputError(f"{folder}: no {wanted} (nor a file with its headers) for the {preset.name} preset "
                          f"(found: {present}). Pass the export folder, or the file itself with --data FILE.csv.")
     raw = {role: read_csv_text(p, config.encoding) for role, p in files.items()}
-    tables = preset.build(raw, PresetReader({r: p.name for r, p in files.items()}, config.dayfirst, config.rates),
-                          warnings)
+    tables = preset.build(raw, PresetReader({r: p.name for r, p in files.items()}, config.dayfirst, config.rates,
+                                            warnings=warnings), warnings)
     return tables, _table_sources(preset, tables, {r: p.name for r, p in files.items()})
 
 
@@ -364,13 +365,15 @@ def _read_preset_workbook(preset: Preset, path: Path, config: Config, warnings: 
         roles[preset.main] = next(iter(sheets))
     raw = {role: _drop_footer(sheets[name]) for role, name in roles.items()}
     files = {role: f"{path.name} [{name}]" for role, name in roles.items()}
-    tables = preset.build(raw, PresetReader(files, config.dayfirst, config.rates, serials=True), warnings)
+    tables = preset.build(raw, PresetReader(files, config.dayfirst, config.rates, serials=True, warnings=warnings),
+                          warnings)
     for df in tables.values():
         df.attrs["excel"] = True
     return tables, _table_sources(preset, tables, files)
 
 
-def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped: bool = True) -> pd.DataFrame:
+def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped: bool = True,
+               warnings: list[str] | None = None) -> pd.DataFrame:
     """Rename the export's headers to canonical columns and parse each by its kind."""
     schema = SCHEMA[table]
     mapping = config.columns.get(table, {}) if mapped else {}
@@ -401,7 +404,8 @@ def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped
             out[column] = values.fillna("").astype(str).str.strip()
         elif kind == "datetime":
             out[column] = parse_datetimes(values, source=source, column=header, tz=config.timezone,
-                                          dayfirst=config.dayfirst, serials=bool(df.attrs.get("excel")))
+                                          dayfirst=config.dayfirst, serials=bool(df.attrs.get("excel")),
+                                          warnings=warnings)
         elif kind == "amount":
             out[column] = parse_amounts(values, source=source, column=header)
             if table == "deals":

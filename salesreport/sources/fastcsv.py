@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from ..config import Config, memory_limit_for_duckdb
 from ..errors import ConfigError
-from .parse import FALSE_WORDS, FOOTER, TRUE_WORDS
+from .parse import FALSE_WORDS, FIRST_DAY, FOOTER, LAST_DAY, TRUE_WORDS
 
 # every character Python's str.strip() removes, so that SQL trims text exactly as the general parser does
 _WHITESPACE = "".join(ch for ch in map(chr, range(sys.maxunicode + 1)) if ch.isspace())
@@ -116,6 +116,9 @@ class _Layout:
             flags.append(f"contains(c{index}, chr(0))")
             if kind == "amount":
                 flags.append(f"(c{index} <> '' AND ({column} IS NULL OR NOT isfinite({column})))")
+            elif kind == "datetime":  # a date past 2262 or before 1677: the general parser decides
+                flags.append(f"(c{index} <> '' AND ({column} IS NULL OR {column} NOT BETWEEN "
+                             f"TIMESTAMP '{FIRST_DAY}' AND TIMESTAMP '{LAST_DAY}'))")
             elif kind != "text":
                 flags.append(f"(c{index} <> '' AND {column} IS NULL)")
         others = [f"c{index} = ''" for index, _ in self.chosen.values() if index != 0]

@@ -46,7 +46,8 @@ MAX_SERIAL = (pd.Timestamp.max.date() - EXCEL_EPOCH.date()).days  # pandas times
 
 
 def parse_datetimes(
-    values: pd.Series, *, source: str, column: str, tz: str, dayfirst: bool | None, serials: bool = False
+    values: pd.Series, *, source: str, column: str, tz: str, dayfirst: bool | None, serials: bool = False,
+    warnings: list[str] | None = None,
 ) -> pd.Series:
     """Parse a column of dates or datetimes to naive wall-clock time in `tz`.
 
@@ -55,17 +56,17 @@ def parse_datetimes(
     month names, and with `serials` (a workbook's cells) Excel serial numbers such as 45292 or 45292.75.
     """
     text = values.fillna("").astype(str).str.strip()
-    result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
     present = text != ""
     if not present.any():
-        return result
+        return result.astype("datetime64[ns]")
     if serials:
         serial = present & text.str.fullmatch(r"\d{1,7}(?:\.\d+)?")
         if serial.any():
             days = pd.to_numeric(text[serial], errors="coerce")
             days = days.where((days >= 1) & (days < MAX_SERIAL))
             moments = pd.to_datetime((days * 86400).round(), unit="s", origin=EXCEL_EPOCH)  # whole seconds
-            result[serial] = moments.astype("datetime64[ns]")
+            result[serial] = moments.astype("datetime64[us]")
             bad = serial & result.isna()
             if bad.any():
                 i = bad.idxmax()
@@ -90,10 +91,10 @@ def parse_datetimes(
         )
         naive = iso & ~offset
         if naive.any():
-            result[naive] = pd.to_datetime(text[naive].str.replace(",", ".", regex=False), format="ISO8601", errors="coerce").astype("datetime64[ns]")
+            result[naive] = pd.to_datetime(text[naive].str.replace(",", ".", regex=False), format="ISO8601", errors="coerce").astype("datetime64[us]")
         if offset.any():
             aware = pd.to_datetime(text[offset].str.replace(",", ".", regex=False), format="ISO8601", errors="coerce", utc=True)
-            result[offset] = aware.dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[ns]")
+            result[offset] = aware.dt.tz_convert(tz).dt.tz_localize(None).astype("datetime64[us]")
     if dotted.any():
         result[dotted] = _try_formats(text[dotted], _DOTTED_FORMATS)
     if slash.any():
@@ -105,16 +106,38 @@ def parse_datetimes(
     if bad.any():
         i = bad.idxmax()
         raise _fail(source, i, column, text[i], "is not a valid date", "Check the day and month; fix the cell.")
-    return result
+    return _within_bounds(result, text, source, column, warnings)
+
+
+FIRST_DAY, LAST_DAY = pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("s")  # 1677-09-22 .. 2262-04-11
+
+
+def _within_bounds(result: pd.Series, text: pd.Series, source: str, column: str,
+                   warnings: list[str] | None) -> pd.Series:
+    """Nanosecond timestamps: a far-future placeholder (9999-12-31, 4000-01-01: "never") is read as empty
+    with a warning; a date before 1677 stops the run naming its cell."""
+    early = result < FIRST_DAY
+    if early.any():
+        i = early.idxmax()
+        raise _fail(source, i, column, text[i], "is before 1677, earlier than any date this tool reads",
+                    "Fix the cell, or leave it empty when the date is unknown.")
+    late = result > LAST_DAY
+    if late.any():
+        i = late.idxmax()
+        if warnings is not None:
+            warnings.append(f'{source}, column "{column}": {int(late.sum())} date(s) after 2262-04-11 such as "{text[i]}" '
+                            "(row " f"{row_label(i)}) are taken as placeholders for no date and read as empty.")
+        result = result.where(~late)
+    return result.astype("datetime64[ns]")
 
 
 def _try_formats(text: pd.Series, formats: tuple[str, ...]) -> pd.Series:
-    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    out = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     for fmt in formats:
         todo = out.isna()
         if not todo.any():
             break
-        out[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce").astype("datetime64[ns]")
+        out[todo] = pd.to_datetime(text[todo], format=fmt, errors="coerce").astype("datetime64[us]")
     return out
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import csv
 import difflib
+import errno
 import io
+import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -111,6 +114,11 @@ def resolve_sources(data: str | None, config: Config) -> dict[str, Path | str]:
     if not path.exists():
         raise InputError(f"{data}: no such file or folder. Check the path given to --data.")
     if path.is_dir():
+        for table in TABLES:  # a table that is there but is no file stops the run: never read as absent
+            problem = not_a_file(path / f"{table}.csv")
+            if problem:
+                raise InputError(f"{path / f'{table}.csv'}: {problem}, not a regular CSV file. Put the {table} export "
+                                 "there as a file, or remove it.")
         found = {t: path / f"{t}.csv" for t in TABLES if (path / f"{t}.csv").is_file()}
         if "deals" not in found:
             present = sorted(p.name for p in path.glob("*.csv"))
@@ -180,8 +188,29 @@ def _read_sources(sources: dict, config: Config, credentials: Path | None):
     return raw_tables, {t: p.name for t, p in sources.items()}
 
 
+def not_a_file(path: Path) -> str | None:
+    """What keeps `path` from being read as a file (a folder, a broken link, a link loop, a pipe or a
+    device, which would block or fail), or None: a regular file, or nothing there at all."""
+    if not os.path.lexists(path):
+        return None
+    try:
+        mode = path.stat().st_mode
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "a symbolic link that loops"
+        return "a broken symbolic link" if path.is_symlink() else f"unreadable ({exc.strerror})"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    if not stat.S_ISREG(mode):
+        return "a pipe or device"
+    return None
+
+
 def read_csv_text(path: Path, encoding: str | None = None) -> pd.DataFrame:
     """Read a CSV file as text columns, detecting the encoding and the separator; drop a report footer."""
+    problem = not_a_file(path)
+    if problem:
+        raise InputError(f"{path}: {problem}, not a regular CSV file. Check the path, or export the table again.")
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -283,6 +312,8 @@ def _with_preset_stages(config: Config, preset: Preset) -> Config:
 
 def read_header(path: Path, encoding: str | None = None) -> list[str]:
     """The header row of a CSV file, read from its first 64 KB (to tell which export a file is)."""
+    if not_a_file(path) or not path.exists():
+        return []
     try:
         with path.open("rb") as fh:
             raw = fh.read(65536)
@@ -317,7 +348,13 @@ def read_preset(preset: Preset, data: str | None, config: Config, warnings: list
         return _read_preset_workbook(preset, path, config, warnings)
     folder = path if path.is_dir() else path.parent
     files: dict[str, Path] = {} if path.is_dir() else {preset.main: path}
-    candidates = sorted((p for p in folder.glob("*.csv") if p != path), key=lambda p: (p.name.count("."), p.name))
+    candidates = []
+    for candidate in sorted((p for p in folder.glob("*.csv") if p != path), key=lambda p: (p.name.count("."), p.name)):
+        problem = not_a_file(candidate)
+        if problem:  # a pipe named *.csv would block the run: only regular files are read
+            warnings.append(f"{candidate}: {problem}, not a regular CSV file; skipped.")
+        else:
+            candidates.append(candidate)
     unnamed = []
     for candidate in candidates:
         stem = candidate.name.lower().removesuffix(".csv")

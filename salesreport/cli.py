@@ -127,7 +127,7 @@ def _report_command(report: str, period: str | None, data, config, since, period
             _mail(result, settings_config, mailing, err)
         if (delivery.to is not None or mailing.emails or mailing.per_rep) and out is None and format_given is None:
             return
-        text = _render(result, fmt, out)
+        text = _render(result, fmt, out, settings_config.templates)
         if out:
             write_atomic(out, text)
         elif fmt is not Format.table:
@@ -141,7 +141,7 @@ def _mail(result, config, mailing: Mailing, err: Console) -> None:
 
     settings = smtp_settings(config)
     messages, notes = messages_for(result, list(mailing.emails), settings, per_rep=mailing.per_rep,
-                                   attach_xlsx=mailing.attach is Attachment.xlsx)
+                                   attach_xlsx=mailing.attach is Attachment.xlsx, templates=config.templates)
     for note in notes:
         err.print(f"Warning: {note}", style="yellow", markup=False)
     if mailing.dry_run:
@@ -176,7 +176,11 @@ RENDERERS: dict[Format, str] = {
 }
 
 
-def _render(result, fmt: Format, out: Path | None) -> str | bytes:
+def _render(result, fmt: Format, out: Path | None, templates: Path | None = None) -> str | bytes:
+    if fmt is Format.html:  # the one renderer a user may restyle: [report] templates
+        from .outputs.html import environment, render_html
+
+        return render_html(result, environment(templates))
     if fmt is not Format.table:
         module, function = RENDERERS[fmt].split(":")
         return getattr(importlib.import_module(f"salesreport.outputs.{module}"), function)(result)

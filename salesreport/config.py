@@ -58,6 +58,7 @@ class Config:
     forecast_stage: str = "qualified"
     dayfirst: bool | None = None
     encoding: str | None = None  # [input] encoding: skip detection
+    templates: Path | None = None  # [report] templates: a folder whose templates replace the shipped ones
     memory_limit: str = "50%"  # [engine] memory_limit: DuckDB spills to disk past it ("4GB", or a share of RAM)
     temp_directory: Path | None = None  # [engine] temp_directory: where it spills (default: DuckDB's own)
     preset: str | None = None  # a CRM's export layout (sources/presets/)
@@ -170,6 +171,12 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
                 '["mon", "tue", "wed", "thu", "fri"].'
             )
         working_days.append(WEEKDAYS.index(key))
+    templates = report.get("templates")
+    if templates is not None:
+        templates = base_dir / get.str_value("report.templates", templates)
+        if not templates.is_dir():
+            raise ConfigError(f"{where}: [report] templates = \"{templates}\" is not a folder. Make the folder and "
+                              "copy into it the templates you change (report.html.j2, email.txt.j2), or remove the line.")
     holidays = frozenset(
         get.date_value("report.holidays", h) for h in get.list_value("report.holidays", report.get("holidays", []))
     )
@@ -283,7 +290,7 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
         plan_annual=annual, plan_monthly=monthly, currency=currency, rates=rates, lost_names=lost_names,
         stage_names=stage_names, activity_types=activity_types, columns=columns, targets=targets,
         forecast_method=method, history_days=history_days, forecast_stage=forecast_stage,
-        dayfirst=dayfirst, encoding=encoding, memory_limit=memory_limit,
+        dayfirst=dayfirst, encoding=encoding, templates=templates, memory_limit=memory_limit,
         temp_directory=temp_directory, preset=preset, smtp=dict(smtp), spreadsheet=spreadsheet, source_worksheets=source_worksheets,
         google_credentials=credentials, report_worksheets=report_worksheets, google_retries=retries,
         google_backoff=backoff,

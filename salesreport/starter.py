@@ -21,7 +21,6 @@ from .config import load_config, parse_config
 from .errors import InputError, SalesReportError
 from .model import ACTION_TYPES, STAGES
 from .outputs.files import write_atomic
-from .outputs.html import TEMPLATES
 from .sources.canonical import (
     NON_ACTIONS,
     SCHEMA,
@@ -245,7 +244,7 @@ def _currencies(starter: Starter, deals: pd.DataFrame) -> None:
 def render(starter: Starter, dayfirst_note: str = "") -> str:
     from .outputs.html import environment
 
-    env = environment(TEMPLATES)
+    env = environment()
     env.autoescape = False  # TOML, not HTML: strings are escaped by the toml filter
     env.filters["toml"] = lambda v: json.dumps(str(v), ensure_ascii=False)
     notes = {}

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from salesreport.cli import app
 
 from .test_outputs import SAMPLE, run_cli
 
@@ -30,3 +35,22 @@ def test_crm_text_is_escaped(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert "<script>alert" not in proc.stdout
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in proc.stdout
+
+
+def test_report_templates_folder_replaces_a_shipped_template(tmp_path):
+    """[report] templates: a file there replaces the shipped one of the same name; the others stay."""
+    mine = tmp_path / "my-templates"
+    mine.mkdir()
+    (mine / "report.html.j2").write_text("<p>Ours: {{ title }}</p>\n", encoding="utf-8")
+    config = tmp_path / "salesreport.toml"
+    sample = (Path(SAMPLE) / "salesreport.toml").read_text(encoding="utf-8")
+    config.write_text(sample.replace("[report]\n", '[report]\ntemplates = "my-templates"\n', 1), encoding="utf-8")
+    result = CliRunner().invoke(app, ["weekly", "--data", str(SAMPLE), "--config", str(config),
+                                      "--week", "2026-W46", "--format", "html"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("<p>Ours: ")
+    (mine / "report.html.j2").unlink()
+    mine.rmdir()
+    result = CliRunner().invoke(app, ["weekly", "--data", str(SAMPLE), "--config", str(config), "--format", "html"])
+    assert result.exit_code == 1
+    assert "[report] templates" in result.output and "is not a folder" in result.output

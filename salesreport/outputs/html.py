@@ -1,4 +1,4 @@
-"""HTML page from the jinja2 templates in templates/ (autoescaped); the template only lays out."""
+"""HTML page from the jinja2 templates shipped in the package (autoescaped); the template only lays out."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from ..engine.registry import metric_def, metrics_for
 from ..model import MetricValue, Report, Status
 from .format import EMPTY, cell_text, fmt, fmt_target, period_span
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 COLOURS = {  # inline styles: mail clients drop <style> blocks
     "good": "background:#c6efce;color:#006100;",
     "warn": "background:#ffeb9c;color:#7f6000;",
@@ -19,9 +18,13 @@ COLOURS = {  # inline styles: mail clients drop <style> blocks
 }
 
 
-def environment(folder: Path = TEMPLATES) -> jinja2.Environment:
-    """Templates from `folder`; HTML ones autoescaped (a company named <script> arrives as text)."""
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(folder),
+def environment(override: Path | None = None) -> jinja2.Environment:
+    """The templates shipped in the package (salesreport/templates; templates/ in a checkout links there);
+    a file of the same name in `override` ([report] templates) is used instead. HTML ones autoescaped (a
+    company named <script> arrives as text)."""
+    loaders: list[jinja2.BaseLoader] = [jinja2.FileSystemLoader(override)] if override is not None else []
+    loaders.append(jinja2.PackageLoader("salesreport", "templates"))
+    return jinja2.Environment(loader=jinja2.ChoiceLoader(loaders),
                               autoescape=jinja2.select_autoescape(("html.j2", "html"), ("txt.j2", "txt"), default=True),
                               undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 

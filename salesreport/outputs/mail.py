@@ -168,13 +168,14 @@ def send(messages: list[EmailMessage], settings: SmtpSettings) -> None:
 
 def messages_for(
     report: Report, recipients: list[str], settings: SmtpSettings, *, per_rep: bool, attach_xlsx: bool,
+    templates: Path | None = None,
 ) -> tuple[list[EmailMessage], list[str]]:
     """The team mail to `recipients`, and with per_rep one mail per rep with an e-mail address.
     Returns the messages and notes (reps without an address)."""
     from .html import environment, render_html, render_text
     from .xlsx import workbook_bytes
 
-    env = environment()
+    env = environment(templates)
     label = report.current.period.label
 
     def one(r: Report, to: list[str]) -> EmailMessage:

@@ -9,10 +9,12 @@ from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from .api import load
 from .engine.quality import findings_for
 from .model import Finding
+from .text import safe_line, safe_text
 
 SHOWN_IDS = 10
 
@@ -37,6 +39,6 @@ def render_findings(findings: list[Finding], *, json_output: bool, console: Cons
     for f in findings:
         ids = f.deal_ids[:SHOWN_IDS]
         more = f" … (+{len(f.deal_ids) - SHOWN_IDS})" if len(f.deal_ids) > SHOWN_IDS else ""
-        text = f.message + (f"\nDeals: {', '.join(ids)}{more}" if ids else "")
-        table.add_row(f.level, text, style="red" if f.level == "error" else "yellow")
+        text = f.message + (f"\nDeals: {', '.join(safe_line(i, 40) for i in ids)}{more}" if ids else "")
+        table.add_row(f.level, Text(safe_text(text)), style="red" if f.level == "error" else "yellow")
     console.print(table)

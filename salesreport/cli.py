@@ -18,6 +18,7 @@ from . import __version__
 from .api import ReportRequest, run_with_config
 from .errors import ConfigError, SalesReportError
 from .outputs.files import write_atomic
+from .text import safe_text
 
 app = typer.Typer(
     add_completion=False,
@@ -86,7 +87,7 @@ class Mailing:
 def _fail(exc: SalesReportError, verbose: bool) -> None:
     if verbose:
         raise exc
-    Console(stderr=True, highlight=False, soft_wrap=True).print(f"Error: {exc}", style="red", markup=False)
+    Console(stderr=True, highlight=False, soft_wrap=True).print(f"Error: {safe_text(exc)}", style="red", markup=False)
     raise typer.Exit(exc.exit_code)
 
 
@@ -120,7 +121,7 @@ def _report_command(report: str, period: str | None, data, config, since, period
         with _progress(err, periods) as advance:
             settings_config, result = run_with_config(request, progress=advance)
         for w in result.warnings:
-            err.print(f"Warning: {w}", style="yellow", markup=False)
+            err.print(f"Warning: {safe_text(w)}", style="yellow", markup=False)
         if delivery.to is not None:
             _push(result, settings_config, delivery, err)
         if mailing.emails or mailing.per_rep:
@@ -143,7 +144,7 @@ def _mail(result, config, mailing: Mailing, err: Console) -> None:
     messages, notes = messages_for(result, list(mailing.emails), settings, per_rep=mailing.per_rep,
                                    attach_xlsx=mailing.attach is Attachment.xlsx, templates=config.templates)
     for note in notes:
-        err.print(f"Warning: {note}", style="yellow", markup=False)
+        err.print(f"Warning: {safe_text(note)}", style="yellow", markup=False)
     if mailing.dry_run:
         for msg in messages:
             sys.stdout.write(msg.as_string() + "\n")

@@ -9,6 +9,7 @@ from rich.text import Text
 
 from ..engine.registry import metric_def, metrics_for
 from ..model import MetricValue, Report, Section, Status
+from ..text import safe_line, safe_text
 from .format import EMPTY, cell_text, fmt, fmt_target, period_span
 
 STATUS_STYLE = {Status.GOOD: "green", Status.WARN: "yellow", Status.BAD: "bold red"}
@@ -52,7 +53,7 @@ def render_terminal(report: Report, console: Console) -> None:
             cells = [_cell(pr.metrics.get(metric_id)) for pr in report.periods]
         else:
             cells = [_cell(mv), Text(fmt(mv.previous, mv.unit))]
-        table.add_row(str(m.number_for(report.name)), m.title, *cells, fmt_target(mv, m.direction.value))
+        table.add_row(str(m.number_for(report.name)), Text(m.title), *cells, Text(fmt_target(mv, m.direction.value)))
     console.print(table)
     _render_reps(report, console)
     for section in report.sections.values():
@@ -81,11 +82,11 @@ def _render_reps(report: Report, console: Console) -> None:
         table.add_column("Metric", max_width=METRIC_WIDTH, overflow="fold")
         for name, _ in chunk:
             role = next((b.role for b in blocks if b.name == name), "")
-            header = f"{name[:REP_COLUMN]}\n{role}" if role else name
+            header = Text(f"{safe_line(name)[:REP_COLUMN]}\n{role}" if role else safe_line(name))  # never markup
             table.add_column(header, justify="right", max_width=REP_COLUMN + 3, overflow="fold")
         for metric_id in ids:
             row = [_cell(metrics.get(metric_id), with_previous=daily) for _, metrics in chunk]
-            table.add_row(metric_def(metric_id).title, *row)
+            table.add_row(Text(metric_def(metric_id).title), *row)
         console.print(table)
 
 
@@ -100,14 +101,14 @@ def _render_section(section: Section, console: Console) -> None:
     per_table = max(1, (min(console.width, 80) - METRIC_WIDTH - 2) // (REP_COLUMN + 3))
     body = columns[1:]
     for start in range(0, max(len(body), 1), per_table):
-        table = Table(title=section.title if start == 0 else None, title_justify="left", box=box.SIMPLE_HEAD,
-                      pad_edge=False, show_edge=False)
-        table.add_column(columns[0], max_width=METRIC_WIDTH, overflow="fold")
-        for name in body[start:start + per_table]:
-            table.add_column(name, justify="right", max_width=REP_COLUMN + 3, overflow="fold")
+        table = Table(title=Text(section.title) if start == 0 else None, title_justify="left",
+                      box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+        table.add_column(Text(safe_line(columns[0])), max_width=METRIC_WIDTH, overflow="fold")
+        for name in body[start:start + per_table]:  # team and competitor names come from the CRM: never markup
+            table.add_column(Text(safe_line(name)), justify="right", max_width=REP_COLUMN + 3, overflow="fold")
         for row, unit in zip(rows, units, strict=True):
             cells = row[1:][start:start + per_table]
-            table.add_row(str(row[0]), *[_section_value(v, unit) for v in cells])
+            table.add_row(Text(safe_line(row[0])), *[Text(_section_value(v, unit)) for v in cells])
         console.print(table)
 
 
@@ -116,7 +117,7 @@ def _section_value(value, unit) -> str:
         return EMPTY
     if unit is not None and isinstance(value, (int, float)):
         return fmt(value, unit)
-    return _plain(value)
+    return safe_line(_plain(value))
 
 
 def _plain(value) -> str:
@@ -127,4 +128,4 @@ def _plain(value) -> str:
 
 def render_warnings(warnings: list[str], console: Console) -> None:
     for w in warnings:
-        console.print(Text(f"Warning: {w}", style="yellow"))
+        console.print(Text(f"Warning: {safe_text(w)}", style="yellow"))

@@ -19,6 +19,7 @@ import pandas as pd
 from ..config import TABLES, Config
 from ..errors import InputError
 from ..model import ACTION_TYPES, LOST_CODE, STAGES
+from ..text import safe_line
 from .fastcsv import read_actions, read_typed
 from .parse import (
     FOOTER,
@@ -476,8 +477,8 @@ def stage_codes(names: pd.Series, config: Config, source: str, column: str = "st
     unknown = codes.isna()
     if unknown.any():
         counts = names[unknown].value_counts()
-        listed = ", ".join(f'"{n}" ({c} rows)' for n, c in counts.head(20).items())
-        snippet = "\n".join(f'#   <stage id> = ["{n}"]' for n in counts.index[:20])
+        listed = ", ".join(f'"{safe_line(n, 80)}" ({c} rows)' for n, c in counts.head(20).items())
+        snippet = "\n".join(f'#   <stage id> = ["{safe_line(n, 80)}"]' for n in counts.index[:20])
         raise InputError(
             f'{source}, column "{column}": unknown stage name(s) {listed}, first at row '
             f"{row_label(unknown.idxmax())}. Map each onto a canonical stage ({', '.join(STAGES)}) "
@@ -501,7 +502,7 @@ def _finish_deals(df: pd.DataFrame, source: str, config: Config, warnings: list[
         again = df.index[dup & (df["deal_id"] == df.at[first, "deal_id"])][1]
         raise InputError(
             f'{source}, rows {row_label(first)} and {row_label(again)}, column "{_header(df, "deal_id")}": the id '
-            f'"{df.at[first, "deal_id"]}" is used twice ({int(dup.sum())} rows share an id). '
+            f'"{safe_line(df.at[first, "deal_id"], 80)}" is used twice ({int(dup.sum())} rows share an id). '
             "Deal ids must be unique: remove the duplicate rows or export again."
         )
     for column, (_, kind) in SCHEMA["deals"].items():
@@ -515,7 +516,7 @@ def _finish_deals(df: pd.DataFrame, source: str, config: Config, warnings: list[
     if status.isna().any():
         i = status.isna().idxmax()
         raise InputError(
-            f'{source}, row {row_label(i)}, column "{_header(df, "status")}": "{df.at[i, "status"]}" is not a status. '
+            f'{source}, row {row_label(i)}, column "{_header(df, "status")}": "{safe_line(df.at[i, "status"], 80)}" is not a status. '
             "Use open, won or lost (or leave it empty to derive it from the stage)."
         )
     df["status"] = status
@@ -639,7 +640,7 @@ def _finish_reps(df: pd.DataFrame, source: str, warnings: list[str]) -> pd.DataF
     dup = df["name"].duplicated()
     if dup.any():
         raise InputError(
-            f'{source}, row {row_label(dup.idxmax())}, column "{_header(df, "name")}": the rep "{df.loc[dup.idxmax(), "name"]}" '
+            f'{source}, row {row_label(dup.idxmax())}, column "{_header(df, "name")}": the rep "{safe_line(df.loc[dup.idxmax(), "name"], 80)}" '
             "is listed twice. Keep one row per rep."
         )
     return df.reset_index(drop=True)

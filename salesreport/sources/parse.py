@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import InputError
+from ..text import safe_line
 
 _OFFSET = r"(?:Z|[+-]\d{2}(?::?\d{2})?)"
 _TIME = r"(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?)?"
@@ -38,7 +39,9 @@ def row_label(index: int) -> int:
 
 
 def _fail(source: str, index: int, column: str, value: str, what: str, fix: str) -> InputError:
-    return InputError(f'{source}, row {row_label(index)}, column "{column}": "{value}" {what}. {fix}')
+    """The cell is quoted on one line, cut to 80 characters: a 5 MB or multi-line cell cannot flood or forge
+    the message."""
+    return InputError(f'{source}, row {row_label(index)}, column "{column}": "{safe_line(value, 80)}" {what}. {fix}')
 
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 of Excel's (1900 system) and Google Sheets' serial dates

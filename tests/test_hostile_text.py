@@ -3,6 +3,7 @@ as visible text, never as formatting or links, and quoted cells cannot flood or 
 
 from __future__ import annotations
 
+import openpyxl
 from typer.testing import CliRunner
 
 from salesreport.cli import app
@@ -57,3 +58,33 @@ def test_a_huge_multiline_bad_cell_is_quoted_on_one_short_line(tmp_path):
     assert len(message) < 1_000
     assert message.startswith("Error:") and "\n" not in message.rstrip("\n")  # one line: nothing forged
     assert "is not a date" in message and "…" in message
+
+
+def test_xlsx_keeps_names_with_control_characters(tmp_path):
+    folder = hostile_data(tmp_path)
+    out = tmp_path / "weekly.xlsx"
+    result = runner.invoke(app, ["weekly", "--data", str(folder), "--week", "2026-W10", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    cells = [c.value for ws in openpyxl.load_workbook(out) for row in ws.iter_rows() for c in row
+             if isinstance(c.value, str)]
+    assert any("Esc\\x1b[31mRed" in v for v in cells)  # written as a visible escape, not fatal
+
+
+def test_markdown_shows_html_and_pipes_as_text(tmp_path):
+    deals = [{"deal_id": "W", "owner": "<img src=x onerror=alert(1)>", "created_at": "2026-03-02", "stage": "signed",
+              "signed_at": "2026-03-10", "amount": "10", "competitor": "A|B"},
+             {"deal_id": "L", "owner": "<img src=x onerror=alert(1)>", "created_at": "2026-03-02", "stage": "Lost",
+              "lost_at": "2026-03-11", "competitor": "A|B"}]
+    reps = [{"name": "<img src=x onerror=alert(1)>", "role": "AE", "hire_date": "2025-01-01", "monthly_quota": "100"}]
+    folder = make_data(tmp_path / "data", deals, reps=reps)
+    for command, period in (("weekly", "2026-W11"), ("team", "2026-03")):
+        option = "--week" if command == "weekly" else "--month"
+        result = runner.invoke(app, [command, "--data", str(folder), option, period, "--format", "md"])
+        assert result.exit_code == 0, result.output
+        md = result.stdout
+        assert "<img" not in md and "&lt;img src=x onerror=alert(1)&gt;" in md
+        for table in md.split("\n\n"):
+            rows = [line for line in table.splitlines() if line.startswith("|")]
+            widths = {len(line.replace("\\|", "").split("|")) for line in rows}
+            assert len(widths) <= 1, table  # no row gains a column from a pipe in CRM text
+    assert "A\\|B" in md

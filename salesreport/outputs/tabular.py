@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import csv
+import html
 import io
 
 from ..engine.registry import metric_def, metrics_for
 from ..model import MetricValue, Report
+from ..text import safe_line
 from .format import fmt, fmt_target, safe_text
 
 CSV_COLUMNS = ("report", "period", "period_start", "period_end", "rep", "role", "metric", "number", "title",
@@ -41,7 +43,9 @@ def render_csv(report: Report) -> str:
 
 
 def _md(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    """CRM text inside a Markdown table: HTML shown as text (a Markdown viewer renders raw HTML), a pipe
+    escaped (it would add a column), one line, control characters escaped."""
+    return safe_line(html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " "))
 
 
 def render_markdown(report: Report) -> str:
@@ -53,7 +57,7 @@ def render_markdown(report: Report) -> str:
     for metric_id, mv in report.current.metrics.items():
         m = metric_def(metric_id, mv.label)
         values = [_status_mark(pr.metrics.get(metric_id)) for pr in report.periods]
-        lines.append(f"| {m.number_for(report.name)} | {m.title} | " + " | ".join(values)
+        lines.append(f"| {m.number_for(report.name)} | {_md(m.title)} | " + " | ".join(values)
                      + f" | {fmt(mv.previous, mv.unit)} | {fmt_target(mv, m.direction.value)} |")
     blocks = list(report.current.by_rep.values())
     if blocks:
@@ -63,7 +67,7 @@ def render_markdown(report: Report) -> str:
         lines.append("|---|" + "---:|" * len(blocks))
         for metric_id in ids:
             cells = [_status_mark(b.metrics.get(metric_id)) for b in blocks]
-            lines.append(f"| {metric_def(metric_id).title} | " + " | ".join(cells) + " |")
+            lines.append(f"| {_md(metric_def(metric_id).title)} | " + " | ".join(cells) + " |")
     for section in report.sections.values():
         lines += ["", f"## {_md(section.title)}", "", "| " + " | ".join(_md(c) for c in section.columns) + " |",
                   "|---" * len(section.columns) + "|"]

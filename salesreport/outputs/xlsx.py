@@ -11,7 +11,7 @@ import io
 import sys
 
 from openpyxl import Workbook
-from openpyxl.cell.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -46,7 +46,8 @@ CHART_ROWS = 22  # rows between chart anchors on the Charts sheet
 def text_cell(ws: Worksheet, row: int, column: int, text: str) -> Cell:
     """A string cell that stays a string: openpyxl would otherwise store "=…" as a formula."""
     cell = ws.cell(row=row, column=column)
-    cell.value = text
+    # characters XML 1.0 cannot hold (\x0b, \x1b…) are written as visible escapes, not dropped or fatal
+    cell.value = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
     cell.data_type = "s"
     return cell
 

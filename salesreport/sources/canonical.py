@@ -225,7 +225,10 @@ def read_csv_text(path: Path, encoding: str | None = None) -> pd.DataFrame:
     except (pd.errors.ParserError, ValueError) as exc:
         raise InputError(f"{path.name}: not a readable CSV file ({exc}). Save it as CSV from the CRM or Excel.") from None
     df.columns = [str(c).strip() for c in df.columns]
-    return _drop_footer(df)
+    df = _drop_footer(df)
+    # pandas renames a repeated header (amount, amount.1): keep the header row as written, for the check
+    df.attrs["written_headers"] = [h.strip() for h in next(csv.reader(io.StringIO(text), delimiter=sep), [])]
+    return df
 
 
 # encodings CRM exports come in besides UTF-8/UTF-16; charset-normalizer chooses among them by how the
@@ -434,8 +437,17 @@ def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped
                     f'Rename the header, or map it in salesreport.toml: [columns.{table}] {column} = "<header>".'
                 )
             continue
+        written = df.attrs.get("written_headers") or [str(c) for c in df.columns]
+        repeats = [i + 1 for i, h in enumerate(written) if h.lower() == actual.lower()]
+        if mapped and len(repeats) > 1:
+            raise InputError(
+                f'{source}: the header "{safe_line(actual, 80)}" stands over {len(repeats)} columns (columns '
+                f"{', '.join(map(str, repeats))}), and the report cannot tell which holds the {column}. Rename or "
+                "remove the other columns, or map the right one in salesreport.toml: "
+                f'[columns.{table}] {column} = "<its header>".'
+            )
         values = df[actual]
-        if isinstance(values, pd.DataFrame):  # a repeated header: take the first
+        if isinstance(values, pd.DataFrame):  # a repeated header in a preset's export: take the first
             values = values.iloc[:, 0]
         header = shown.setdefault(column, actual)
         if kind == "text":

@@ -45,6 +45,7 @@ def _fail(source: str, index: int, column: str, value: str, what: str, fix: str)
 
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 of Excel's (1900 system) and Google Sheets' serial dates
+MAX_AMOUNT = 1e15  # a quadrillion: past it a cell is a mistake, and sums would lose whole units
 MAX_SERIAL = (pd.Timestamp.max.date() - EXCEL_EPOCH.date()).days  # pandas timestamps end in 2262
 
 
@@ -202,6 +203,11 @@ def parse_amounts(values: pd.Series, *, source: str, column: str, allow_negative
             'Amounts look like 1234.50, "1 234,50" or "$1,234.50"; fix the cell or map another column '
             "in [columns.deals].",
         )
+    huge = ~(numbers <= MAX_AMOUNT)  # inf from 400 digits, or beyond any real deal
+    if huge.any():
+        i = huge.idxmax()
+        raise _fail(source, i, column, text[i], "is too large to be an amount",
+                    "Amounts up to 10^15 are read; fix the cell (a stray number pasted into it?).")
     numbers = numbers.where(~negative, -numbers)
     if not allow_negative and (numbers < 0).any():
         i = (numbers < 0).idxmax()

@@ -18,7 +18,7 @@ from . import __version__
 from .api import ReportRequest, run_with_config
 from .errors import ConfigError, SalesReportError
 from .outputs.files import write_atomic
-from .text import safe_text
+from .text import is_address, safe_line, safe_text
 
 app = typer.Typer(
     add_completion=False,
@@ -56,7 +56,16 @@ PipelineOpt = Annotated[str | None, typer.Option("--pipeline", help="Only deals 
 FormatOpt = Annotated[Format | None, typer.Option("--format", help="table, json, csv, md, xlsx or html. Default: table, or from --out's suffix.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Write to this file (atomically) instead of stdout.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", help="Show the traceback of an error.")]
-EmailOpt = Annotated[list[str] | None, typer.Option("--email", help="Mail the report to this address (repeatable). SMTP from [smtp] and SALESREPORT_SMTP_*.")]
+def _addresses(values: list[str] | None) -> list[str] | None:
+    """--email takes one plain address each time (a list or a line break could add recipients or headers)."""
+    for value in values or []:
+        if not is_address(value.strip()):
+            raise typer.BadParameter(f'"{safe_line(value, 80)}" is not one e-mail address; give each with its '
+                                     "own --email, like --email anna@example.com.")
+    return [v.strip() for v in values] if values else values
+
+
+EmailOpt = Annotated[list[str] | None, typer.Option("--email", callback=_addresses, help="Mail the report to this address (repeatable). SMTP from [smtp] and SALESREPORT_SMTP_*.")]
 PerRepOpt = Annotated[bool, typer.Option("--per-rep", help="Also mail each rep their own figures (address from the email column of reps).")]
 class Attachment(str, Enum):
     xlsx = "xlsx"

@@ -4,6 +4,8 @@ an OSC 8 link or a right-to-left override must show as what it is, never act."""
 
 from __future__ import annotations
 
+import re
+
 # format characters that reorder or hide text (bidi embeddings, overrides and isolates; zero-width marks)
 _INVISIBLE = {0x200B, 0x200C, 0x200D, 0x200E, 0x200F, 0x2028, 0x2029, 0x2060, 0xFEFF,
               *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
@@ -39,3 +41,12 @@ def safe_text(text: object) -> str:
     """A message of ours that quotes CRM text: its own line breaks kept, every other control or bidi
     character escaped (the cells it quotes were cut to one line by safe_line)."""
     return "\n".join(safe_line(line) for line in str(text).split("\n"))
+
+
+# one plain addr-spec: no display name, no list, no spaces or line breaks (a header could be injected)
+_ADDRESS = re.compile(r"[^@\s,;:<>()\[\]\\\"]+@[^@\s,;:<>()\[\]\\\"]+\.[^@\s,;:<>()\[\]\\\".]+")
+
+
+def is_address(text: str) -> bool:
+    """Exactly one e-mail address like anna@example.com (so "elena@x, spy@evil.example" is not one)."""
+    return _ADDRESS.fullmatch(text) is not None

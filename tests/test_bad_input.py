@@ -37,6 +37,10 @@ CASES = [
      ["salesreport.toml", "forecast.history_days must be a number, not inf"]),
     ("target that is nan", {"deals.csv": GOOD_DEALS}, "[targets]\nconv_reply = nan\n",
      ["conv_reply", "must be a number"]),
+    ("one cp1252 letter in a UTF-8 file", {"deals.csv": GOOD_DEALS, "activities.csv":
+        "owner,type,occurred_at\nJürgen,call,2026-01-05\n".encode() + "Ren\u00e9,call,2026-01-05\n".encode("cp1252")
+        + "Jürgen,call,2026-01-06\n".encode()}, None,
+     ["activities.csv", "line(s) 3 are not UTF-8", "[input] encoding"]),
     ("repeated header", {"deals.csv": "deal_id,created_at,amount,Amount\nD1,2026-01-05,,100\n"}, None,
      ["deals.csv", '"amount" stands over 2 columns', "columns 3, 4", "[columns.deals] amount"]),
     ("date before 1677", {"deals.csv": "deal_id,created_at\nD1,2026-01-05\nD2,0001-01-01\n"}, None,

@@ -126,3 +126,32 @@ def test_sends_over_implicit_tls(tmp_path):
                        env=env)
         assert proc.returncode == 0, proc.stderr
     assert [rcpt for rcpt, _ in inbox.messages] == [["head@example.com"]]
+
+
+@pytest.mark.parametrize("address", ["head@example.com\r\nBcc: spy@evil.example", "a@example.com, spy@evil.example"])
+def test_email_option_takes_one_address(address):
+    proc = run_cli("daily", "--data", str(SAMPLE), "--date", "2026-11-18", "--email", address, "--dry-run")
+    assert proc.returncode == 2  # a usage error
+    assert "--email" in proc.stderr and "is not one e-mail address" in " ".join(proc.stderr.split())
+    assert "Traceback" not in proc.stderr
+
+
+def test_a_rep_whose_address_is_not_one_is_skipped_the_others_get_mail(tmp_path):
+    folder = tmp_path / "data"
+    folder.mkdir()
+    for name in ("deals", "stage_history", "activities"):
+        (folder / f"{name}.csv").write_bytes((SAMPLE / f"{name}.csv").read_bytes())
+    (folder / "salesreport.toml").write_bytes((SAMPLE / "salesreport.toml").read_bytes())
+    reps = (SAMPLE / "reps.csv").read_text(encoding="utf-8").splitlines()
+    header, first, *rest = reps
+    column = header.split(",").index("email")
+    cells = first.split(",")
+    victim, cells[column] = cells[0], "elena@example.com; spy@evil.example"
+    (folder / "reps.csv").write_text("\n".join([header, ",".join(cells), *rest]) + "\n", encoding="utf-8")
+    proc = run_cli("daily", "--data", str(folder), "--date", "2026-11-18", "--per-rep", "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    said = " ".join(proc.stderr.split())
+    assert 'reps.csv, row 2, column "email": "elena@example.com; spy@evil.example" is not one e-mail address' in said
+    assert f"{victim} gets no mail" in said
+    recipients = [line for line in proc.stdout.splitlines() if line.startswith("To: ")]
+    assert recipients and not any("spy@" in line or "elena" in line for line in recipients)  # the others' mail only

@@ -19,7 +19,7 @@ import pandas as pd
 from ..config import TABLES, Config
 from ..errors import InputError
 from ..model import ACTION_TYPES, LOST_CODE, STAGES
-from ..text import safe_line
+from ..text import is_address, safe_line
 from .fastcsv import read_actions, read_typed
 from .parse import (
     FOOTER,
@@ -253,6 +253,7 @@ def decode(raw: bytes, name: str, encoding: str | None = None) -> str:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
+        _refuse_mixed_utf8(raw, name)
         from charset_normalizer import from_bytes
 
         best = from_bytes(raw[:500_000].replace(b"\x00", b""), cp_isolation=LEGACY_ENCODINGS).best()
@@ -262,6 +263,28 @@ def decode(raw: bytes, name: str, encoding: str | None = None) -> str:
                              ) from None
         text = raw.decode(best.encoding, errors="replace")
     return text.replace("\x00", "") if "\x00" in text else text  # NULs: Salesforce rich-text fields
+
+
+def _refuse_mixed_utf8(raw: bytes, name: str) -> None:
+    """A file that is UTF-8 but for a few lines (one cp1252 "é" pasted in) is refused naming those lines:
+    decoding it whole as a legacy code page would turn its valid UTF-8 letters into others ("Jürgen" →
+    "JГјrgen") and move their activities to a rep who does not exist."""
+    bad, valid_non_ascii = [], False
+    for number, line in enumerate(raw.splitlines(), start=1):  # only on a file that failed to decode
+        if line.isascii():
+            continue
+        try:
+            line.decode("utf-8")
+            valid_non_ascii = True
+        except UnicodeDecodeError:
+            bad.append(number)
+    if valid_non_ascii and bad:
+        shown = ", ".join(map(str, bad[:10])) + (f" and {len(bad) - 10} more" if len(bad) > 10 else "")
+        raise InputError(
+            f"{name}: line(s) {shown} are not UTF-8 text, though the rest of the file is (a character pasted from "
+            "another program?). Fix those lines and save the file as UTF-8, or, if the whole file is in another "
+            'encoding, name it in salesreport.toml: [input] encoding = "cp1252".'
+        )
 
 
 def _drop_footer(df: pd.DataFrame) -> pd.DataFrame:
@@ -655,6 +678,13 @@ def _finish_reps(df: pd.DataFrame, source: str, warnings: list[str]) -> pd.DataF
             f'{source}, row {row_label(dup.idxmax())}, column "{_header(df, "name")}": the rep "{safe_line(df.loc[dup.idxmax(), "name"], 80)}" '
             "is listed twice. Keep one row per rep."
         )
+    written = df["email"] != ""
+    bad = written & ~df["email"].map(is_address).astype(bool)  # reps are few: one check per address
+    for i in df.index[bad]:
+        warnings.append(f'{source}, row {row_label(i)}, column "{_header(df, "email")}": '
+                        f'"{safe_line(df.at[i, "email"], 80)}" is not one e-mail address; '
+                        f"{safe_line(df.at[i, 'name'], 80)} gets no mail until it is fixed.")
+    df.loc[bad, "email"] = ""
     return df.reset_index(drop=True)
 
 

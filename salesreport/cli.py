@@ -55,6 +55,7 @@ RepOpt = Annotated[list[str] | None, typer.Option("--rep", help="Only this rep i
 PipelineOpt = Annotated[str | None, typer.Option("--pipeline", help="Only deals of this pipeline.")]
 FormatOpt = Annotated[Format | None, typer.Option("--format", help="table, json, csv, md, xlsx or html. Default: table, or from --out's suffix.")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Write to this file (atomically) instead of stdout.")]
+ForceOpt = Annotated[bool, typer.Option("--force", help="Let --out replace a read-only file.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", help="Show the traceback of an error.")]
 def _addresses(values: list[str] | None) -> list[str] | None:
     """--email takes one plain address each time (a list or a line break could add recipients or headers)."""
@@ -78,10 +79,11 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or pr
 
 @dataclass(frozen=True)
 class Delivery:
-    """Where a report goes besides stdout / --out: a Google Sheet."""
+    """Where a report goes besides stdout: a Google Sheet; and whether --out may replace a read-only file."""
 
     to: str | None = None
     credentials: Path | None = None
+    force: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,7 +141,7 @@ def _report_command(report: str, period: str | None, data, config, since, period
             return
         text = _render(result, fmt, out, settings_config.templates)
         if out:
-            write_atomic(out, text)
+            write_atomic(out, text, replace_read_only=delivery.force)
         elif fmt is not Format.table:
             sys.stdout.write(text)
     except SalesReportError as exc:
@@ -239,11 +241,11 @@ def _period_command(report: str, period_option: object, doc: str) -> None:
         rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
         preset: PresetOpt = None, to: ToOpt = None, credentials: CredentialsOpt = None,
         email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
-        quiet: QuietOpt = False, verbose: VerboseOpt = False,
+        quiet: QuietOpt = False, verbose: VerboseOpt = False, force: ForceOpt = False,
     ) -> None:
         _report_command(report, period, data, config, since, periods, rep, pipeline, format, out, verbose,
                         mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet),
-                        delivery=Delivery(to, credentials), preset=preset)
+                        delivery=Delivery(to, credentials, force), preset=preset)
 
     command.__annotations__["period"] = period_option  # --month / --week / --date
     command.__name__ = command.__qualname__ = report
@@ -284,14 +286,15 @@ def team(
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
     preset: PresetOpt = None, to: ToOpt = None, credentials: CredentialsOpt = None,
     email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
-    quiet: QuietOpt = False, verbose: VerboseOpt = False,
+    quiet: QuietOpt = False, verbose: VerboseOpt = False, force: ForceOpt = False,
 ) -> None:
     """Ramp (days from hire to first action, demo, deal, quota), quota attainment, win rates per rep.
 
     Example: salesreport team --data sample_data --month 2026-10 --compare-at 2026-06-01
     """
     _report_command("team", month, data, config, since, 1, rep, pipeline, format, out, verbose, compare_at,
-                    Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet), Delivery(to, credentials), preset)
+                    Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet), Delivery(to, credentials, force),
+                    preset)
 
 
 @app.command()

@@ -3,34 +3,52 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from pathlib import Path
 
 from ..errors import DeliveryError
 
 
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write `data` to `path` so that readers see the old file or the complete new one, never a part."""
-    path = Path(path)
+def write_atomic(path: Path, data: str | bytes, replace_read_only: bool = False) -> None:
+    """Write `data` to `path` so that readers see the old file or the complete new one, never a part.
+
+    A symbolic link is followed: its target is replaced, in the target's folder, keeping the target's mode.
+    Only a regular file is replaced (never /dev/stdout, a pipe or a device); a read-only one only when asked.
+    """
+    given = Path(path)
+    path = Path(os.path.realpath(given))
     payload = data.encode("utf-8") if isinstance(data, str) else data
-    folder = path.parent if str(path.parent) else Path(".")
+    folder = path.parent
     if not folder.is_dir():
-        raise DeliveryError(f"{path}: the folder {folder} does not exist. Create it or choose another --out.")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        raise DeliveryError(f"{given}: the folder {folder} does not exist. Create it or choose another --out.")
+    mode = None
+    if os.path.lexists(path):
+        current = path.stat()
+        if not stat.S_ISREG(current.st_mode):
+            raise DeliveryError(f"{given}: not a regular file (a folder, pipe or device); --out writes files. "
+                                "Choose a file name, or leave out --out to print the report.")
+        if not current.st_mode & 0o222 and not replace_read_only:
+            raise DeliveryError(f"{given}: the file is read-only, so it is left as it is. Make it writable, or "
+                                "pass --force to replace it.")
+        mode = current.st_mode & 0o777
+    tmp = None
     try:
-        os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
             fh.write(payload)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
         raise DeliveryError(
-            f"{path}: could not be written ({exc.strerror}); the previous file, if any, is unchanged."
+            f"{given}: could not be written ({exc.strerror}); the previous file, if any, is unchanged."
         ) from None
 
 

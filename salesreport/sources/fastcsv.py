@@ -7,6 +7,10 @@ too wide, a cell in any other format (a dd.mm.yyyy date, "$1,234.50", an invalid
 `read_typed` return None, and the table goes through the general parser (canonical.py), which accepts
 every other format and words each error with its file, row and column. So the two paths give identical
 tables wherever the fast one answers, and messages never depend on which path ran.
+
+An activities file arrives only as its done sales actions (`read_actions`): millions of rows of text never
+reach pandas, just owner and action as categories, the day and the deal id. Every connection has
+[engine] memory_limit and temp_directory; running out of memory is a configuration error, not a decline.
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ import io
 import os
 import re
 import stat
+import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -303,7 +304,44 @@ def _drop_footer(df: pd.DataFrame) -> pd.DataFrame:
     return df.loc[: start - 1]
 
 
+MAX_WORKBOOK_BYTES = 512 << 20  # uncompressed: a CRM export of a million rows stays well below
+MAX_SHEET_COLUMNS = 1_000
+_DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="[A-Z]+\d+:([A-Z]+)(\d+)"')
+
+
+def _check_workbook_size(path: Path) -> None:
+    """Refuse a workbook that would expand past memory before reading it: its entries' uncompressed size,
+    and each sheet's declared width (a stray cell in column XFD makes 16,384 columns of every row)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+            unpacked = sum(e.file_size for e in entries)
+            if unpacked > MAX_WORKBOOK_BYTES:
+                raise InputError(f"{path.name}: the workbook unpacks to {unpacked >> 20:,} MiB, more than the "
+                                 f"{MAX_WORKBOOK_BYTES >> 20} MiB a CRM export needs. Export it as CSV, or check "
+                                 "that it is the file you meant.")
+            for entry in entries:
+                if entry.filename.startswith("xl/worksheets/") and entry.filename.endswith(".xml"):
+                    with archive.open(entry) as sheet:
+                        found = _DIMENSION.search(sheet.read(4096))
+                    if found and _column_number(found.group(1).decode()) > MAX_SHEET_COLUMNS:
+                        raise InputError(
+                            f"{path.name}: a sheet reaches column {found.group(1).decode()}, more than "
+                            f"{MAX_SHEET_COLUMNS:,} columns. Delete the stray cells far to the right (Ctrl+End "
+                            "shows the last one) and save again, or export the sheet as CSV.")
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InputError(f"{path.name}: not a readable XLSX workbook ({exc}).") from None
+
+
+def _column_number(letters: str) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + ord(letter) - 64
+    return number
+
+
 def _read_excel_sheets(path: Path) -> dict[str, pd.DataFrame]:
+    _check_workbook_size(path)
     try:
         return pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a broken file

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
+from ..duck import arrow, connect, memory_guard
 from ..model import LOST_CODE, RANKED_STAGES, STAGE_RANK, STAGES
 from ..sources.canonical import NO_STAGE, Dataset
 
@@ -51,7 +52,10 @@ def _rank(stage_idx: np.ndarray) -> np.ndarray:
 
 
 def build_facts(ds: Dataset, config: Config) -> Facts:
-    """Turn a parsed Dataset into Facts, deriving status, close dates and history as SPEC §2 says."""
+    """Turn a parsed Dataset into Facts, deriving status, close dates and history as SPEC §2 says.
+
+    The work is relational: the deals and the stage history go into DuckDB, and one set of SQL statements
+    (FACTS_SQL) derives status, close dates, the events, the stays and the first entries."""
     warnings = list(ds.warnings)
     deals = ds.deals.copy()
     no_created = deals["created_at"].isna()
@@ -63,122 +67,52 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
         )
         deals = deals[~no_created].reset_index(drop=True)
     n = len(deals)
-    deal_index = pd.Index(deals["deal_id"])
-
-    status = deals["status"].to_numpy(dtype=object).copy()
-    stage_idx = deals["stage_idx"].to_numpy()
-    unset = status == ""
-    status[unset & (stage_idx == SIGNED_IDX)] = "won"
-    status[unset & (stage_idx == LOST_CODE)] = "lost"
-    status[(status == "") & deals["signed_at"].notna().to_numpy()] = "won"
-    status[(status == "") & deals["lost_at"].notna().to_numpy()] = "lost"
-    status[status == ""] = "open"
-    won, lost = status == "won", status == "lost"
-    deals["status"] = status
-    signed_at = deals["signed_at"].where(won).fillna(deals["closed_at"].where(won))
-    lost_at = deals["lost_at"].where(lost).fillna(deals["closed_at"].where(lost))
-
-    # --- stage history: given rows, else rows derived from the deal (SPEC §2)
-    rows = []
-    has_history = np.zeros(n, dtype=bool)
-    if ds.history is not None and len(ds.history):
-        h = ds.history
-        pos = deal_index.get_indexer(h["deal_id"])
-        orphan = pos < 0
-        if orphan.any():
-            ids = ", ".join(h.loc[orphan, "deal_id"].drop_duplicates().head(SAMPLE_IDS))
-            warnings.append(
-                f"{int(orphan.sum())} stage-history row(s) name deals not in the deals table and are ignored "
-                f"(e.g. {ids})."
-            )
-        h = h[~orphan]
-        pos = pos[~orphan].astype(np.int64)
-        has_history[pos] = True
-        owner = h["owner"].to_numpy(dtype=object)
-        owner = np.where(owner == "", deals["owner"].to_numpy(dtype=object)[pos], owner)
-        rows.append(pd.DataFrame({"pos": pos, "entered_at": h["entered_at"].to_numpy(),
-                                  "stage_idx": h["stage_idx"].to_numpy(), "owner": owner}))
-    else:
+    con = connect(config)
+    con.register("deals_in", pd.DataFrame({
+        "pos": np.arange(n, dtype=np.int64), "deal_id": deals["deal_id"], "owner": deals["owner"],
+        "stage_idx": deals["stage_idx"].astype(np.int8), "status": deals["status"],
+        "signed_at": deals["signed_at"], "lost_at": deals["lost_at"], "closed_at": deals["closed_at"],
+        "created_at": deals["created_at"],
+    }))
+    history = ds.history if ds.history is not None and len(ds.history) else None
+    if history is None:
         warnings.append(
             "No stage_history table: each deal's history is derived from its row (current stage at "
             "created_at, signed at signed_at), so conversions, stage days and the sales cycle are "
             "approximations. Export the stage history for exact figures."
         )
-    derive = ~has_history
-    if derive.any():
-        idx = np.where(derive)[0]
-        cur = stage_idx[idx]
-        # SPEC §2: the current stage at created_at; a won or lost deal: work_started at created_at
-        first_stage = np.where(won[idx] | lost[idx] | (cur < 0) | (cur == SIGNED_IDX), WORK_STARTED_IDX, cur)
-        first_stage = np.where((cur == NO_STAGE) & ~won[idx] & ~lost[idx], NEW_IDX, first_stage)
-        rows.append(pd.DataFrame({"pos": idx, "entered_at": deals["created_at"].to_numpy()[idx],
-                                  "stage_idx": first_stage.astype(np.int8),
-                                  "owner": deals["owner"].to_numpy(dtype=object)[idx]}))
-    events = pd.concat(rows, ignore_index=True)
+        history = pd.DataFrame({"deal_id": pd.Series(dtype=object), "entered_at": pd.Series(dtype="datetime64[ns]"),
+                                "stage_idx": pd.Series(dtype=np.int8), "owner": pd.Series(dtype=object)})
+    con.register("history_in", pd.DataFrame({
+        "seq": np.arange(len(history), dtype=np.int64), "deal_id": history["deal_id"],
+        "entered_at": history["entered_at"], "stage_idx": history["stage_idx"].astype(np.int8),
+        "owner": history["owner"],
+    }))
+    with memory_guard(con, "Computing the funnel facts"):
+        for statement in FACTS_SQL.format(n=n, nh=len(history), **_CODES).split(";"):
+            if statement.strip():
+                con.sql(statement)
+    warnings += _facts_warnings(con)
 
-    # signed_at / lost_at from history when the deal row lacks them
-    hist_signed = events[events["stage_idx"] == SIGNED_IDX].groupby("pos")["entered_at"].min()
-    hist_lost = events[events["stage_idx"] == LOST_CODE].groupby("pos")["entered_at"].max()
-    signed_at = _fill_from(signed_at, hist_signed, won)
-    lost_at = _fill_from(lost_at, hist_lost, lost)
-    undated_won = won & signed_at.isna().to_numpy()
-    if undated_won.any():
-        ids = ", ".join(deals.loc[undated_won, "deal_id"].head(SAMPLE_IDS))
-        warnings.append(
-            f"{int(undated_won.sum())} won deal(s) have no signed date and count in no revenue (e.g. {ids}). "
-            "Fill in signed_at (or closed_at)."
-        )
-    undated_lost = lost & lost_at.isna().to_numpy()
-    if undated_lost.any():
-        last_seen = events.groupby("pos")["entered_at"].max().reindex(np.arange(n))
-        lost_at = lost_at.where(~undated_lost, last_seen.to_numpy())
-        ids = ", ".join(deals.loc[undated_lost, "deal_id"].head(SAMPLE_IDS))
-        warnings.append(
-            f"{int(undated_lost.sum())} lost deal(s) have no lost date; their last stage change is taken "
-            f"instead (e.g. {ids}). Fill in lost_at (or closed_at)."
-        )
-    deals["signed_at"] = signed_at.to_numpy()
-    deals["lost_at"] = lost_at.to_numpy()
+    d = arrow(con.sql("SELECT status, signed_at, lost_at, coalesce(l.lost_owner, owner) AS lost_owner "
+                      "FROM d2 LEFT JOIN lost_owner l USING (pos) ORDER BY pos"))
+    deals["status"] = d.column("status").to_numpy(zero_copy_only=False).astype(object)
+    deals["signed_at"] = _times(d.column("signed_at"))
+    deals["lost_at"] = _times(d.column("lost_at"))
+    deals["lost_owner"] = d.column("lost_owner").to_numpy(zero_copy_only=False).astype(object)
+    first_entry, first_owner = _first_entries(con, n)
+    e = arrow(con.sql("SELECT pos, entered_at, stage_idx, owner, rank FROM ev WHERE rank >= 0 ORDER BY pos, k"))
+    entries = pd.DataFrame({
+        "pos": e.column("pos").to_numpy(), "entered_at": _times(e.column("entered_at")),
+        "stage_idx": e.column("stage_idx").to_numpy().astype(np.int8),
+        "owner": e.column("owner").to_numpy(zero_copy_only=False).astype(object),
+        "rank": e.column("rank").to_numpy().astype(np.int8),
+    })
+    s = arrow(con.sql("SELECT stage_idx, ended_at, days FROM stays ORDER BY pos, k"))
+    stays = pd.DataFrame({"stage_idx": s.column("stage_idx").to_numpy().astype(np.int8),
+                          "ended_at": _times(s.column("ended_at")), "days": s.column("days").to_numpy()})
 
-    # a signed deal whose history lacks the signed entry gets one at signed_at
-    need_signed = won & deals["signed_at"].notna().to_numpy()
-    need_signed &= ~np.isin(np.arange(n), hist_signed.index.to_numpy())
-    # a lost deal whose history lacks the lost entry gets one at lost_at (it ends the last stay)
-    need_lost = lost & deals["lost_at"].notna().to_numpy()
-    need_lost &= ~np.isin(np.arange(n), hist_lost.index.to_numpy())
-    extra = []
-    for mask, code, column in ((need_signed, SIGNED_IDX, "signed_at"), (need_lost, LOST_CODE, "lost_at")):
-        idx = np.where(mask)[0]
-        if len(idx):
-            extra.append(pd.DataFrame({"pos": idx, "entered_at": deals[column].to_numpy()[idx],
-                                       "stage_idx": np.full(len(idx), code, dtype=np.int8),
-                                       "owner": deals["owner"].to_numpy(dtype=object)[idx]}))
-    events = pd.concat([events, *extra], ignore_index=True)
-    events["stage_idx"] = events["stage_idx"].astype(np.int8)
-    events["rank"] = _rank(events["stage_idx"].to_numpy())
-    # lost sorts after a stage entered at the same instant; stage ties sort by rank
-    events["_order"] = np.where(events["rank"] < 0, 99, events["rank"])
-    events = _stable_sort(events, ["pos", "entered_at", "_order"])
-    # rows repeating the current stage (amount or date edits) are not stage changes
-    same_deal = events["pos"].eq(events["pos"].shift())
-    repeat = same_deal & events["stage_idx"].eq(events["stage_idx"].shift())
-    events = events[~repeat].reset_index(drop=True)
-
-    stays = _stays(events, deals)
-    # who a lost deal belongs to: the owner of its (latest) lost entry, else the deal's owner
-    lost_rows = events[events["stage_idx"] == LOST_CODE].drop_duplicates("pos", keep="last")
-    lost_owner = deals["owner"].to_numpy(dtype=object).copy()
-    lost_owner[lost_rows["pos"].to_numpy()] = lost_rows["owner"].to_numpy(dtype=object)
-    deals["lost_owner"] = lost_owner
-    entries = events[events["rank"] >= 0].drop(columns="_order").reset_index(drop=True)
-    first_entry, first_owner = _first_entries(entries, n)
-    backwards = _backward_moves(entries)
-    if backwards:
-        warnings.append(
-            f"{backwards} deal(s) have a stage history that moves backwards; 'reached' keeps their furthest stage."
-        )
-
-    actions = _actions(ds, deal_index)
+    actions = _actions(ds, pd.Index(deals["deal_id"]))
     reps = ds.reps if ds.reps is not None else pd.DataFrame(
         {"name": pd.Series(dtype=object), "role": pd.Series(dtype=object), "team": pd.Series(dtype=object),
          "hire_date": pd.Series(dtype="datetime64[ns]"), "left_at": pd.Series(dtype="datetime64[ns]"),
@@ -198,61 +132,135 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
                  stays=stays, actions=actions, reps=reps, warnings=warnings)
 
 
-def _stable_sort(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """frame.sort_values(keys, kind="stable"), by numpy's lexsort on the raw integers (several times faster
-    on millions of rows); timestamps here are never NaT."""
-    columns = [frame[k].to_numpy() for k in reversed(keys)]
-    columns = [c.view("i8") if c.dtype.kind == "M" else c for c in columns]
-    return frame.take(np.lexsort(columns)).reset_index(drop=True)
+_CODES = {"signed": SIGNED_IDX, "lost": LOST_CODE, "work_started": WORK_STARTED_IDX, "new": NEW_IDX,
+          "no_stage": NO_STAGE, "ranks": "[" + ", ".join(str(STAGE_RANK[s]) for s in STAGES) + "]"}
+
+# SPEC §2 in SQL. deals_in(pos, deal_id, owner, stage_idx, status, signed_at, lost_at, closed_at, created_at)
+# and history_in(seq, deal_id, entered_at, stage_idx, owner) in; out:
+#   d2     one row per deal: status, signed_at, lost_at (filled from history, closed_at, last change), lost_owner
+#   ev     the stage changes in order (k): given rows, else derived from the deal, plus a signed/lost entry
+#          where the history lacks it; rows repeating the current stage removed; rank −1 = lost
+#   stays  each stay in a funnel stage that ended (by the next change or by being lost): days between dates
+#   fe     per deal and ranked stage r: the first entry into r or a later-ranked stage, and its owner
+FACTS_SQL = """
+CREATE TEMP TABLE d AS
+SELECT pos, deal_id, owner, stage_idx, created_at, status,
+       CASE status WHEN 'won' THEN coalesce(signed_at, closed_at) END AS signed_at,
+       CASE status WHEN 'lost' THEN coalesce(lost_at, closed_at) END AS lost_at
+FROM (SELECT * REPLACE (CASE WHEN status <> '' THEN status WHEN stage_idx = {signed} THEN 'won'
+                             WHEN stage_idx = {lost} THEN 'lost' WHEN signed_at IS NOT NULL THEN 'won'
+                             WHEN lost_at IS NOT NULL THEN 'lost' ELSE 'open' END AS status)
+      FROM deals_in);
+
+CREATE TEMP TABLE orphans AS
+SELECT h.deal_id, h.seq FROM history_in h ANTI JOIN d USING (deal_id);
+
+CREATE TEMP TABLE ev0 AS
+SELECT d.pos, h.entered_at, h.stage_idx, CASE WHEN h.owner = '' THEN d.owner ELSE h.owner END AS owner, h.seq
+FROM history_in h JOIN d USING (deal_id)
+UNION ALL
+SELECT pos, created_at,
+       (CASE WHEN stage_idx = {no_stage} AND status = 'open' THEN {new}
+             WHEN status <> 'open' OR stage_idx < 0 OR stage_idx = {signed} THEN {work_started}
+             ELSE stage_idx END)::TINYINT,
+       owner, {nh} + pos
+FROM d ANTI JOIN (SELECT DISTINCT deal_id FROM history_in) USING (deal_id);
+
+CREATE TEMP TABLE d2 AS
+SELECT d.pos, d.deal_id, d.owner, d.status,
+       CASE WHEN d.status = 'won' THEN coalesce(d.signed_at, h.signed_at) END AS signed_at,
+       CASE WHEN d.status = 'lost' THEN coalesce(d.lost_at, h.lost_at, h.last_seen) END AS lost_at,
+       d.status = 'won' AND coalesce(d.signed_at, h.signed_at) IS NULL AS undated_won,
+       d.status = 'lost' AND coalesce(d.lost_at, h.lost_at) IS NULL AS undated_lost,
+       coalesce(h.has_signed, false) AS has_signed, coalesce(h.has_lost, false) AS has_lost
+FROM d LEFT JOIN (
+    SELECT pos, min(entered_at) FILTER (stage_idx = {signed}) AS signed_at,
+           max(entered_at) FILTER (stage_idx = {lost}) AS lost_at, max(entered_at) AS last_seen,
+           bool_or(stage_idx = {signed}) AS has_signed, bool_or(stage_idx = {lost}) AS has_lost
+    FROM ev0 GROUP BY pos) h USING (pos);
+
+CREATE TEMP TABLE ev AS
+SELECT pos, entered_at, stage_idx, owner, rank, row_number() OVER (PARTITION BY pos ORDER BY k) AS k
+FROM (
+    SELECT *, lag(stage_idx) OVER (PARTITION BY pos ORDER BY k) AS previous
+    FROM (
+        SELECT *, row_number() OVER (PARTITION BY pos ORDER BY entered_at,
+                                     CASE WHEN rank < 0 THEN 99 ELSE rank END, seq) AS k
+        FROM (
+            SELECT *, CASE WHEN stage_idx >= 0 THEN {ranks}[stage_idx + 1] ELSE -1 END::TINYINT AS rank
+            FROM (SELECT * FROM ev0
+                  UNION ALL
+                  SELECT pos, signed_at, {signed}::TINYINT, owner, {nh} + {n} + pos FROM d2
+                  WHERE status = 'won' AND signed_at IS NOT NULL AND NOT has_signed
+                  UNION ALL
+                  SELECT pos, lost_at, {lost}::TINYINT, owner, {nh} + 2 * {n} + pos FROM d2
+                  WHERE status = 'lost' AND lost_at IS NOT NULL AND NOT has_lost))))
+WHERE previous IS NULL OR previous <> stage_idx;
+
+CREATE TEMP TABLE stays AS
+SELECT pos, k, stage_idx, ended_at, date_diff('day', entered_at::DATE, ended_at::DATE) AS days
+FROM (SELECT *, lead(entered_at) OVER (PARTITION BY pos ORDER BY k) AS ended_at FROM ev)
+WHERE rank >= 0 AND stage_idx <> {signed} AND ended_at IS NOT NULL;
+
+CREATE TEMP TABLE lost_owner AS
+SELECT pos, arg_max(owner, k) AS lost_owner FROM ev WHERE stage_idx = {lost} GROUP BY pos;
+"""
 
 
-def _fill_from(current: pd.Series, by_pos: pd.Series, where: np.ndarray) -> pd.Series:
-    fill = by_pos.reindex(np.arange(len(current))).to_numpy()
-    out = current.to_numpy().copy()
-    take = where & pd.isna(out) & ~pd.isna(fill)
-    out[take] = fill[take]
-    return pd.Series(out, index=current.index, dtype="datetime64[ns]")
+def _times(column) -> np.ndarray:
+    """An Arrow timestamp column as datetime64[ns] (NaT for null)."""
+    return column.to_numpy().astype("datetime64[ns]")
 
 
-def _first_entries(entries: pd.DataFrame, n: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """First entry into each ranked stage: the earliest entry of it or of any later-ranked stage."""
-    by_time = _stable_sort(entries, ["entered_at", "rank"])
-    pos = by_time["pos"].to_numpy()
-    times = by_time["entered_at"].to_numpy()
-    ranks = by_time["rank"].to_numpy()
-    owners = by_time["owner"].to_numpy(dtype=object)
+def _first_entries(con, n: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """First entry into each ranked stage: the earliest entry of it or of any later-ranked stage (ties: the
+    lower rank, then the earlier row), with the owner of that entry."""
+    picks = []
+    for r, stage in enumerate(RANKED_STAGES):
+        picks.append(f"min(entered_at) FILTER (rank >= {r}) AS t{r}")
+        picks.append(f"arg_min(owner, {{'t': entered_at, 'r': rank, 'k': k}}) FILTER (rank >= {r}) AS o{r}")
+    table = arrow(con.sql(f"SELECT pos, {', '.join(picks)} FROM ev WHERE rank >= 0 GROUP BY pos"))
+    pos = table.column("pos").to_numpy()
     first_entry, first_owner = {}, {}
-    for stage in RANKED_STAGES:
-        mask = ranks >= STAGE_RANK[stage]
-        p = pos[mask]
-        uniq, first = np.unique(p, return_index=True)
+    for r, stage in enumerate(RANKED_STAGES):
+        times = _times(table.column(f"t{r}"))
+        owners = table.column(f"o{r}").to_numpy(zero_copy_only=False)
         t = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
         o = np.full(n, "", dtype=object)
-        t[uniq] = times[mask][first]
-        o[uniq] = owners[mask][first]
-        first_entry[stage] = t
-        first_owner[stage] = o
+        reached = ~np.isnat(times)
+        t[pos[reached]] = times[reached]
+        o[pos[reached]] = owners[reached]
+        first_entry[stage], first_owner[stage] = t, o
     return first_entry, first_owner
 
 
-def _stays(events: pd.DataFrame, deals: pd.DataFrame) -> pd.DataFrame:
-    """Each stay in a funnel stage that ended (by the next stage change or by being lost)."""
-    nxt_same = events["pos"].shift(-1).eq(events["pos"])
-    ended_at = events["entered_at"].shift(-1).where(nxt_same)
-    stay = (events["rank"] >= 0) & (events["stage_idx"] != SIGNED_IDX) & ended_at.notna()
-    start = events.loc[stay, "entered_at"].dt.normalize()
-    end = ended_at[stay]
-    return pd.DataFrame({
-        "stage_idx": events.loc[stay, "stage_idx"].to_numpy(),
-        "ended_at": end.to_numpy(),
-        "days": (end.dt.normalize() - start).dt.days.to_numpy(),
-    })
-
-
-def _backward_moves(entries: pd.DataFrame) -> int:
-    prev_rank = entries["rank"].shift()
-    back = entries["pos"].eq(entries["pos"].shift()) & (entries["rank"] < prev_rank)
-    return int(entries.loc[back, "pos"].nunique())
+def _facts_warnings(con) -> list[str]:
+    """What FACTS_SQL found amiss: orphan history rows, closed deals without a date, backward moves."""
+    out = []
+    (orphans, ids), = con.sql(
+        f"SELECT (SELECT count(*) FROM orphans), (SELECT list(deal_id) FROM (SELECT deal_id FROM orphans "
+        f"GROUP BY deal_id ORDER BY min(seq) LIMIT {SAMPLE_IDS}))").fetchall()
+    if orphans:
+        out.append(f"{orphans} stage-history row(s) name deals not in the deals table and are ignored "
+                   f"(e.g. {', '.join(ids)}).")
+    for flag, wording in (
+        ("undated_won", "won deal(s) have no signed date and count in no revenue (e.g. {ids}). "
+                        "Fill in signed_at (or closed_at)."),
+        ("undated_lost", "lost deal(s) have no lost date; their last stage change is taken instead "
+                         "(e.g. {ids}). Fill in lost_at (or closed_at)."),
+    ):
+        (count, ids), = con.sql(f"SELECT count(*), (SELECT list(deal_id ORDER BY pos) FROM (SELECT deal_id, pos "
+                                f"FROM d2 WHERE {flag} ORDER BY pos LIMIT {SAMPLE_IDS})) FROM d2 WHERE {flag}"
+                                ).fetchall()
+        if count:
+            out.append(f"{count} " + wording.format(ids=", ".join(ids)))
+    (backwards,), = con.sql("SELECT count(DISTINCT pos) FROM (SELECT pos, rank, lag(rank) OVER "
+                            "(PARTITION BY pos ORDER BY k) AS previous FROM ev WHERE rank >= 0) "
+                            "WHERE rank < previous").fetchall()
+    if backwards:
+        out.append(f"{backwards} deal(s) have a stage history that moves backwards; 'reached' keeps their "
+                   "furthest stage.")
+    return out
 
 
 def _actions(ds: Dataset, deal_index: pd.Index) -> pd.DataFrame:

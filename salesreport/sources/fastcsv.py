@@ -23,8 +23,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from ..config import Config, memory_limit_for_duckdb
-from ..errors import ConfigError
+from ..config import Config
+from ..duck import arrow as _arrow
+from ..duck import connect as _connect
+from ..duck import memory_guard
+from ..duck import quote as _quote
 from .parse import FALSE_WORDS, FIRST_DAY, FOOTER, LAST_DAY, TRUE_WORDS
 
 # every character Python's str.strip() removes, so that SQL trims text exactly as the general parser does
@@ -34,10 +37,6 @@ _TIME = r"[ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
 # below this size the general parser is as quick as starting DuckDB (a report on a small export starts fast)
 FAST_PATH_MIN_BYTES = 1 << 20
 _FOOTER = "(?i)" + FOOTER
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 _EDGE_SPACE = "[" + "".join(f"\\x{{{ord(ch):x}}}" for ch in _WHITESPACE) + "]"
@@ -161,18 +160,6 @@ def _layout(path: Path, table: str, schema: dict[str, tuple[bool, str]], config:
     return _Layout(path, names, sep, chosen)
 
 
-def _connect(config: Config):
-    """A DuckDB connection with [engine] memory_limit (it spills to disk beyond it) and temp_directory."""
-    import duckdb  # loaded only when a large CSV is read
-
-    con = duckdb.connect()
-    con.sql("SET enable_progress_bar = false")  # DuckDB's own bar would land on stdout, where JSON goes
-    con.sql(f"SET memory_limit = {_quote(memory_limit_for_duckdb(config))}")
-    if config.temp_directory is not None:
-        con.sql(f"SET temp_directory = {_quote(str(config.temp_directory))}")
-    return con
-
-
 def _run(con, layout: _Layout, sql: str, row_numbers: bool = False) -> bool:
     """Run `sql`, whose {source} is the scan of the file; False when DuckDB cannot read the file as asked
     (invalid UTF-8, a row wider than the header, a broken quote: the general reader says which)."""
@@ -180,23 +167,13 @@ def _run(con, layout: _Layout, sql: str, row_numbers: bool = False) -> bool:
 
     for parallel in (True, False):  # DuckDB reads short rows beside quoted line breaks in one thread only
         try:
-            con.sql(sql.replace("{source}", layout.source(parallel, row_numbers)))
+            with memory_guard(con, f"{layout.path.name}: reading it"):
+                con.sql(sql.replace("{source}", layout.source(parallel, row_numbers)))
             return True
-        except duckdb.OutOfMemoryException:
-            limit = con.sql("SELECT current_setting('memory_limit')").fetchall()[0][0]
-            raise ConfigError(
-                f"{layout.path.name}: reading it needs more memory than [engine] memory_limit allows ({limit}). "
-                "Raise memory_limit in salesreport.toml, or set [engine] temp_directory to a folder with free "
-                "space where the engine can spill."
-            ) from None
         except duckdb.Error as exc:
             if not parallel or "parallel" not in str(exc):
                 return False
     return False
-
-
-def _arrow(result) -> pa.Table:
-    return result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.fetch_arrow_table()
 
 
 def read_typed(path: Path, table: str, schema: dict[str, tuple[bool, str]], config: Config,

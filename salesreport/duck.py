@@ -22,6 +22,7 @@ def connect(config: Config):
 
     con = duckdb.connect()
     con.sql("SET enable_progress_bar = false")  # DuckDB's own bar would land on stdout, where JSON goes
+    con.sql("SET preserve_insertion_order = true")  # a table scanned by many threads keeps its file's order
     con.sql(f"SET memory_limit = {quote(memory_limit_for_duckdb(config))}")
     if config.temp_directory is not None:
         con.sql(f"SET temp_directory = {quote(str(config.temp_directory))}")

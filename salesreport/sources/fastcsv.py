@@ -39,13 +39,12 @@ FAST_PATH_MIN_BYTES = 1 << 20
 _FOOTER = "(?i)" + FOOTER
 
 
-_EDGE_SPACE = "[" + "".join(f"\\x{{{ord(ch):x}}}" for ch in _WHITESPACE) + "]"
-
-
 def _text(col: str) -> str:
-    """A cell as text, stripped as str.strip() strips (the wide trim only runs where an edge is blank)."""
-    return (f"CASE WHEN regexp_matches({col}, '^{_EDGE_SPACE}|{_EDGE_SPACE}$') "
-            f"THEN trim({col}, {_quote(_WHITESPACE)}) ELSE coalesce({col}, '') END")
+    """A cell as text, stripped as str.strip() strips: the wide trim runs only where the first or the last
+    character is blank (a test of two characters, several times cheaper than a regular expression)."""
+    spaces = _quote(_WHITESPACE)
+    return (f"CASE WHEN contains({spaces}, {col}[1]) OR contains({spaces}, {col}[-1]) "
+            f"THEN trim({col}, {spaces}) ELSE coalesce({col}, '') END")
 
 
 def _typed(col: str, kind: str, tz: str) -> str:
@@ -53,11 +52,12 @@ def _typed(col: str, kind: str, tz: str) -> str:
     (an empty cell is NULL too, and typed as the general parser types it: NaT, NaN, or the default flag)."""
     if kind == "text":
         return col
-    if kind == "datetime":
-        return (f"CASE WHEN regexp_full_match({col}, '{_DATE}') THEN try_strptime({col}, '%Y-%m-%d') "
-                f"WHEN regexp_full_match({col}, '{_DATE}{_TIME}') THEN try_cast({col} AS TIMESTAMP) "
-                f"WHEN regexp_full_match({col}, '{_DATE}{_TIME}(Z|[+-]\\d{{2}}:\\d{{2}})') "
-                f"THEN timezone({_quote(tz)}, try_cast({col} AS TIMESTAMPTZ)) END")
+    if kind == "datetime":  # one match of the whole grammar, then the cast its form needs
+        offset = f"{col}[-1] = 'Z' OR ({col}[-3] = ':' AND {col}[-6] IN ('+', '-') AND length({col}) > 16)"
+        return (f"CASE WHEN regexp_full_match({col}, '{_DATE}({_TIME}(Z|[+-]\\d{{2}}:\\d{{2}})?)?') THEN "
+                f"CASE WHEN length({col}) = 10 THEN try_strptime({col}, '%Y-%m-%d') "
+                f"WHEN {offset} THEN timezone({_quote(tz)}, try_cast({col} AS TIMESTAMPTZ)) "
+                f"ELSE try_cast({col} AS TIMESTAMP) END END")
     if kind == "amount":
         return f"CASE WHEN regexp_full_match({col}, '\\d+(\\.\\d+)?') THEN try_cast({col} AS DOUBLE) END"
     if kind == "bool":
@@ -98,21 +98,19 @@ class _Layout:
     def __init__(self, path: Path, names: list[str], sep: str, chosen: dict[str, tuple[int, str]]):
         self.path, self.names, self.sep, self.chosen = path, names, sep, chosen
 
-    def source(self, parallel: bool, row_numbers: bool) -> str:
+    def source(self, parallel: bool) -> str:
         """A subquery of the cells of the used columns (c<i>), trimmed as str.strip() trims."""
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(self.names))) + "}"
         used = sorted({0, *(index for index, _ in self.chosen.values())})
         cells = ", ".join(_text(f"c{i}") + f" AS c{i}" for i in used)
-        rows = "row_number() OVER () - 1 AS _row, " if row_numbers else ""
-        return (f"(SELECT {rows}{cells} FROM read_csv({_quote(str(self.path))}, header = false, skip = 1, "
+        return (f"(SELECT {cells} FROM read_csv({_quote(str(self.path))}, header = false, skip = 1, "
                 f"delim = {_quote(self.sep)}, quote = '\"', escape = '\"', columns = {columns}, "
                 f"auto_detect = false, null_padding = true, strict_mode = true, parallel = {str(parallel).lower()}, "
                 "encoding = 'utf-8'))")
 
-    def query(self, tz: str, row_numbers: bool = False) -> str:
+    def query(self, tz: str) -> str:
         """SELECT of each chosen column typed, and `_outside`: the row has a cell outside the fast path (a
         format it does not type, a NUL) or is a report footer. Each value is typed once, then tested."""
-        row = "_row, " if row_numbers else ""
         values, flags = [], []
         for column, (index, kind) in self.chosen.items():
             values.append(f"{_typed(f'c{index}', kind, tz)} AS {column}")
@@ -128,8 +126,8 @@ class _Layout:
         footer = f"regexp_matches(c0, {_quote(_FOOTER)})"  # a footer row leaves the other cells empty
         flags.append(f"CASE WHEN {' AND '.join(others)} THEN {footer} ELSE false END" if others else footer)
         cells = ", ".join(f"c{i}" for i in sorted({0, *(index for index, _ in self.chosen.values())}))
-        return (f"SELECT {row}{', '.join(self.chosen)}, {' OR '.join(flags)} AS _outside "
-                f"FROM (SELECT {row}{cells}, {', '.join(values)} FROM {{source}})")
+        return (f"SELECT {', '.join(self.chosen)}, {' OR '.join(flags)} AS _outside "
+                f"FROM (SELECT {cells}, {', '.join(values)} FROM {{source}})")
 
 
 def _layout(path: Path, table: str, schema: dict[str, tuple[bool, str]], config: Config,
@@ -160,7 +158,7 @@ def _layout(path: Path, table: str, schema: dict[str, tuple[bool, str]], config:
     return _Layout(path, names, sep, chosen)
 
 
-def _run(con, layout: _Layout, sql: str, row_numbers: bool = False) -> bool:
+def _run(con, layout: _Layout, sql: str) -> bool:
     """Run `sql`, whose {source} is the scan of the file; False when DuckDB cannot read the file as asked
     (invalid UTF-8, a row wider than the header, a broken quote: the general reader says which)."""
     import duckdb
@@ -168,7 +166,7 @@ def _run(con, layout: _Layout, sql: str, row_numbers: bool = False) -> bool:
     for parallel in (True, False):  # DuckDB reads short rows beside quoted line breaks in one thread only
         try:
             with memory_guard(con, f"{layout.path.name}: reading it"):
-                con.sql(sql.replace("{source}", layout.source(parallel, row_numbers)))
+                con.sql(sql.replace("{source}", layout.source(parallel)))
             return True
         except duckdb.Error as exc:
             if not parallel or "parallel" not in str(exc):
@@ -183,18 +181,18 @@ def read_typed(path: Path, table: str, schema: dict[str, tuple[bool, str]], conf
     if layout is None:
         return None
     con = _connect(config)
-    # one pass: read, trim, type, and flag every cell outside the fast path
-    if not _run(con, layout, "CREATE TEMP TABLE typed AS " + layout.query(config.timezone, row_numbers=True),
-                row_numbers=True):
+    # one pass: read, trim, type, and flag every cell outside the fast path; DuckDB keeps the file's row
+    # order (preserve_insertion_order) however many threads scan it
+    if not _run(con, layout, "CREATE TEMP TABLE typed AS " + layout.query(config.timezone)):
         return None
     declined = con.sql("SELECT count(*) = 0 OR coalesce(bool_or(_outside), false) FROM typed").fetchall()
     if declined[0][0]:
         return None
     chosen = layout.chosen
     values = [f"coalesce({c}, true) AS {c}" if kind == "bool" else c for c, (_, kind) in chosen.items()]
-    arrow = _arrow(con.sql(f"SELECT _row, {', '.join(values)} FROM typed"))
+    arrow = _arrow(con.sql(f"SELECT {', '.join(values)} FROM typed"))
     con.close()
-    frame = _in_file_order(arrow).to_pandas()
+    frame = arrow.to_pandas()
     for column, (_, kind) in chosen.items():
         if kind == "datetime":
             frame[column] = frame[column].astype("datetime64[ns]")
@@ -282,14 +280,3 @@ def _categorical(column: pa.ChunkedArray, sort: bool = True) -> pd.Categorical:
     rank[order] = np.arange(len(categories))
     codes = rank[encoded.indices.to_numpy(zero_copy_only=False)] if len(categories) else np.array([], dtype=np.int64)
     return pd.Categorical.from_codes(codes, categories=[categories[i] for i in order])
-
-
-def _in_file_order(table: pa.Table) -> pa.Table:
-    """The rows in the file's order (a parallel scan may hand them over in another), without `_row`."""
-    rows = table.column("_row").to_numpy()
-    table = table.drop_columns(["_row"])
-    if len(rows) > 1 and not bool(np.all(rows[1:] > rows[:-1])):
-        where = np.empty(len(rows), dtype=np.int64)
-        where[rows] = np.arange(len(rows))  # rows is a permutation of 0..n-1: its inverse, in O(n)
-        table = table.take(where)
-    return table

@@ -20,9 +20,7 @@ from .funnel import (
     Facts,
     StateAt,
     active_reps,
-    first_entry_within,
     open_at,
-    signer,
     stage_rank,
     state_at,
 )
@@ -88,20 +86,47 @@ def _by_owner(owners: np.ndarray, weights: np.ndarray | None = None) -> pd.Serie
 # --- funnel counts and conversions ---------------------------------------------------------------
 
 def funnel(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
-    f, until = ctx.facts, ctx.until
-    ws = f.first_entry["work_started"]
-    cohort = (ws >= start_instant(ctx.cohort_start)) & (ws < until)
+    ids = list(FUNNEL_COUNTS)
+    ranks = [STAGE_RANK[FUNNEL_COUNTS[i]] for i in ids]
+    until, start = _at(ctx.until), _at(ctx.start)
+    cohort = f"t1 >= {_at(start_instant(ctx.cohort_start))} AND t1 < {until}"
+    # one row per deal and counted stage: its first entry t and that entry's owner o
+    rows = ctx.facts.con.sql(f"""
+        SELECT i, o, grouping(o) = 1 AS team, count(*) FILTER (cohort) AS reached,
+               count(*) FILTER (t >= {start}) AS in_period
+        FROM (SELECT unnest(range({len(ids)})) AS i, unnest([{', '.join(f't{r}' for r in ranks)}]) AS t,
+                     unnest([{', '.join(f'o{r}' for r in ranks)}]) AS o, {cohort} AS cohort FROM deal)
+        WHERE t < {until}
+        GROUP BY GROUPING SETS ((i, o), (i))""").fetchall()
     team: Team = {}
-    per_rep: dict[str, pd.Series] = {}
-    for metric_id, stage in FUNNEL_COUNTS.items():
-        reached = cohort & (f.first_entry[stage] < until)
-        team[metric_id] = int(reached.sum())
-        per_rep[metric_id] = _by_owner(f.first_owner[stage][reached])
-        if stage != "signed":
-            in_period = first_entry_within(f, stage, ctx.start, until)
-            team[f"{metric_id}_period"] = int(in_period.sum())
-            per_rep[f"{metric_id}_period"] = _by_owner(f.first_owner[stage][in_period])
-    return team, pd.DataFrame(per_rep).fillna(0)
+    for metric_id in ids:
+        team[metric_id] = 0
+        if metric_id != "signed":
+            team[f"{metric_id}_period"] = 0
+    per_rep: dict[str, dict] = {key: {} for key in team}
+    for i, owner, is_team, reached, in_period in rows:
+        counts = {ids[i]: reached, f"{ids[i]}_period": in_period}
+        for key, value in counts.items():
+            if key not in team or not value:
+                continue
+            if is_team:
+                team[key] = int(value)
+            else:
+                per_rep[key][owner] = float(value)
+    return team, _rep_frame(per_rep)
+
+
+def _at(instant: np.datetime64) -> str:
+    """An instant as a SQL timestamp literal."""
+    return f"TIMESTAMP '{pd.Timestamp(instant).isoformat(sep=' ')}'"
+
+
+def _rep_frame(columns: dict[str, dict]) -> pd.DataFrame:
+    """Per-rep columns (rep → value, for the reps that have one) as one frame: reps in sorted order, 0 where a
+    rep has no value in a column."""
+    series = {key: pd.Series(values, dtype="float64", index=pd.Index(sorted(values), dtype=object))
+              for key, values in columns.items()}
+    return pd.DataFrame(series).fillna(0)
 
 
 # --- revenue -------------------------------------------------------------------------------------
@@ -125,40 +150,44 @@ def _year_earlier(d: date) -> date:
 def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     from ..periods import previous
 
-    f, cfg, p = ctx.facts, ctx.config, ctx.period
-    in_period = signed_between(f, ctx.start, ctx.until)
-    ytd = signed_between(f, ctx.year_start, ctx.until)
+    cfg, p = ctx.config, ctx.period
     prev = previous(p, cfg)
-    prev_value = revenue_of(f, signed_between(f, start_instant(prev.start), end_instant(prev.end)))
-    value = revenue_of(f, in_period)
     prev_year_end = _year_earlier(p.end)
-    ytd_prev = signed_between(f, start_instant(date(prev_year_end.year, 1, 1)), end_instant(prev_year_end))
+    windows = {
+        "period": (ctx.start, ctx.until), "ytd": (ctx.year_start, ctx.until),
+        "prev": (start_instant(prev.start), end_instant(prev.end)),
+        "ytd_prev": (start_instant(date(prev_year_end.year, 1, 1)), end_instant(prev_year_end)),
+    }
+    picks = ", ".join(
+        f"count(*) FILTER (signed_at >= {_at(a)} AND signed_at < {_at(b)}), "
+        f"coalesce(fsum(amount) FILTER (signed_at >= {_at(a)} AND signed_at < {_at(b)}), 0)"
+        for a, b in windows.values())
+    (counts_and_sums), = ctx.facts.con.sql(f"SELECT {picks} FROM deal").fetchall()
+    signed = dict(zip(windows, counts_and_sums[0::2]))
+    value_of = dict(zip(windows, map(float, counts_and_sums[1::2])))
+    value, revenue_ytd = value_of["period"], value_of["ytd"]
     plan = cfg.revenue_plan
     plan_to_date = sum(cfg.plan_monthly[: p.end.month]) if cfg.plan_monthly else None
     linear_plan = plan * p.end.month / 12 if plan is not None else None
-    revenue_ytd = revenue_of(f, ytd)
-    deals_signed, deals_signed_ytd = int(in_period.sum()), int(ytd.sum())
-    growth = ratio(value, prev_value)
+    growth = ratio(value, value_of["prev"])
     team: Team = {
         "revenue_month": value,
         "signed_value": value,
         "revenue_ytd": revenue_ytd,
         "signed_value_ytd": revenue_ytd,
-        "revenue_ytd_prev_year": revenue_of(f, ytd_prev),
+        "revenue_ytd_prev_year": value_of["ytd_prev"],
         "revenue_mom_growth": None if growth is None else growth - 1,
         "revenue_wow_growth": None if growth is None else growth - 1,
         "revenue_plan": plan,
         "revenue_plan_to_date": plan_to_date if plan_to_date is not None else linear_plan,
         "revenue_ytd_vs_plan_to_date": ratio(revenue_ytd, plan_to_date),
-        "deals_signed": deals_signed,
-        "deals_signed_ytd": deals_signed_ytd,
+        "deals_signed": int(signed["period"]),
+        "deals_signed_ytd": int(signed["ytd"]),
     }
-    owners = signer(f)[in_period]
-    amounts = np.nan_to_num(f.deals["amount"].to_numpy()[in_period])
-    reps = pd.DataFrame({
-        "revenue_month": _by_owner(owners, amounts),
-        "deals_signed": _by_owner(owners),
-    })
+    rows = ctx.facts.con.sql(
+        f"SELECT signer, coalesce(fsum(amount), 0), count(*) FROM deal WHERE signed_at >= {_at(ctx.start)} "
+        f"AND signed_at < {_at(ctx.until)} GROUP BY signer").fetchall()
+    reps = _rep_frame({"revenue_month": {o: v for o, v, _ in rows}, "deals_signed": {o: n for o, _, n in rows}})
     reps["signed_value"] = reps["revenue_month"]
     return team, reps
 

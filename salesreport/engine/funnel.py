@@ -7,7 +7,8 @@ Timestamps are naive wall-clock times in the report's time zone.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -25,22 +26,62 @@ NEW_IDX = STAGES.index("new")
 SAMPLE_IDS = 5
 
 
-@dataclass
 class Facts:
-    """Per-deal funnel facts. Row i of every array is deal i of `deals`."""
+    """Per-deal funnel facts. Row i of every array is deal i of `deals`.
 
-    deals: pd.DataFrame  # deal_id, owner, amount, created_at, signed_at, lost_at, expected_close_date, status…
-    first_entry: dict[str, np.ndarray]  # ranked stage → datetime64[ns] per deal (NaT: never reached)
-    first_owner: dict[str, np.ndarray]  # ranked stage → owner of that first entry (object)
-    entries: pd.DataFrame  # stage entries: pos, entered_at, stage_idx, rank, owner (sorted by pos, time)
-    stays: pd.DataFrame  # stage stays that end: stage_idx, ended_at, days
-    actions: pd.DataFrame  # done sales actions: owner, action, day, deal_pos
-    reps: pd.DataFrame  # name, role, hire_date, left_at, monthly_quota, team
-    warnings: list[str] = field(default_factory=list)
+    The fact tables live in DuckDB (`con`: d2, fe, ev, stays, acts; see FACTS_SQL); the arrays below are
+    fetched from them the first time a formula asks, so a report whose formulas are SQL never pays for them.
+    """
+
+    def __init__(self, con, deals: pd.DataFrame, actions_in: pd.DataFrame, reps: pd.DataFrame,
+                 warnings: list[str]):
+        self.con = con
+        self.deals = deals  # deal_id, owner, amount, created_at, signed_at, lost_at, expected_close_date, status…
+        self._actions_in = actions_in
+        self.reps = reps  # name, role, hire_date, left_at, monthly_quota, team
+        self.warnings = warnings
 
     @property
     def n(self) -> int:
         return len(self.deals)
+
+    @cached_property
+    def _first(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+        return _first_entries(self.con, self.n)
+
+    @property
+    def first_entry(self) -> dict[str, np.ndarray]:
+        """Ranked stage → datetime64[ns] per deal (NaT: never reached)."""
+        return self._first[0]
+
+    @property
+    def first_owner(self) -> dict[str, np.ndarray]:
+        """Ranked stage → owner of that first entry (object; "" when never reached)."""
+        return self._first[1]
+
+    @cached_property
+    def entries(self) -> pd.DataFrame:
+        """Stage entries: pos, entered_at, stage_idx, owner, rank (sorted by pos, time)."""
+        e = arrow(self.con.sql("SELECT pos, entered_at, stage_idx, owner, rank FROM ev WHERE rank >= 0 "
+                               "ORDER BY pos, k"))
+        return pd.DataFrame({
+            "pos": e.column("pos").to_numpy(), "entered_at": _times(e.column("entered_at")),
+            "stage_idx": e.column("stage_idx").to_numpy().astype(np.int8),
+            "owner": e.column("owner").to_numpy(zero_copy_only=False).astype(object),
+            "rank": e.column("rank").to_numpy().astype(np.int8),
+        })
+
+    @cached_property
+    def stays(self) -> pd.DataFrame:
+        """Stage stays that end: stage_idx, ended_at, days."""
+        s = arrow(self.con.sql("SELECT stage_idx, ended_at, days FROM stays ORDER BY pos, k"))
+        return pd.DataFrame({"stage_idx": s.column("stage_idx").to_numpy().astype(np.int8),
+                             "ended_at": _times(s.column("ended_at")), "days": s.column("days").to_numpy()})
+
+    @cached_property
+    def actions(self) -> pd.DataFrame:
+        """Done sales actions: owner, action, day, deal_pos (NaN: no deal, or one not in the deals table)."""
+        return _actions(self._actions_in, pd.Index(self.deals["deal_id"]))
 
     def role_of(self, owners: pd.Index | pd.Series) -> pd.Series:
         roles = self.reps.set_index("name")["role"] if len(self.reps) else pd.Series(dtype=object)
@@ -72,7 +113,7 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
         "pos": np.arange(n, dtype=np.int64), "deal_id": deals["deal_id"], "owner": deals["owner"],
         "stage_idx": deals["stage_idx"].astype(np.int8), "status": deals["status"],
         "signed_at": deals["signed_at"], "lost_at": deals["lost_at"], "closed_at": deals["closed_at"],
-        "created_at": deals["created_at"],
+        "created_at": deals["created_at"], "amount": deals["amount"],
     }))
     history = ds.history if ds.history is not None and len(ds.history) else None
     if history is None:
@@ -92,6 +133,8 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
         for statement in FACTS_SQL.format(n=n, nh=len(history), **_CODES).split(";"):
             if statement.strip():
                 con.sql(statement)
+        con.sql(_first_entries_sql())
+        con.sql(DEAL_SQL)
     warnings += _facts_warnings(con)
 
     d = arrow(con.sql("SELECT status, signed_at, lost_at, coalesce(l.lost_owner, owner) AS lost_owner "
@@ -100,25 +143,16 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
     deals["signed_at"] = _times(d.column("signed_at"))
     deals["lost_at"] = _times(d.column("lost_at"))
     deals["lost_owner"] = d.column("lost_owner").to_numpy(zero_copy_only=False).astype(object)
-    first_entry, first_owner = _first_entries(con, n)
-    e = arrow(con.sql("SELECT pos, entered_at, stage_idx, owner, rank FROM ev WHERE rank >= 0 ORDER BY pos, k"))
-    entries = pd.DataFrame({
-        "pos": e.column("pos").to_numpy(), "entered_at": _times(e.column("entered_at")),
-        "stage_idx": e.column("stage_idx").to_numpy().astype(np.int8),
-        "owner": e.column("owner").to_numpy(zero_copy_only=False).astype(object),
-        "rank": e.column("rank").to_numpy().astype(np.int8),
-    })
-    s = arrow(con.sql("SELECT stage_idx, ended_at, days FROM stays ORDER BY pos, k"))
-    stays = pd.DataFrame({"stage_idx": s.column("stage_idx").to_numpy().astype(np.int8),
-                          "ended_at": _times(s.column("ended_at")), "days": s.column("days").to_numpy()})
-
-    actions = _actions(ds, pd.Index(deals["deal_id"]))
     reps = ds.reps if ds.reps is not None else pd.DataFrame(
         {"name": pd.Series(dtype=object), "role": pd.Series(dtype=object), "team": pd.Series(dtype=object),
          "hire_date": pd.Series(dtype="datetime64[ns]"), "left_at": pd.Series(dtype="datetime64[ns]"),
          "monthly_quota": pd.Series(dtype="float64"), "email": pd.Series(dtype=object)}
     )
-    owners = {*pd.unique(deals["owner"]), *pd.unique(entries["owner"]), *pd.unique(actions["owner"])}
+    owners = {owner for (owner,) in con.sql("SELECT DISTINCT owner FROM ev WHERE rank >= 0").fetchall()}
+    owners |= {*pd.unique(deals["owner"])}
+    if ds.actions is not None:  # the owners with an action (a category may be unused)
+        codes = ds.actions["owner"].cat.codes.to_numpy()
+        owners |= set(ds.actions["owner"].cat.categories[np.unique(codes[codes >= 0])])
     owners.discard("")
     unknown = sorted(owners - set(reps["name"]))
     if unknown and ds.reps is not None:
@@ -128,8 +162,7 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
         )
     elif ds.reps is None:
         warnings.append("No reps table: every rep's role is \"unknown\", so the SDR and AE figures are empty.")
-    return Facts(deals=deals, first_entry=first_entry, first_owner=first_owner, entries=entries,
-                 stays=stays, actions=actions, reps=reps, warnings=warnings)
+    return Facts(con, deals, ds.actions, reps, warnings)
 
 
 _CODES = {"signed": SIGNED_IDX, "lost": LOST_CODE, "work_started": WORK_STARTED_IDX, "new": NEW_IDX,
@@ -206,20 +239,34 @@ CREATE TEMP TABLE lost_owner AS
 SELECT pos, arg_max(owner, k) AS lost_owner FROM ev WHERE stage_idx = {lost} GROUP BY pos;
 """
 
+# deal: one row per deal for the formulas — d2, the amount (NULL: none), the first entries (fe) and the
+# signer (who a signed deal's revenue belongs to: the owner of its signed entry, else the deal's owner)
+DEAL_SQL = """
+CREATE TEMP TABLE deal AS
+SELECT d2.pos, d2.owner, d2.status, d2.signed_at, d2.lost_at, i.created_at, i.amount, fe.* EXCLUDE (pos),
+       CASE WHEN coalesce(fe.o8, '') = '' THEN d2.owner ELSE fe.o8 END AS signer
+FROM d2 JOIN deals_in i USING (pos) LEFT JOIN fe USING (pos)
+"""
+
 
 def _times(column) -> np.ndarray:
     """An Arrow timestamp column as datetime64[ns] (NaT for null)."""
     return column.to_numpy().astype("datetime64[ns]")
 
 
-def _first_entries(con, n: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """First entry into each ranked stage: the earliest entry of it or of any later-ranked stage (ties: the
-    lower rank, then the earlier row), with the owner of that entry."""
+def _first_entries_sql() -> str:
+    """fe: per deal, for each ranked stage r, the earliest entry into r or a later-ranked stage (ties: the
+    lower rank, then the earlier row) as t<r>, and the owner of that entry as o<r>."""
     picks = []
-    for r, stage in enumerate(RANKED_STAGES):
+    for r in range(len(RANKED_STAGES)):
         picks.append(f"min(entered_at) FILTER (rank >= {r}) AS t{r}")
         picks.append(f"arg_min(owner, {{'t': entered_at, 'r': rank, 'k': k}}) FILTER (rank >= {r}) AS o{r}")
-    table = arrow(con.sql(f"SELECT pos, {', '.join(picks)} FROM ev WHERE rank >= 0 GROUP BY pos"))
+    return f"CREATE TEMP TABLE fe AS SELECT pos, {', '.join(picks)} FROM ev WHERE rank >= 0 GROUP BY pos"
+
+
+def _first_entries(con, n: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The fe table as arrays of n deals: first entry time (NaT: never) and owner ("") per ranked stage."""
+    table = arrow(con.sql("SELECT * FROM fe"))
     pos = table.column("pos").to_numpy()
     first_entry, first_owner = {}, {}
     for r, stage in enumerate(RANKED_STAGES):
@@ -244,10 +291,10 @@ def _facts_warnings(con) -> list[str]:
         out.append(f"{orphans} stage-history row(s) name deals not in the deals table and are ignored "
                    f"(e.g. {', '.join(ids)}).")
     for flag, wording in (
-        ("undated_won", "won deal(s) have no signed date and count in no revenue (e.g. {ids}). "
-                        "Fill in signed_at (or closed_at)."),
-        ("undated_lost", "lost deal(s) have no lost date; their last stage change is taken instead "
-                         "(e.g. {ids}). Fill in lost_at (or closed_at)."),
+        ("undated_won", ("won deal(s) have no signed date and count in no revenue (e.g. {ids}). "
+                         "Fill in signed_at (or closed_at).")),
+        ("undated_lost", ("lost deal(s) have no lost date; their last stage change is taken instead "
+                          "(e.g. {ids}). Fill in lost_at (or closed_at).")),
     ):
         (count, ids), = con.sql(f"SELECT count(*), (SELECT list(deal_id ORDER BY pos) FROM (SELECT deal_id, pos "
                                 f"FROM d2 WHERE {flag} ORDER BY pos LIMIT {SAMPLE_IDS})) FROM d2 WHERE {flag}"
@@ -263,12 +310,11 @@ def _facts_warnings(con) -> list[str]:
     return out
 
 
-def _actions(ds: Dataset, deal_index: pd.Index) -> pd.DataFrame:
+def _actions(a: pd.DataFrame | None, deal_index: pd.Index) -> pd.DataFrame:
     """Done sales actions with the position of their deal (NaN: no deal, or one not in the deals table)."""
-    if ds.actions is None:
+    if a is None:
         return pd.DataFrame({"owner": pd.Series(dtype=object), "action": pd.Series(dtype=object),
                              "day": pd.Series(dtype="datetime64[ns]"), "deal_pos": pd.Series(dtype="float64")})
-    a = ds.actions
     # resolve each distinct deal id once: millions of actions name far fewer deals
     codes = a["deal_id"].cat.codes.to_numpy()
     by_category = deal_index.get_indexer(a["deal_id"].cat.categories).astype("float64")

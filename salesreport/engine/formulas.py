@@ -17,6 +17,7 @@ from ..config import Config
 from ..model import ACTION_TYPES, RANKED_STAGES, STAGE_RANK, STAGES, Period
 from ..periods import end_instant, start_instant, working_days
 from .funnel import (
+    NEW_IDX,
     Facts,
     StateAt,
     active_reps,
@@ -195,15 +196,16 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
 # --- sales actions -------------------------------------------------------------------------------
 
 def actions(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
-    a = ctx.facts.actions
-    day = a["day"].to_numpy()
-    inside = a[(day >= ctx.start) & (day < ctx.until)]
-    team: Team = {"sales_actions": len(inside)}
-    counts = inside.groupby(["owner", "action"], observed=True).size().unstack(fill_value=0)
+    f = ctx.facts
+    rows = f.con.sql(f"SELECT owner::VARCHAR, action::VARCHAR, count(*) FROM {f.acts} "
+                     f"WHERE day >= {_at(ctx.start)} AND day < {_at(ctx.until)} GROUP BY ALL").fetchall()
+    frame = pd.DataFrame(rows, columns=["owner", "action", "n"])
+    counts = frame.set_index(["owner", "action"])["n"].astype("int64").sort_index().unstack(fill_value=0)
+    team: Team = {"sales_actions": sum(n for *_, n in rows)}
     reps = pd.DataFrame(index=counts.index)
     reps["sales_actions"] = counts.sum(axis=1)
     for t in ACTION_TYPES:
-        team[f"sales_actions_{t}"] = int((inside["action"] == t).sum())
+        team[f"sales_actions_{t}"] = sum(n for _, a, n in rows if a == t)
         reps[f"sales_actions_{t}"] = counts.get(t, 0)
     days = working_days(ctx.period, ctx.config)
     roles = ctx.facts.role_of(reps.index)
@@ -229,33 +231,56 @@ def zero_amount_after_qualified(f: Facts, until: np.datetime64) -> np.ndarray:
     return (open_at(f, until) | signed) & (f.first_entry["qualified"] < until) & (np.isnan(amount) | (amount == 0))
 
 
+STATE_SQL = """
+SELECT deal.pos, deal.amount, deal.t6 < {until} AS qualified, coalesce(deal.signed_at < {until}, false) AS signed,
+       deal.created_at < {until} AND NOT coalesce(deal.signed_at < {until}, false)
+           AND NOT coalesce(deal.lost_at < {until}, false) AS open,
+       coalesce(s.stage_idx, {new}) AS stage_idx, coalesce(s.owner, deal.owner) AS owner,
+       coalesce(s.changed, deal.created_at) AS changed
+FROM deal LEFT JOIN (
+    SELECT pos, arg_max(stage_idx, k) AS stage_idx, arg_max(owner, k) AS owner, max(entered_at) AS changed
+    FROM ev WHERE rank >= 0 AND entered_at < {until} GROUP BY pos) s USING (pos)
+"""
+
+
 def pipeline(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
-    f, st, is_open = ctx.facts, ctx.state(), ctx.open()
-    rank = stage_rank(st.stage_idx)
-    stale = st.last_change < _before_days(ctx, STALE_DAYS)
-    active = is_open & (rank >= 1) & (rank <= 7)
-    sdr = is_open & (rank >= SDR_RANKS[0]) & (rank <= SDR_RANKS[1])
-    ae = is_open & (rank >= AE_RANKS[0]) & (rank <= AE_RANKS[1])
+    """Open deals as of the period end, by the stage and owner of their last stage entry before it."""
+    f = ctx.facts
     window_start = start_instant(ctx.period.end - timedelta(days=STALE_DAYS - 1))
-    a = f.actions
-    recent = a[(a["day"] >= window_start) & (a["day"] < ctx.until) & a["deal_pos"].notna()]
-    touched = np.zeros(f.n, dtype=bool)
-    touched[recent["deal_pos"].to_numpy().astype(np.int64)] = True
-    zero = zero_amount_after_qualified(f, ctx.until)
+    ranks = "[" + ", ".join(str(STAGE_RANK[s]) for s in STAGES) + "]"
+    f.con.sql(f"""
+        CREATE OR REPLACE TEMP TABLE pipeline_state AS
+        SELECT *, {ranks}[stage_idx + 1] AS rank, changed < {_at(_before_days(ctx, STALE_DAYS))} AS stale,
+               pos IN (SELECT deal_pos FROM {f.acts} WHERE day >= {_at(window_start)} AND day < {_at(ctx.until)}
+                       AND deal_pos IS NOT NULL) AS touched
+        FROM ({STATE_SQL.format(until=_at(ctx.until), new=NEW_IDX)})""")
+    active, sdr, ae = ("open AND rank BETWEEN 1 AND 7", f"open AND rank BETWEEN {SDR_RANKS[0]} AND {SDR_RANKS[1]}",
+                       f"open AND rank BETWEEN {AE_RANKS[0]} AND {AE_RANKS[1]}")
+    zero = "(open OR signed) AND coalesce(qualified, false) AND coalesce(amount = 0, true)"
+    (n_active, n_stuck, n_open, n_stale, untouched, early, late, n_zero, n_sdr, n_ae), = f.con.sql(f"""
+        SELECT count(*) FILTER ({active}), count(*) FILTER ({active} AND stale), count(*) FILTER (open),
+               count(*) FILTER (open AND stale), count(*) FILTER (open AND NOT touched),
+               count(*) FILTER (open AND rank < 5), count(*) FILTER (open AND rank < 8), count(*) FILTER ({zero}),
+               count(*) FILTER ({sdr}), count(*) FILTER ({ae})
+        FROM pipeline_state""").fetchall()
     n_active_reps = len(ctx.active_reps("SDR")) + len(ctx.active_reps("AE"))
     team: Team = {
-        "stuck_share_active": ratio(int((active & stale).sum()), int(active.sum())),
-        "stale_share": ratio(int((is_open & stale).sum()), int(is_open.sum())),
-        "untouched_deals": int((is_open & ~touched).sum()),
-        "funnel_balance": ratio(int((is_open & (rank < 5)).sum()), int((is_open & (rank < 8)).sum())),
-        "zero_amount_after_qualified": int(zero.sum()),
-        "outreach_sdr": int(sdr.sum()),
-        "outreach_ae": int(ae.sum()),
-        "active_deals_per_rep": ratio(int(active.sum()), n_active_reps),
+        "stuck_share_active": ratio(n_stuck, n_active),
+        "stale_share": ratio(n_stale, n_open),
+        "untouched_deals": untouched,
+        "funnel_balance": ratio(early, late),
+        "zero_amount_after_qualified": n_zero,
+        "outreach_sdr": n_sdr,
+        "outreach_ae": n_ae,
+        "active_deals_per_rep": ratio(n_active, n_active_reps),
     }
-    ctx.details["zero_amount_after_qualified"] = tuple(f.deals["deal_id"].to_numpy()[zero])
-    reps = pd.DataFrame({"outreach_sdr": _by_owner(st.owner[sdr]), "outreach_ae": _by_owner(st.owner[ae]),
-                         "_active": _by_owner(st.owner[active])}).fillna(0)
+    zero_pos = [p for (p,) in f.con.sql(f"SELECT pos FROM pipeline_state WHERE {zero} ORDER BY pos").fetchall()]
+    ctx.details["zero_amount_after_qualified"] = tuple(f.deals["deal_id"].to_numpy()[zero_pos])
+    rows = f.con.sql(f"SELECT owner, count(*) FILTER ({sdr}), count(*) FILTER ({ae}), count(*) FILTER ({active}) "
+                     f"FROM pipeline_state WHERE {active} GROUP BY owner").fetchall()
+    reps = _rep_frame({"outreach_sdr": {o: n for o, n, _, _ in rows if n},
+                       "outreach_ae": {o: n for o, _, n, _ in rows if n},
+                       "_active": {o: n for o, _, _, n in rows if n}})
     roles = f.role_of(reps.index)
     reps["active_deals_per_rep"] = np.where(
         roles == "SDR", reps["outreach_sdr"], np.where(roles == "AE", reps["outreach_ae"], reps["_active"])

@@ -83,6 +83,24 @@ class Facts:
         """Done sales actions: owner, action, day, deal_pos (NaN: no deal, or one not in the deals table)."""
         return _actions(self._actions_in, pd.Index(self.deals["deal_id"]))
 
+    @cached_property
+    def acts(self) -> str:
+        """The name of the SQL table of done sales actions: owner, action, day, deal_pos (NULL: no deal, or one
+        not in the deals table). It reads the compact actions in place; deal ids are resolved once each."""
+        a = self._actions_in
+        if a is None or not len(a):
+            self.con.sql("CREATE TEMP TABLE acts (owner VARCHAR, action VARCHAR, day TIMESTAMP, deal_pos BIGINT)")
+            return "acts"
+        ids = a["deal_id"].cat.categories
+        self.con.register("action_deal_ids", pd.DataFrame({"code": np.arange(len(ids)), "deal_id": ids}))
+        found = arrow(self.con.sql("SELECT i.code, d.pos FROM action_deal_ids i JOIN d USING (deal_id)"))
+        pos_of = np.full(len(ids) + 1, np.nan)  # the last slot answers code −1 (no deal id)
+        pos_of[found.column("code").to_numpy()] = found.column("pos").to_numpy()
+        self._acts_frame = pd.DataFrame({"owner": a["owner"], "action": a["action"], "day": a["day"].to_numpy(),
+                                         "deal_pos": pos_of[a["deal_id"].cat.codes.to_numpy()]})
+        self.con.register("acts", self._acts_frame)
+        return "acts"
+
     def role_of(self, owners: pd.Index | pd.Series) -> pd.Series:
         roles = self.reps.set_index("name")["role"] if len(self.reps) else pd.Series(dtype=object)
         return pd.Series(owners, index=owners).map(roles).fillna("unknown")

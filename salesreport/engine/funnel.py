@@ -274,12 +274,13 @@ def _times(column) -> np.ndarray:
 
 def _first_entries_sql() -> str:
     """fe: per deal, for each ranked stage r, the earliest entry into r or a later-ranked stage (ties: the
-    lower rank, then the earlier row) as t<r>, and the owner of that entry as o<r>."""
-    picks = []
-    for r in range(len(RANKED_STAGES)):
-        picks.append(f"min(entered_at) FILTER (rank >= {r}) AS t{r}")
-        picks.append(f"arg_min(owner, {{'t': entered_at, 'r': rank, 'k': k}}) FILTER (rank >= {r}) AS o{r}")
-    return f"CREATE TEMP TABLE fe AS SELECT pos, {', '.join(picks)} FROM ev WHERE rank >= 0 GROUP BY pos"
+    lower rank, then the earlier row) as t<r>, and the owner of that entry as o<r>. Among ranked entries the
+    order k is exactly (time, rank, row), so the first entry is the one of least k."""
+    firsts = ", ".join(f"min({{'k': k, 't': entered_at, 'o': owner}}) FILTER (rank >= {r}) AS f{r}"
+                       for r in range(len(RANKED_STAGES)))
+    columns = ", ".join(f"f{r}.t AS t{r}, f{r}.o AS o{r}" for r in range(len(RANKED_STAGES)))
+    return (f"CREATE TEMP TABLE fe AS SELECT pos, {columns} FROM "
+            f"(SELECT pos, {firsts} FROM ev WHERE rank >= 0 GROUP BY pos)")
 
 
 def _first_entries(con, n: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:

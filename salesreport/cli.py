@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import traceback
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -96,8 +97,8 @@ class Mailing:
 
 
 def _fail(exc: SalesReportError, verbose: bool) -> None:
-    if verbose:
-        raise exc
+    if verbose:  # the traceback, then the same message and exit code as without --verbose
+        traceback.print_exception(exc, file=sys.stderr)
     Console(stderr=True, highlight=False, soft_wrap=True).print(f"Error: {safe_text(exc)}", style="red", markup=False)
     raise typer.Exit(exc.exit_code)
 

@@ -24,10 +24,12 @@ class Inbox:
         return "250 OK"
 
 
-def _authenticate(server, session, envelope, mechanism, auth_data):
-    ok = isinstance(auth_data, LoginPassword) and (auth_data.login.decode(), auth_data.password.decode()) == (
-        USER, PASSWORD)
-    return AuthResult(success=ok, handled=False)  # the server itself answers 235 or 535
+def _authenticator(password: str):
+    def authenticate(server, session, envelope, mechanism, auth_data):
+        ok = isinstance(auth_data, LoginPassword) and (
+            auth_data.login.decode("utf-8"), auth_data.password.decode("utf-8")) == (USER, password)
+        return AuthResult(success=ok, handled=False)  # the server itself answers 235 or 535
+    return authenticate
 
 
 def free_port() -> int:
@@ -37,7 +39,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def smtp_server(folder: Path, implicit_tls: bool = False):
+def smtp_server(folder: Path, implicit_tls: bool = False, password: str = PASSWORD):
     """Yields (inbox, port, ca_file): trust ca_file (SSL_CERT_FILE) to talk TLS to it. STARTTLS is required,
     or with implicit_tls the whole connection is TLS (SMTPS)."""
     ca = trustme.CA()
@@ -50,7 +52,7 @@ def smtp_server(folder: Path, implicit_tls: bool = False):
     port = free_port()
     tls = {"ssl_context": context} if implicit_tls else {"tls_context": context, "require_starttls": True}
     # aiosmtpd's auth_require_tls looks at STARTTLS only; an SMTPS connection is TLS from the start
-    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=_authenticate,
+    controller = Controller(inbox, hostname="127.0.0.1", port=port, authenticator=_authenticator(password),
                             auth_require_tls=not implicit_tls, **tls)
     controller.start()
     try:

@@ -103,6 +103,25 @@ def test_refused_login_exits_3_without_showing_the_password(tmp_path):
     assert inbox.messages == []
 
 
+def test_a_password_with_non_ascii_letters_logs_in(tmp_path):
+    """AUTH PLAIN carries UTF-8 (RFC 4616); smtplib's ASCII encoding used to fail before the server saw it."""
+    password = "pässwörd-Ünïcode-密码"
+    with smtp_server(tmp_path, password=password) as (inbox, port, ca):
+        proc = run_cli("daily", "--data", str(SAMPLE), "--date", "2026-11-18", "--email", "head@example.com",
+                       env=_env(port, ca, password=password))
+    assert proc.returncode == 0, proc.stderr
+    assert len(inbox.messages) == 1
+
+
+def test_verbose_keeps_the_exit_code_of_a_delivery_failure_and_hides_the_password(tmp_path):
+    with smtp_server(tmp_path) as (inbox, port, ca):
+        proc = run_cli("daily", "--data", str(SAMPLE), "--date", "2026-11-18", "--email", "head@example.com",
+                       "--verbose", env=_env(port, ca, password="wrong-pässword-123"))
+    assert proc.returncode == 3
+    assert "Traceback" in proc.stderr and "refused the login" in proc.stderr
+    assert "pässword" not in proc.stderr + proc.stdout and "p\\xe4" not in proc.stderr
+
+
 def test_connection_refused_exits_3(tmp_path):
     proc = run_cli("daily", "--data", str(SAMPLE), "--date", "2026-11-18", "--email", "head@example.com",
                    env=_env(free_port(), tmp_path / "none.pem"))

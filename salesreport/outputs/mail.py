@@ -6,6 +6,7 @@ from argv, and never appears in a message or an error.
 
 from __future__ import annotations
 
+import base64
 import os
 import smtplib
 import ssl
@@ -114,12 +115,30 @@ def _login(client: smtplib.SMTP, user: str, password: str) -> None:
     offered = client.esmtp_features.get("auth", "").upper().split()
     try:
         if "PLAIN" in offered:
-            client.user, client.password = user, password
-            client.auth("PLAIN", client.auth_plain)
+            _auth_utf8(client, "PLAIN", f"\0{user}\0{password}")
+        elif "LOGIN" in offered and not (user + password).isascii():
+            _auth_utf8(client, "LOGIN", user, password)
         else:
             client.login(user, password)
     except smtplib.SMTPServerDisconnected:  # some servers hang up on a refused login
         raise smtplib.SMTPAuthenticationError(535, b"disconnected during login") from None
+
+
+def _auth_utf8(client: smtplib.SMTP, mechanism: str, first: str, *more: str) -> None:
+    """AUTH with each answer sent as base64 of its UTF-8 bytes (RFC 4616): smtplib encodes them as ASCII,
+    so a password with "é" failed with UnicodeEncodeError before it reached the server."""
+    def encoded(text: str) -> str:
+        return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+    code, reply = client.docmd("AUTH", f"{mechanism} {encoded(first)}")
+    for answer in more:
+        if code != 334:
+            break
+        code, reply = client.docmd(encoded(answer))
+    if code == 334:  # the server asked for more than the mechanism has: cancel the exchange
+        code, reply = client.docmd("*")
+    if code not in (235, 503):  # 503: already authenticated
+        raise smtplib.SMTPAuthenticationError(code, reply)
 
 
 def send(messages: list[EmailMessage], settings: SmtpSettings) -> None:

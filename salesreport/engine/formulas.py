@@ -19,11 +19,8 @@ from ..periods import end_instant, start_instant, working_days
 from .funnel import (
     NEW_IDX,
     Facts,
-    StateAt,
     active_reps,
     open_at,
-    stage_rank,
-    state_at,
 )
 from .registry import ratio
 
@@ -63,25 +60,10 @@ class Ctx:
     def year_start(self) -> np.datetime64:
         return start_instant(date(self.period.end.year, 1, 1))
 
-    def state(self) -> StateAt:
-        if "state" not in self._cache:
-            self._cache["state"] = state_at(self.facts, self.until)
-        return self._cache["state"]
-
-    def open(self) -> np.ndarray:
-        if "open" not in self._cache:
-            self._cache["open"] = open_at(self.facts, self.until)
-        return self._cache["open"]
-
     def active_reps(self, role: str) -> pd.Series:
         """Names of reps of a role active in the period: hired by its last day, not left before its first."""
         r = self.facts.reps
         return r.loc[(r["role"] == role) & active_reps(r, self.start, self.until), "name"]
-
-
-def _by_owner(owners: np.ndarray, weights: np.ndarray | None = None) -> pd.Series:
-    s = pd.Series(weights if weights is not None else np.ones(len(owners)), index=owners)
-    return s.groupby(level=0).sum()
 
 
 # --- funnel counts and conversions ---------------------------------------------------------------
@@ -232,7 +214,7 @@ def zero_amount_after_qualified(f: Facts, until: np.datetime64) -> np.ndarray:
 
 
 STATE_SQL = """
-SELECT deal.pos, deal.amount, deal.t6 < {until} AS qualified, coalesce(deal.signed_at < {until}, false) AS signed,
+SELECT deal.pos, deal.amount, deal.expected_close_date, deal.t6 < {until} AS qualified, coalesce(deal.signed_at < {until}, false) AS signed,
        deal.created_at < {until} AND NOT coalesce(deal.signed_at < {until}, false)
            AND NOT coalesce(deal.lost_at < {until}, false) AS open,
        coalesce(s.stage_idx, {new}) AS stage_idx, coalesce(s.owner, deal.owner) AS owner,
@@ -243,17 +225,28 @@ FROM deal LEFT JOIN (
 """
 
 
+def state_table(ctx: Ctx) -> str:
+    """The name of a table of every deal as of the period end: open, signed, qualified, the stage, owner and
+    time of its last stage entry before the end (else new, its owner, created_at), rank, stale, touched."""
+    if "state_table" not in ctx._cache:
+        f = ctx.facts
+        window_start = start_instant(ctx.period.end - timedelta(days=STALE_DAYS - 1))
+        ranks = "[" + ", ".join(str(STAGE_RANK[s]) for s in STAGES) + "]"
+        name = "state_" + "".join(ch if ch.isalnum() else "_" for ch in str(ctx.period.end))
+        f.con.sql(f"""
+            CREATE OR REPLACE TEMP TABLE {name} AS
+            SELECT *, {ranks}[stage_idx + 1] AS rank, changed < {_at(_before_days(ctx, STALE_DAYS))} AS stale,
+                   pos IN (SELECT deal_pos FROM {f.acts} WHERE day >= {_at(window_start)}
+                           AND day < {_at(ctx.until)} AND deal_pos IS NOT NULL) AS touched
+            FROM ({STATE_SQL.format(until=_at(ctx.until), new=NEW_IDX)})""")
+        ctx._cache["state_table"] = name
+    return ctx._cache["state_table"]
+
+
 def pipeline(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     """Open deals as of the period end, by the stage and owner of their last stage entry before it."""
     f = ctx.facts
-    window_start = start_instant(ctx.period.end - timedelta(days=STALE_DAYS - 1))
-    ranks = "[" + ", ".join(str(STAGE_RANK[s]) for s in STAGES) + "]"
-    f.con.sql(f"""
-        CREATE OR REPLACE TEMP TABLE pipeline_state AS
-        SELECT *, {ranks}[stage_idx + 1] AS rank, changed < {_at(_before_days(ctx, STALE_DAYS))} AS stale,
-               pos IN (SELECT deal_pos FROM {f.acts} WHERE day >= {_at(window_start)} AND day < {_at(ctx.until)}
-                       AND deal_pos IS NOT NULL) AS touched
-        FROM ({STATE_SQL.format(until=_at(ctx.until), new=NEW_IDX)})""")
+    state = state_table(ctx)
     active, sdr, ae = ("open AND rank BETWEEN 1 AND 7", f"open AND rank BETWEEN {SDR_RANKS[0]} AND {SDR_RANKS[1]}",
                        f"open AND rank BETWEEN {AE_RANKS[0]} AND {AE_RANKS[1]}")
     zero = "(open OR signed) AND coalesce(qualified, false) AND coalesce(amount = 0, true)"
@@ -262,7 +255,7 @@ def pipeline(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
                count(*) FILTER (open AND stale), count(*) FILTER (open AND NOT touched),
                count(*) FILTER (open AND rank < 5), count(*) FILTER (open AND rank < 8), count(*) FILTER ({zero}),
                count(*) FILTER ({sdr}), count(*) FILTER ({ae})
-        FROM pipeline_state""").fetchall()
+        FROM {state}""").fetchall()
     n_active_reps = len(ctx.active_reps("SDR")) + len(ctx.active_reps("AE"))
     team: Team = {
         "stuck_share_active": ratio(n_stuck, n_active),
@@ -274,10 +267,10 @@ def pipeline(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
         "outreach_ae": n_ae,
         "active_deals_per_rep": ratio(n_active, n_active_reps),
     }
-    zero_pos = [p for (p,) in f.con.sql(f"SELECT pos FROM pipeline_state WHERE {zero} ORDER BY pos").fetchall()]
+    zero_pos = [p for (p,) in f.con.sql(f"SELECT pos FROM {state} WHERE {zero} ORDER BY pos").fetchall()]
     ctx.details["zero_amount_after_qualified"] = tuple(f.deals["deal_id"].to_numpy()[zero_pos])
     rows = f.con.sql(f"SELECT owner, count(*) FILTER ({sdr}), count(*) FILTER ({ae}), count(*) FILTER ({active}) "
-                     f"FROM pipeline_state WHERE {active} GROUP BY owner").fetchall()
+                     f"FROM {state} WHERE {active} GROUP BY owner").fetchall()
     reps = _rep_frame({"outreach_sdr": {o: n for o, n, _, _ in rows if n},
                        "outreach_ae": {o: n for o, _, n, _ in rows if n},
                        "_active": {o: n for o, _, _, n in rows if n}})
@@ -293,31 +286,24 @@ def pipeline(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
 def stage_days(ctx: Ctx) -> dict[int, float]:
     """Mean days per stay for each stage index, over stays that ended by the period end."""
     if "stage_days" not in ctx._cache:
-        s = ctx.facts.stays
-        ended = s[s["ended_at"].to_numpy() < ctx.until]
-        ctx._cache["stage_days"] = ended.groupby("stage_idx")["days"].mean().to_dict()
+        rows = ctx.facts.con.sql(f"SELECT stage_idx, avg(days) FROM stays WHERE ended_at < {_at(ctx.until)} "
+                                 "GROUP BY stage_idx").fetchall()
+        ctx._cache["stage_days"] = {int(i): float(v) for i, v in rows}
     return ctx._cache["stage_days"]
 
 
-def _mean_cycle(f: Facts, mask: np.ndarray) -> float | None:
-    if not mask.any():
-        return None
-    started = f.first_entry["work_started"][mask]
-    started = np.where(pd.isna(started), f.deals["created_at"].to_numpy()[mask], started)
-    signed = f.deals["signed_at"].to_numpy()[mask]
-    days = (signed.astype("datetime64[D]") - started.astype("datetime64[D]")).astype(np.int64)
-    return float(days.mean())
+def _mean_cycles(ctx: Ctx, windows: list[tuple[np.datetime64, np.datetime64]]) -> list[float | None]:
+    """Mean days from work started (else created) to signed, over the deals signed in each window."""
+    days = "date_diff('day', coalesce(t1, created_at)::DATE, signed_at::DATE)"
+    picks = ", ".join(f"avg({days}) FILTER (signed_at >= {_at(a)} AND signed_at < {_at(b)})" for a, b in windows)
+    (values,) = ctx.facts.con.sql(f"SELECT {picks} FROM deal").fetchall()
+    return [None if v is None else float(v) for v in values]
 
 
 def cycle(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
-    f = ctx.facts
-    in_period = signed_between(f, ctx.start, ctx.until)
-    ytd = signed_between(f, ctx.year_start, ctx.until)
+    in_period, ytd = _mean_cycles(ctx, [(ctx.start, ctx.until), (ctx.year_start, ctx.until)])
     days = stage_days(ctx)
-    team: Team = {
-        "sales_cycle_days": _mean_cycle(f, in_period),
-        "sales_cycle_days_ytd": _mean_cycle(f, ytd),
-    }
+    team: Team = {"sales_cycle_days": in_period, "sales_cycle_days_ytd": ytd}
     for i, stage in enumerate(STAGES[:-1]):
         value = days.get(i)
         team[f"stage_days_{stage}"] = None if value is None else float(value)
@@ -329,17 +315,17 @@ def cycle(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
 def conv_to_signed(ctx: Ctx) -> tuple[np.ndarray, np.ndarray]:
     """Per rank: share signed among deals that reached it and closed in the history window; and the
     number of closed deals behind each share."""
-    f = ctx.facts
-    window = start_instant(ctx.period.end - timedelta(days=ctx.config.history_days - 1))
-    signed_at, lost_at = f.deals["signed_at"].to_numpy(), f.deals["lost_at"].to_numpy()
-    won = (signed_at >= window) & (signed_at < ctx.until)
-    lost = (lost_at >= window) & (lost_at < ctx.until) & ~won
-    shares, closed_counts = [], []
-    for stage in RANKED_STAGES:
-        reached = f.first_entry[stage] < ctx.until
-        closed = int((reached & (won | lost)).sum())
-        shares.append(ratio(int((reached & won).sum()), closed))
-        closed_counts.append(closed)
+    window = _at(start_instant(ctx.period.end - timedelta(days=ctx.config.history_days - 1)))
+    until = _at(ctx.until)
+    picks = ", ".join(f"count(*) FILTER (t{r} < {until} AND (won OR lost)), count(*) FILTER (t{r} < {until} AND won)"
+                      for r in range(len(RANKED_STAGES)))
+    (counts,) = ctx.facts.con.sql(f"""
+        SELECT {picks} FROM (
+            SELECT *, coalesce(lost_at >= {window} AND lost_at < {until}, false) AND NOT won AS lost
+            FROM (SELECT *, coalesce(signed_at >= {window} AND signed_at < {until}, false) AS won FROM deal))
+        """).fetchall()
+    closed_counts, won_counts = counts[0::2], counts[1::2]
+    shares = [ratio(won, closed) for won, closed in zip(won_counts, closed_counts)]
     return np.array([np.nan if s is None else s for s in shares]), np.array(closed_counts)
 
 
@@ -353,16 +339,21 @@ def _remaining_days(days: dict[int, float]) -> np.ndarray:
     return out
 
 
+def _doubles(values) -> str:
+    """A SQL list of DOUBLEs, each exactly the Python float (NULL for NaN)."""
+    return "[" + ", ".join("NULL" if np.isnan(v) else f"CAST('{float(v)!r}' AS DOUBLE)" for v in values) + "]"
+
+
 def forecast(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     f, cfg = ctx.facts, ctx.config
     revenue_team, _ = revenue(ctx)
     shares, closed = conv_to_signed(ctx)
-    st, is_open = ctx.state(), ctx.open()
-    rank = stage_rank(st.stage_idx)
+    state = state_table(ctx)
     if cfg.forecast_method == "run-rate":
         cycle_team, _ = cycle(ctx)
         n = STAGE_RANK[cfg.forecast_stage]
-        count = int((is_open & (st.stage_idx == STAGES.index(cfg.forecast_stage))).sum())
+        ((count,),) = f.con.sql(f"SELECT count(*) FROM {state} WHERE open AND stage_idx = "
+                                f"{STAGES.index(cfg.forecast_stage)}").fetchall()
         share = None if np.isnan(shares[n]) else float(shares[n])
         average_deal_size = ratio(revenue_team["revenue_month"], revenue_team["deals_signed"])
         parts = (average_deal_size, share, cycle_team["sales_cycle_days"])
@@ -371,19 +362,18 @@ def forecast(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
         _thin_warning(ctx, [n], closed)
         return {"revenue_forecast": value, "forecast_deals_without_amount": None}, pd.DataFrame()
     year_end = date(ctx.period.end.year, 12, 31)
-    ecd = f.deals["expected_close_date"].to_numpy()
-    remaining = _remaining_days(stage_days(ctx))[np.clip(st.stage_idx, 0, None)]
-    by_cycle = remaining <= (year_end - ctx.period.end).days
-    expected = np.where(pd.isna(ecd), by_cycle, ecd < end_instant(year_end))
-    candidates = is_open & expected
-    amount = f.deals["amount"].to_numpy()
-    share = shares[np.clip(rank, 0, None)]
-    counted = candidates & ~np.isnan(amount) & ~np.isnan(share)
-    value = revenue_team["revenue_ytd"] + float(np.sum(amount[counted] * share[counted]))
-    _thin_warning(ctx, np.unique(rank[candidates & ~np.isnan(amount)]), closed)
+    remaining = _remaining_days(stage_days(ctx))
+    candidates = (f"open AND CASE WHEN expected_close_date IS NULL "
+                  f"THEN {_doubles(remaining)}[stage_idx + 1] <= {(year_end - ctx.period.end).days} "
+                  f"ELSE expected_close_date < {_at(end_instant(year_end))} END")
+    (weighted, without_amount, ranks), = f.con.sql(f"""
+        SELECT coalesce(fsum(amount * share) FILTER (amount IS NOT NULL AND share IS NOT NULL), 0),
+               count(*) FILTER (amount IS NULL), list_sort(list_distinct(list(rank) FILTER (amount IS NOT NULL)))
+        FROM (SELECT *, {_doubles(shares)}[rank + 1] AS share FROM {state} WHERE {candidates})""").fetchall()
+    _thin_warning(ctx, ranks or [], closed)
     team: Team = {
-        "revenue_forecast": value,
-        "forecast_deals_without_amount": int((candidates & np.isnan(amount)).sum()),
+        "revenue_forecast": revenue_team["revenue_ytd"] + float(weighted),
+        "forecast_deals_without_amount": int(without_amount),
     }
     return team, pd.DataFrame()
 

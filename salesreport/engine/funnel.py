@@ -132,6 +132,7 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
         "stage_idx": deals["stage_idx"].astype(np.int8), "status": deals["status"],
         "signed_at": deals["signed_at"], "lost_at": deals["lost_at"], "closed_at": deals["closed_at"],
         "created_at": deals["created_at"], "amount": deals["amount"],
+        "expected_close_date": deals["expected_close_date"],
     }))
     history = ds.history if ds.history is not None and len(ds.history) else None
     if history is None:
@@ -261,7 +262,8 @@ SELECT pos, arg_max(owner, k) AS lost_owner FROM ev WHERE stage_idx = {lost} GRO
 # signer (who a signed deal's revenue belongs to: the owner of its signed entry, else the deal's owner)
 DEAL_SQL = """
 CREATE TEMP TABLE deal AS
-SELECT d2.pos, d2.owner, d2.status, d2.signed_at, d2.lost_at, i.created_at, i.amount, fe.* EXCLUDE (pos),
+SELECT d2.pos, d2.owner, d2.status, d2.signed_at, d2.lost_at, i.created_at, i.amount, i.expected_close_date,
+       fe.* EXCLUDE (pos),
        CASE WHEN coalesce(fe.o8, '') = '' THEN d2.owner ELSE fe.o8 END AS signer
 FROM d2 JOIN deals_in i USING (pos) LEFT JOIN fe USING (pos)
 """

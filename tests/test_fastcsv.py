@@ -262,3 +262,11 @@ def test_a_file_read_by_many_threads_keeps_its_row_order(tmp_path):
     fast = read_typed(path, "stage_history", SCHEMA["stage_history"], BERLIN, min_bytes=0)
     assert fast["deal_id"].tolist() == ids
     assert fast["owner"].tolist()[:3] == ["Rep 0", "Rep 1", "Rep 2"]
+
+
+def test_the_whitespace_set_is_exactly_what_str_strip_removes():
+    import sys
+
+    from salesreport.sources.fastcsv import _WHITESPACE
+
+    assert _WHITESPACE == "".join(ch for ch in map(chr, range(sys.maxunicode + 1)) if ch.isspace())

@@ -117,7 +117,7 @@ def test_verbose_keeps_the_exit_code_of_a_delivery_failure_and_hides_the_passwor
     with smtp_server(tmp_path) as (inbox, port, ca):
         proc = run_cli("daily", "--data", str(SAMPLE), "--date", "2026-11-18", "--email", "head@example.com",
                        "--verbose", env=_env(port, ca, password="wrong-pässword-123"))
-    assert proc.returncode == 3
+    assert proc.returncode == 3 and inbox.messages == []
     assert "Traceback" in proc.stderr and "refused the login" in proc.stderr
     assert "pässword" not in proc.stderr + proc.stdout and "p\\xe4" not in proc.stderr
 

@@ -39,11 +39,11 @@ def test_a_sheet_reaching_column_xfd_is_refused(tmp_path):
 
 def test_a_workbook_that_unpacks_to_gigabytes_is_refused(tmp_path):
     path = workbook(tmp_path / "bomb.xlsx")
-    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive:
-        with archive.open("xl/media/padding.bin", "w", force_zip64=True) as entry:
-            block = bytes(1 << 20)
-            for _ in range(600):  # 600 MiB of zeros, a few hundred KiB on disk
-                entry.write(block)
+    with (zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as archive,
+          archive.open("xl/media/padding.bin", "w", force_zip64=True) as entry):
+        block = bytes(1 << 20)
+        for _ in range(600):  # 600 MiB of zeros, a few hundred KiB on disk
+            entry.write(block)
     assert path.stat().st_size < 5 << 20
     with pytest.raises(InputError, match=r"bomb.xlsx: the workbook unpacks to 600 MiB"):
         load_dataset(str(path), Config())

@@ -20,7 +20,6 @@ from .funnel import (
     NEW_IDX,
     Facts,
     active_reps,
-    open_at,
 )
 from .registry import ratio
 
@@ -71,8 +70,8 @@ class Ctx:
 def funnel(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     ids = list(FUNNEL_COUNTS)
     ranks = [STAGE_RANK[FUNNEL_COUNTS[i]] for i in ids]
-    until, start = _at(ctx.until), _at(ctx.start)
-    cohort = f"t1 >= {_at(start_instant(ctx.cohort_start))} AND t1 < {until}"
+    until, start = sql_instant(ctx.until), sql_instant(ctx.start)
+    cohort = f"t1 >= {sql_instant(start_instant(ctx.cohort_start))} AND t1 < {until}"
     # one row per deal and counted stage: its first entry t and that entry's owner o
     rows = ctx.facts.con.sql(f"""
         SELECT i, o, grouping(o) = 1 AS team, count(*) FILTER (cohort) AS reached,
@@ -99,7 +98,7 @@ def funnel(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     return team, _rep_frame(per_rep)
 
 
-def _at(instant: np.datetime64) -> str:
+def sql_instant(instant: np.datetime64) -> str:
     """An instant as a SQL timestamp literal."""
     return f"TIMESTAMP '{pd.Timestamp(instant).isoformat(sep=' ')}'"
 
@@ -113,15 +112,6 @@ def _rep_frame(columns: dict[str, dict]) -> pd.DataFrame:
 
 
 # --- revenue -------------------------------------------------------------------------------------
-
-def signed_between(f: Facts, start: np.datetime64, until: np.datetime64) -> np.ndarray:
-    t = f.deals["signed_at"].to_numpy()
-    return (t >= start) & (t < until)
-
-
-def revenue_of(f: Facts, mask: np.ndarray) -> float:
-    return float(np.nansum(f.deals["amount"].to_numpy()[mask]))
-
 
 def _year_earlier(d: date) -> date:
     try:
@@ -142,8 +132,8 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
         "ytd_prev": (start_instant(date(prev_year_end.year, 1, 1)), end_instant(prev_year_end)),
     }
     picks = ", ".join(
-        f"count(*) FILTER (signed_at >= {_at(a)} AND signed_at < {_at(b)}), "
-        f"coalesce(fsum(amount) FILTER (signed_at >= {_at(a)} AND signed_at < {_at(b)}), 0)"
+        f"count(*) FILTER (signed_at >= {sql_instant(a)} AND signed_at < {sql_instant(b)}), "
+        f"coalesce(fsum(amount) FILTER (signed_at >= {sql_instant(a)} AND signed_at < {sql_instant(b)}), 0)"
         for a, b in windows.values())
     (counts_and_sums), = ctx.facts.con.sql(f"SELECT {picks} FROM deal").fetchall()
     signed = dict(zip(windows, counts_and_sums[0::2]))
@@ -168,8 +158,8 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
         "deals_signed_ytd": int(signed["ytd"]),
     }
     rows = ctx.facts.con.sql(
-        f"SELECT signer, coalesce(fsum(amount), 0), count(*) FROM deal WHERE signed_at >= {_at(ctx.start)} "
-        f"AND signed_at < {_at(ctx.until)} GROUP BY signer").fetchall()
+        f"SELECT signer, coalesce(fsum(amount), 0), count(*) FROM deal WHERE signed_at >= {sql_instant(ctx.start)} "
+        f"AND signed_at < {sql_instant(ctx.until)} GROUP BY signer").fetchall()
     reps = _rep_frame({"revenue_month": {o: v for o, v, _ in rows}, "deals_signed": {o: n for o, _, n in rows}})
     reps["signed_value"] = reps["revenue_month"]
     return team, reps
@@ -180,7 +170,7 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
 def actions(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     f = ctx.facts
     rows = f.con.sql(f"SELECT owner::VARCHAR, action::VARCHAR, count(*) FROM {f.acts} "
-                     f"WHERE day >= {_at(ctx.start)} AND day < {_at(ctx.until)} GROUP BY ALL").fetchall()
+                     f"WHERE day >= {sql_instant(ctx.start)} AND day < {sql_instant(ctx.until)} GROUP BY ALL").fetchall()
     frame = pd.DataFrame(rows, columns=["owner", "action", "n"])
     counts = frame.set_index(["owner", "action"])["n"].astype("int64").sort_index().unstack(fill_value=0)
     team: Team = {"sales_actions": sum(n for *_, n in rows)}
@@ -206,17 +196,28 @@ def _before_days(ctx: Ctx, days: int) -> np.datetime64:
     return end_instant(ctx.period.end - timedelta(days=days))
 
 
+def _flags(until: str) -> str:
+    """SQL over deal: open, signed and qualified as of the instant `until` (a SQL timestamp)."""
+    return (f"created_at < {until} AND NOT coalesce(signed_at < {until}, false) "
+            f"AND NOT coalesce(lost_at < {until}, false) AS open, coalesce(signed_at < {until}, false) AS signed, "
+            f"coalesce(t6 < {until}, false) AS qualified")
+
+
+# metric 16: open or signed deals that reached qualified, with an empty or zero amount
+ZERO_AMOUNT = "(open OR signed) AND qualified AND coalesce(amount = 0, true)"
+
+
 def zero_amount_after_qualified(f: Facts, until: np.datetime64) -> np.ndarray:
-    """Metric 16: open or signed deals that reached qualified, with an empty or zero amount."""
-    amount = f.deals["amount"].to_numpy()
-    signed = f.deals["signed_at"].to_numpy() < until
-    return (open_at(f, until) | signed) & (f.first_entry["qualified"] < until) & (np.isnan(amount) | (amount == 0))
+    """Metric 16's deals as of `until`, as a mask over the deals."""
+    rows = f.con.sql(f"SELECT pos FROM (SELECT pos, amount, {_flags(sql_instant(until))} FROM deal) "
+                     f"WHERE {ZERO_AMOUNT}").fetchall()
+    mask = np.zeros(f.n, dtype=bool)
+    mask[[p for (p,) in rows]] = True
+    return mask
 
 
 STATE_SQL = """
-SELECT deal.pos, deal.amount, deal.expected_close_date, deal.t6 < {until} AS qualified, coalesce(deal.signed_at < {until}, false) AS signed,
-       deal.created_at < {until} AND NOT coalesce(deal.signed_at < {until}, false)
-           AND NOT coalesce(deal.lost_at < {until}, false) AS open,
+SELECT deal.pos, amount, expected_close_date, {flags},
        coalesce(s.stage_idx, {new}) AS stage_idx, coalesce(s.owner, deal.owner) AS owner,
        coalesce(s.changed, deal.created_at) AS changed
 FROM deal LEFT JOIN (
@@ -235,10 +236,10 @@ def state_table(ctx: Ctx) -> str:
         name = "state_" + "".join(ch if ch.isalnum() else "_" for ch in str(ctx.period.end))
         f.con.sql(f"""
             CREATE OR REPLACE TEMP TABLE {name} AS
-            SELECT *, {ranks}[stage_idx + 1] AS rank, changed < {_at(_before_days(ctx, STALE_DAYS))} AS stale,
-                   pos IN (SELECT deal_pos FROM {f.acts} WHERE day >= {_at(window_start)}
-                           AND day < {_at(ctx.until)} AND deal_pos IS NOT NULL) AS touched
-            FROM ({STATE_SQL.format(until=_at(ctx.until), new=NEW_IDX)})""")
+            SELECT *, {ranks}[stage_idx + 1] AS rank, changed < {sql_instant(_before_days(ctx, STALE_DAYS))} AS stale,
+                   pos IN (SELECT deal_pos FROM {f.acts} WHERE day >= {sql_instant(window_start)}
+                           AND day < {sql_instant(ctx.until)} AND deal_pos IS NOT NULL) AS touched
+            FROM ({STATE_SQL.format(until=sql_instant(ctx.until), new=NEW_IDX, flags=_flags(sql_instant(ctx.until)))})""")
         ctx._cache["state_table"] = name
     return ctx._cache["state_table"]
 
@@ -249,7 +250,7 @@ def pipeline(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     state = state_table(ctx)
     active, sdr, ae = ("open AND rank BETWEEN 1 AND 7", f"open AND rank BETWEEN {SDR_RANKS[0]} AND {SDR_RANKS[1]}",
                        f"open AND rank BETWEEN {AE_RANKS[0]} AND {AE_RANKS[1]}")
-    zero = "(open OR signed) AND coalesce(qualified, false) AND coalesce(amount = 0, true)"
+    zero = ZERO_AMOUNT
     (n_active, n_stuck, n_open, n_stale, untouched, early, late, n_zero, n_sdr, n_ae), = f.con.sql(f"""
         SELECT count(*) FILTER ({active}), count(*) FILTER ({active} AND stale), count(*) FILTER (open),
                count(*) FILTER (open AND stale), count(*) FILTER (open AND NOT touched),
@@ -286,7 +287,7 @@ def pipeline(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
 def stage_days(ctx: Ctx) -> dict[int, float]:
     """Mean days per stay for each stage index, over stays that ended by the period end."""
     if "stage_days" not in ctx._cache:
-        rows = ctx.facts.con.sql(f"SELECT stage_idx, avg(days) FROM stays WHERE ended_at < {_at(ctx.until)} "
+        rows = ctx.facts.con.sql(f"SELECT stage_idx, avg(days) FROM stays WHERE ended_at < {sql_instant(ctx.until)} "
                                  "GROUP BY stage_idx").fetchall()
         ctx._cache["stage_days"] = {int(i): float(v) for i, v in rows}
     return ctx._cache["stage_days"]
@@ -295,7 +296,7 @@ def stage_days(ctx: Ctx) -> dict[int, float]:
 def _mean_cycles(ctx: Ctx, windows: list[tuple[np.datetime64, np.datetime64]]) -> list[float | None]:
     """Mean days from work started (else created) to signed, over the deals signed in each window."""
     days = "date_diff('day', coalesce(t1, created_at)::DATE, signed_at::DATE)"
-    picks = ", ".join(f"avg({days}) FILTER (signed_at >= {_at(a)} AND signed_at < {_at(b)})" for a, b in windows)
+    picks = ", ".join(f"avg({days}) FILTER (signed_at >= {sql_instant(a)} AND signed_at < {sql_instant(b)})" for a, b in windows)
     (values,) = ctx.facts.con.sql(f"SELECT {picks} FROM deal").fetchall()
     return [None if v is None else float(v) for v in values]
 
@@ -315,8 +316,8 @@ def cycle(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
 def conv_to_signed(ctx: Ctx) -> tuple[np.ndarray, np.ndarray]:
     """Per rank: share signed among deals that reached it and closed in the history window; and the
     number of closed deals behind each share."""
-    window = _at(start_instant(ctx.period.end - timedelta(days=ctx.config.history_days - 1)))
-    until = _at(ctx.until)
+    window = sql_instant(start_instant(ctx.period.end - timedelta(days=ctx.config.history_days - 1)))
+    until = sql_instant(ctx.until)
     picks = ", ".join(f"count(*) FILTER (t{r} < {until} AND (won OR lost)), count(*) FILTER (t{r} < {until} AND won)"
                       for r in range(len(RANKED_STAGES)))
     (counts,) = ctx.facts.con.sql(f"""
@@ -365,7 +366,7 @@ def forecast(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     remaining = _remaining_days(stage_days(ctx))
     candidates = (f"open AND CASE WHEN expected_close_date IS NULL "
                   f"THEN {_doubles(remaining)}[stage_idx + 1] <= {(year_end - ctx.period.end).days} "
-                  f"ELSE expected_close_date < {_at(end_instant(year_end))} END")
+                  f"ELSE expected_close_date < {sql_instant(end_instant(year_end))} END")
     (weighted, without_amount, ranks), = f.con.sql(f"""
         SELECT coalesce(fsum(amount * share) FILTER (amount IS NOT NULL AND share IS NOT NULL), 0),
                count(*) FILTER (amount IS NULL), list_sort(list_distinct(list(rank) FILTER (amount IS NOT NULL)))

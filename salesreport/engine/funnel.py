@@ -1,13 +1,13 @@
-"""Funnel facts: first entries (reached = skipped stages count), open-at, stage-at, stage stays.
+"""Funnel facts: first entries (reached = skipped stages count), stage stays, close dates — SQL in DuckDB.
 
-Everything here is computed once per data set with whole-table numpy/pandas operations; the
-metric code then asks period questions ("reached X by T", "open at T") as boolean masks.
-Timestamps are naive wall-clock times in the report's time zone.
+build_facts puts the deals and the stage history into an in-process DuckDB connection and derives, once per
+data set, the fact tables SPEC §2 defines (FACTS_SQL, DEAL_SQL); the metric groups (formulas.py, team.py)
+then ask their period questions ("reached X by T", "open at T") as SQL over them. Timestamps are naive
+wall-clock times in the report's time zone.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
 
 import numpy as np
@@ -18,8 +18,6 @@ from ..duck import arrow, connect, memory_guard
 from ..model import LOST_CODE, RANKED_STAGES, STAGE_RANK, STAGES
 from ..sources.canonical import NO_STAGE, Dataset
 
-# rank of each STAGES index; LOST_CODE rows are not funnel stages
-_RANK_OF_IDX = np.array([STAGE_RANK[s] for s in STAGES], dtype=np.int8)
 SIGNED_IDX = STAGES.index("signed")
 WORK_STARTED_IDX = STAGES.index("work_started")
 NEW_IDX = STAGES.index("new")
@@ -27,11 +25,8 @@ SAMPLE_IDS = 5
 
 
 class Facts:
-    """Per-deal funnel facts. Row i of every array is deal i of `deals`.
-
-    The fact tables live in DuckDB (`con`: d2, fe, ev, stays, acts; see FACTS_SQL); the arrays below are
-    fetched from them the first time a formula asks, so a report whose formulas are SQL never pays for them.
-    """
+    """The funnel facts of a data set: the fact tables in DuckDB (`con`: deal, ev, stays, acts; see FACTS_SQL
+    and DEAL_SQL), the deals frame (row i is the deal at pos i), the reps and the warnings found so far."""
 
     def __init__(self, con, deals: pd.DataFrame, actions_in: pd.DataFrame, reps: pd.DataFrame,
                  warnings: list[str]):
@@ -44,44 +39,6 @@ class Facts:
     @property
     def n(self) -> int:
         return len(self.deals)
-
-    @cached_property
-    def _first(self) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        return _first_entries(self.con, self.n)
-
-    @property
-    def first_entry(self) -> dict[str, np.ndarray]:
-        """Ranked stage → datetime64[ns] per deal (NaT: never reached)."""
-        return self._first[0]
-
-    @property
-    def first_owner(self) -> dict[str, np.ndarray]:
-        """Ranked stage → owner of that first entry (object; "" when never reached)."""
-        return self._first[1]
-
-    @cached_property
-    def entries(self) -> pd.DataFrame:
-        """Stage entries: pos, entered_at, stage_idx, owner, rank (sorted by pos, time)."""
-        e = arrow(self.con.sql("SELECT pos, entered_at, stage_idx, owner, rank FROM ev WHERE rank >= 0 "
-                               "ORDER BY pos, k"))
-        return pd.DataFrame({
-            "pos": e.column("pos").to_numpy(), "entered_at": _times(e.column("entered_at")),
-            "stage_idx": e.column("stage_idx").to_numpy().astype(np.int8),
-            "owner": e.column("owner").to_numpy(zero_copy_only=False).astype(object),
-            "rank": e.column("rank").to_numpy().astype(np.int8),
-        })
-
-    @cached_property
-    def stays(self) -> pd.DataFrame:
-        """Stage stays that end: stage_idx, ended_at, days."""
-        s = arrow(self.con.sql("SELECT stage_idx, ended_at, days FROM stays ORDER BY pos, k"))
-        return pd.DataFrame({"stage_idx": s.column("stage_idx").to_numpy().astype(np.int8),
-                             "ended_at": _times(s.column("ended_at")), "days": s.column("days").to_numpy()})
-
-    @cached_property
-    def actions(self) -> pd.DataFrame:
-        """Done sales actions: owner, action, day, deal_pos (NaN: no deal, or one not in the deals table)."""
-        return _actions(self._actions_in, pd.Index(self.deals["deal_id"]))
 
     @cached_property
     def acts(self) -> str:
@@ -104,10 +61,6 @@ class Facts:
     def role_of(self, owners: pd.Index | pd.Series) -> pd.Series:
         roles = self.reps.set_index("name")["role"] if len(self.reps) else pd.Series(dtype=object)
         return pd.Series(owners, index=owners).map(roles).fillna("unknown")
-
-
-def _rank(stage_idx: np.ndarray) -> np.ndarray:
-    return np.where(stage_idx >= 0, _RANK_OF_IDX[np.clip(stage_idx, 0, None)], -1)
 
 
 def build_facts(ds: Dataset, config: Config) -> Facts:
@@ -133,6 +86,7 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
         "signed_at": deals["signed_at"], "lost_at": deals["lost_at"], "closed_at": deals["closed_at"],
         "created_at": deals["created_at"], "amount": deals["amount"],
         "expected_close_date": deals["expected_close_date"],
+        "competitor": deals["competitor"],
     }))
     history = ds.history if ds.history is not None and len(ds.history) else None
     if history is None:
@@ -156,12 +110,10 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
         con.sql(DEAL_SQL)
     warnings += _facts_warnings(con)
 
-    d = arrow(con.sql("SELECT status, signed_at, lost_at, coalesce(l.lost_owner, owner) AS lost_owner "
-                      "FROM d2 LEFT JOIN lost_owner l USING (pos) ORDER BY pos"))
+    d = arrow(con.sql("SELECT status, signed_at, lost_at FROM d2 ORDER BY pos"))
     deals["status"] = d.column("status").to_numpy(zero_copy_only=False).astype(object)
     deals["signed_at"] = _times(d.column("signed_at"))
     deals["lost_at"] = _times(d.column("lost_at"))
-    deals["lost_owner"] = d.column("lost_owner").to_numpy(zero_copy_only=False).astype(object)
     reps = ds.reps if ds.reps is not None else pd.DataFrame(
         {"name": pd.Series(dtype=object), "role": pd.Series(dtype=object), "team": pd.Series(dtype=object),
          "hire_date": pd.Series(dtype="datetime64[ns]"), "left_at": pd.Series(dtype="datetime64[ns]"),
@@ -258,14 +210,16 @@ CREATE TEMP TABLE lost_owner AS
 SELECT pos, arg_max(owner, k) AS lost_owner FROM ev WHERE stage_idx = {lost} GROUP BY pos;
 """
 
-# deal: one row per deal for the formulas — d2, the amount (NULL: none), the first entries (fe) and the
-# signer (who a signed deal's revenue belongs to: the owner of its signed entry, else the deal's owner)
+# deal: one row per deal for the formulas — d2, the amount (NULL: none), the first entries (fe), the signer
+# (who a signed deal's revenue belongs to: the owner of its signed entry, else the deal's owner) and the
+# lost owner (the owner of its latest lost entry, else the deal's owner)
 DEAL_SQL = """
 CREATE TEMP TABLE deal AS
 SELECT d2.pos, d2.owner, d2.status, d2.signed_at, d2.lost_at, i.created_at, i.amount, i.expected_close_date,
-       fe.* EXCLUDE (pos),
-       CASE WHEN coalesce(fe.o8, '') = '' THEN d2.owner ELSE fe.o8 END AS signer
-FROM d2 JOIN deals_in i USING (pos) LEFT JOIN fe USING (pos)
+       i.competitor, fe.* EXCLUDE (pos),
+       CASE WHEN coalesce(fe.o8, '') = '' THEN d2.owner ELSE fe.o8 END AS signer,
+       coalesce(l.lost_owner, d2.owner) AS lost_owner
+FROM d2 JOIN deals_in i USING (pos) LEFT JOIN fe USING (pos) LEFT JOIN lost_owner l USING (pos)
 """
 
 
@@ -283,23 +237,6 @@ def _first_entries_sql() -> str:
     columns = ", ".join(f"f{r}.t AS t{r}, f{r}.o AS o{r}" for r in range(len(RANKED_STAGES)))
     return (f"CREATE TEMP TABLE fe AS SELECT pos, {columns} FROM "
             f"(SELECT pos, {firsts} FROM ev WHERE rank >= 0 GROUP BY pos)")
-
-
-def _first_entries(con, n: int) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-    """The fe table as arrays of n deals: first entry time (NaT: never) and owner ("") per ranked stage."""
-    table = arrow(con.sql("SELECT * FROM fe"))
-    pos = table.column("pos").to_numpy()
-    first_entry, first_owner = {}, {}
-    for r, stage in enumerate(RANKED_STAGES):
-        times = _times(table.column(f"t{r}"))
-        owners = table.column(f"o{r}").to_numpy(zero_copy_only=False)
-        t = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-        o = np.full(n, "", dtype=object)
-        reached = ~np.isnat(times)
-        t[pos[reached]] = times[reached]
-        o[pos[reached]] = owners[reached]
-        first_entry[stage], first_owner[stage] = t, o
-    return first_entry, first_owner
 
 
 def _facts_warnings(con) -> list[str]:
@@ -329,82 +266,6 @@ def _facts_warnings(con) -> list[str]:
         out.append(f"{backwards} deal(s) have a stage history that moves backwards; 'reached' keeps their "
                    "furthest stage.")
     return out
-
-
-def _actions(a: pd.DataFrame | None, deal_index: pd.Index) -> pd.DataFrame:
-    """Done sales actions with the position of their deal (NaN: no deal, or one not in the deals table)."""
-    if a is None:
-        return pd.DataFrame({"owner": pd.Series(dtype=object), "action": pd.Series(dtype=object),
-                             "day": pd.Series(dtype="datetime64[ns]"), "deal_pos": pd.Series(dtype="float64")})
-    # resolve each distinct deal id once: millions of actions name far fewer deals
-    codes = a["deal_id"].cat.codes.to_numpy()
-    by_category = deal_index.get_indexer(a["deal_id"].cat.categories).astype("float64")
-    positions = np.full(len(codes), -1.0)
-    known = codes >= 0
-    positions[known] = by_category[codes[known]]
-    return pd.DataFrame({
-        "owner": a["owner"],
-        "action": a["action"],
-        "day": a["day"].to_numpy(),
-        "deal_pos": np.where(positions < 0, np.nan, positions),
-    })
-
-
-# --- period questions ----------------------------------------------------------------------------
-
-def reached_by(facts: Facts, stage: str, until: np.datetime64) -> np.ndarray:
-    """Deals that reached `stage` (or any later-ranked stage) before the instant `until`."""
-    return facts.first_entry[stage] < until
-
-
-def first_entry_within(facts: Facts, stage: str, start: np.datetime64, until: np.datetime64) -> np.ndarray:
-    t = facts.first_entry[stage]
-    return (t >= start) & (t < until)
-
-
-def open_at(facts: Facts, until: np.datetime64) -> np.ndarray:
-    """Deals created before `until` and neither signed nor lost before it."""
-    d = facts.deals
-    created = d["created_at"].to_numpy() < until
-    signed = d["signed_at"].to_numpy() < until
-    lost = d["lost_at"].to_numpy() < until
-    return created & ~signed & ~lost
-
-
-@dataclass
-class StateAt:
-    """Each deal's stage, owner and last stage-change time as of an instant."""
-
-    stage_idx: np.ndarray  # int8; NEW_IDX when no entry yet
-    owner: np.ndarray  # object
-    last_change: np.ndarray  # datetime64[ns]: last stage entry, else created_at
-
-
-def state_at(facts: Facts, until: np.datetime64) -> StateAt:
-    e = facts.entries
-    mask = e["entered_at"].to_numpy() < until
-    pos = e["pos"].to_numpy()[mask]
-    # entries are sorted by (pos, time): the last row of each pos is the latest entry
-    last = np.ones(len(pos), dtype=bool)
-    last[:-1] = pos[1:] != pos[:-1]
-    p = pos[last]
-    stage = np.full(facts.n, NEW_IDX, dtype=np.int8)
-    owner = facts.deals["owner"].to_numpy(dtype=object).copy()
-    change = facts.deals["created_at"].to_numpy().copy()
-    stage[p] = e["stage_idx"].to_numpy()[mask][last]
-    owner[p] = e["owner"].to_numpy(dtype=object)[mask][last]
-    change[p] = e["entered_at"].to_numpy()[mask][last]
-    return StateAt(stage_idx=stage, owner=owner, last_change=change)
-
-
-def stage_rank(stage_idx: np.ndarray) -> np.ndarray:
-    return _rank(stage_idx)
-
-
-def signer(facts: Facts) -> np.ndarray:
-    """Who a signed deal's revenue belongs to: the owner of its signed entry, else the deal's owner."""
-    owner = facts.first_owner["signed"]
-    return np.where(owner == "", facts.deals["owner"].to_numpy(dtype=object), owner)
 
 
 def active_reps(reps: pd.DataFrame, start: np.datetime64, until: np.datetime64) -> pd.Series:

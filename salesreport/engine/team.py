@@ -14,10 +14,10 @@ import pandas as pd
 
 from ..config import Config
 from ..errors import ConfigError
-from ..model import Period, Unit
+from ..model import RANKED_STAGES, Period, Unit
 from ..periods import cohort_start_for, end_instant, start_instant
-from .formulas import revenue_of, signed_between
-from .funnel import Facts, signer
+from .formulas import sql_instant
+from .funnel import Facts
 from .registry import ratio
 
 QUOTA_SHARES = {"tt50q_days": 0.5, "tt80q_days": 0.8, "tt100q_days": 1.0}
@@ -31,11 +31,14 @@ def _days_from_hire(first: pd.Series, hire: pd.Series) -> pd.Series:
     return (first.reindex(hire.index) - hire).dt.days.astype("float64")
 
 
-def _first_on_or_after_hire(owners: np.ndarray, when: np.ndarray, hire: pd.Series) -> pd.Series:
-    events = pd.DataFrame({"owner": owners, "day": pd.to_datetime(when).normalize()})
-    events = events[events["owner"].isin(hire.index)]
-    events = events[events["day"].to_numpy() >= hire.reindex(events["owner"]).to_numpy()]
-    return events.groupby("owner")["day"].min()
+def _first_on_or_after_hire(f: Facts, events: str, hire: pd.Series) -> pd.Series:
+    """Per rep with a hire date: the first day of `events` (SQL of owner, day) on or after it."""
+    f.con.register("rep_hire", pd.DataFrame({"owner": pd.Series(hire.index, dtype=object),
+                                             "hire": hire.to_numpy()}))
+    rows = f.con.sql(f"SELECT e.owner, min(date_trunc('day', e.day)) FROM ({events}) e JOIN rep_hire h "
+                     "USING (owner) WHERE date_trunc('day', e.day) >= h.hire GROUP BY e.owner").fetchall()
+    return pd.Series([d for _, d in rows], index=pd.Index([o for o, _ in rows], dtype=object),
+                     dtype="datetime64[ns]")
 
 
 def milestones(f: Facts, until: np.datetime64) -> pd.DataFrame:
@@ -43,16 +46,18 @@ def milestones(f: Facts, until: np.datetime64) -> pd.DataFrame:
     reps = f.reps.set_index("name")
     hire = reps["hire_date"].dropna().dt.normalize()
     out = pd.DataFrame(index=reps.index)
-    a = f.actions[f.actions["day"].to_numpy() < until]
+    before = f"day < {sql_instant(until)}"
     for metric_id, kind in ACTION_MILESTONES.items():
-        chosen = a if kind is None else a[a["action"] == kind]
-        first = _first_on_or_after_hire(chosen["owner"].to_numpy(), chosen["day"].to_numpy(), hire)
+        of_kind = "" if kind is None else f" AND action = '{kind}'"
+        first = _first_on_or_after_hire(f, f"SELECT owner::VARCHAR AS owner, day FROM {f.acts} WHERE {before}"
+                                           f"{of_kind}", hire)
         out[metric_id] = _days_from_hire(first, hire)
-    demo = f.first_entry["demo_run"] < until
-    first = _first_on_or_after_hire(f.first_owner["demo_run"][demo], f.first_entry["demo_run"][demo], hire)
+    demo = RANKED_STAGES.index("demo_run")
+    first = _first_on_or_after_hire(f, f"SELECT o{demo} AS owner, t{demo} AS day FROM deal WHERE t{demo} < "
+                                       f"{sql_instant(until)}", hire)
     out["tt_first_demo_days"] = _days_from_hire(first, hire)
-    signed = f.deals["signed_at"].to_numpy() < until
-    first = _first_on_or_after_hire(signer(f)[signed], f.deals["signed_at"].to_numpy()[signed], hire)
+    first = _first_on_or_after_hire(f, f"SELECT signer AS owner, signed_at AS day FROM deal WHERE signed_at < "
+                                       f"{sql_instant(until)}", hire)
     out["ttfd_days"] = _days_from_hire(first, hire)
     monthly = monthly_revenue(f, until)
     quota = reps["monthly_quota"].where(reps["monthly_quota"] > 0)
@@ -70,13 +75,12 @@ def milestones(f: Facts, until: np.datetime64) -> pd.DataFrame:
 
 def monthly_revenue(f: Facts, until: np.datetime64) -> pd.Series:
     """Signed revenue per rep (owner of the signed entry) per calendar month, indexed (owner, month_end)."""
-    signed = f.deals["signed_at"].to_numpy() < until
-    frame = pd.DataFrame({
-        "owner": signer(f)[signed],
-        "month_end": (pd.to_datetime(f.deals["signed_at"].to_numpy()[signed]).to_period("M").to_timestamp("M")),
-        "revenue": np.nan_to_num(f.deals["amount"].to_numpy()[signed]),
-    })
-    return frame.groupby(["owner", "month_end"])["revenue"].sum().rename("revenue")
+    rows = f.con.sql(f"SELECT signer, last_day(signed_at), fsum(coalesce(amount, 0)) FROM deal "
+                     f"WHERE signed_at < {sql_instant(until)} GROUP BY ALL").fetchall()
+    frame = pd.DataFrame({"owner": pd.Series([o for o, _, _ in rows], dtype=object),
+                          "month_end": pd.Series([m for _, m, _ in rows], dtype="datetime64[ns]"),
+                          "revenue": pd.Series([float(v) for *_, v in rows], dtype="float64")})
+    return frame.set_index(["owner", "month_end"])["revenue"].sort_index()
 
 
 def quota_attainment(f: Facts, month_start: date, month_end: date, until: np.datetime64) -> pd.DataFrame:
@@ -101,28 +105,34 @@ def quota_attainment(f: Facts, month_start: date, month_end: date, until: np.dat
     return out
 
 
-def _closed_between(f: Facts, start: np.datetime64, until: np.datetime64) -> tuple[np.ndarray, np.ndarray]:
-    signed_at, lost_at = f.deals["signed_at"].to_numpy(), f.deals["lost_at"].to_numpy()
-    won = (signed_at >= start) & (signed_at < until)
-    lost = (lost_at >= start) & (lost_at < until) & ~won
-    return won, lost
+def _closed(start: np.datetime64, until: np.datetime64) -> str:
+    """SQL over deal: won (signed in [start, until)) and lost (lost in it and not won)."""
+    won = f"coalesce(signed_at >= {sql_instant(start)} AND signed_at < {sql_instant(until)}, false)"
+    return (f"SELECT *, coalesce(lost_at >= {sql_instant(start)} AND lost_at < {sql_instant(until)}, false) AND NOT won AS lost "
+            f"FROM (SELECT *, {won} AS won FROM deal)")
+
+
+def _counts(rows) -> pd.Series:
+    """(name, count) rows as an int64 Series indexed by name, sorted."""
+    return pd.Series([n for _, n in rows], index=pd.Index([o for o, _ in rows], dtype=object),
+                     dtype="int64").sort_index()
 
 
 def win_rates(f: Facts, start: np.datetime64, until: np.datetime64) -> tuple[pd.DataFrame, dict]:
     """Per rep: won, lost, win_rate among deals closed in [start, until); and per competitor for the team."""
-    won, lost = _closed_between(f, start, until)
+    f.con.sql(f"CREATE OR REPLACE TEMP TABLE closed AS SELECT signer, lost_owner, competitor, won, lost "
+              f"FROM ({_closed(start, until)}) WHERE won OR lost")
     per_rep = pd.DataFrame({
-        "won": pd.Series(1, index=signer(f)[won]).groupby(level=0).sum(),
-        "lost": pd.Series(1, index=f.deals["lost_owner"].to_numpy(dtype=object)[lost]).groupby(level=0).sum(),
+        "won": _counts(f.con.sql("SELECT signer, count(*) FROM closed WHERE won GROUP BY ALL").fetchall()),
+        "lost": _counts(f.con.sql("SELECT lost_owner, count(*) FROM closed WHERE lost GROUP BY ALL").fetchall()),
     }).fillna(0)
     per_rep["closed"] = per_rep["won"] + per_rep["lost"]
     per_rep["win_rate"] = (per_rep["won"] / per_rep["closed"]).where(per_rep["closed"] > 0)
-    competitor = f.deals["competitor"].to_numpy(dtype=object)
-    closed = (won | lost) & (competitor != "")
-    frame = pd.DataFrame({"competitor": competitor[closed], "won": won[closed]})
+    rows = f.con.sql("SELECT competitor, count(*) FILTER (won), count(*) FROM closed WHERE competitor <> '' "
+                     "GROUP BY ALL").fetchall()
     by_competitor = {}
-    for name, group in frame.groupby("competitor"):
-        by_competitor[f"win_rate_vs_{slug(name)}"] = (float(group["won"].mean()), len(group), name)
+    for name, won, closed in sorted(rows):
+        by_competitor[f"win_rate_vs_{slug(name)}"] = (won / closed, closed, name)
     return per_rep, by_competitor
 
 
@@ -134,22 +144,23 @@ def slug(name: str) -> str:
 def conversions(f: Facts, start: np.datetime64, until: np.datetime64) -> pd.DataFrame:
     """lead → qualified (deals created in the window) and qualified → signed (first qualified in the window),
     each credited to the owner of the stage the conversion starts from."""
-    created = f.deals["created_at"].to_numpy()
-    leads = (created >= start) & (created < until)
-    lead_owner = np.where(f.first_owner["work_started"] == "", f.deals["owner"].to_numpy(dtype=object),
-                          f.first_owner["work_started"])
-    to_qualified = leads & (f.first_entry["qualified"] < until)
-    q = f.first_entry["qualified"]
-    qualified = (q >= start) & (q < until)
-    to_signed = qualified & (f.first_entry["signed"] < until)
-    q_owner = f.first_owner["qualified"]
-    counts = pd.DataFrame({
-        "leads": pd.Series(1, index=lead_owner[leads]).groupby(level=0).sum(),
-        "leads_qualified": pd.Series(1, index=lead_owner[to_qualified]).groupby(level=0).sum(),
-        "qualified": pd.Series(1, index=q_owner[qualified]).groupby(level=0).sum(),
-        "qualified_signed": pd.Series(1, index=q_owner[to_signed]).groupby(level=0).sum(),
-    }).fillna(0)
-    counts.loc["__team__"] = [leads.sum(), to_qualified.sum(), qualified.sum(), to_signed.sum()]
+    window = f"{{}} >= {sql_instant(start)} AND {{}} < {sql_instant(until)}"
+    f.con.sql(f"""
+        CREATE OR REPLACE TEMP TABLE conversions AS
+        SELECT CASE WHEN coalesce(o1, '') = '' THEN owner ELSE o1 END AS lead_owner, o6 AS q_owner,
+               {window.format('created_at', 'created_at')} AS lead, t6 < {sql_instant(until)} AS reached_qualified,
+               coalesce({window.format('t6', 't6')}, false) AS qualified, t8 < {sql_instant(until)} AS reached_signed
+        FROM deal""")
+    series = {}
+    for column, owner, condition in (("leads", "lead_owner", "lead"),
+                                     ("leads_qualified", "lead_owner", "lead AND reached_qualified"),
+                                     ("qualified", "q_owner", "qualified"),
+                                     ("qualified_signed", "q_owner", "qualified AND reached_signed")):
+        series[column] = _counts(f.con.sql(f"SELECT {owner}, count(*) FROM conversions WHERE {condition} "
+                                           "GROUP BY ALL").fetchall())
+    counts = pd.DataFrame(series).fillna(0)
+    totals = [int(s.sum()) for s in series.values()]
+    counts.loc["__team__"] = totals
     counts["conv_lead_to_qualified"] = (counts["leads_qualified"] / counts["leads"]).where(counts["leads"] > 0)
     counts["conv_qualified_to_signed"] = (
         counts["qualified_signed"] / counts["qualified"]).where(counts["qualified"] > 0)
@@ -234,13 +245,16 @@ def before_after(facts: Facts, period: Period, at: date) -> tuple[int, dict[str,
         wins, _ = win_rates(facts, start, until)
         conv = conversions(facts, start, until)
         in_window = hired[(hired >= pd.Timestamp(first)) & (hired <= pd.Timestamp(last))].index
-        in_range = signed_between(facts, start, until)
-        a = facts.actions
+        (signed, revenue, actions), = facts.con.sql(
+            f"SELECT (SELECT count(*) FROM deal WHERE signed_at >= {sql_instant(start)} AND signed_at < {sql_instant(until)}), "
+            f"(SELECT coalesce(fsum(amount), 0) FROM deal WHERE signed_at >= {sql_instant(start)} AND signed_at < "
+            f"{sql_instant(until)}), (SELECT count(*) FROM {facts.acts} WHERE day >= {sql_instant(start)} AND day < {sql_instant(until)})"
+        ).fetchall()
         figures[name] = {
             "Window": f"{first} – {last}",
-            "Deals signed": int(in_range.sum()),
-            "Revenue": revenue_of(facts, in_range),
-            "Sales actions": int(((a["day"] >= start) & (a["day"] < until)).sum()),
+            "Deals signed": int(signed),
+            "Revenue": float(revenue),
+            "Sales actions": int(actions),
             "Win rate": ratio(wins["won"].sum(), wins["closed"].sum()),
             "Lead → qualified": conv.at["__team__", "conv_lead_to_qualified"],
             "Qualified → signed": conv.at["__team__", "conv_qualified_to_signed"],

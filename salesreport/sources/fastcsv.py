@@ -99,23 +99,28 @@ class _Layout:
     def __init__(self, path: Path, names: list[str], sep: str, chosen: dict[str, tuple[int, str]]):
         self.path, self.names, self.sep, self.chosen = path, names, sep, chosen
 
-    def source(self, parallel: bool) -> str:
+    def used(self, footer: bool) -> list[int]:
+        """The columns a scan needs: the chosen ones, and the first where a footer is looked for."""
+        return sorted({*([0] if footer else []), *(index for index, _ in self.chosen.values())})
+
+    def source(self, parallel: bool, footer: bool = True) -> str:
         """A subquery of the cells of the used columns (c<i>), trimmed as str.strip() trims."""
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(self.names))) + "}"
-        used = sorted({0, *(index for index, _ in self.chosen.values())})
+        used = self.used(footer)
         cells = ", ".join(_text(f"c{i}") + f" AS c{i}" for i in used)
         return (f"(SELECT {cells} FROM read_csv({_quote(str(self.path))}, header = false, skip = 1, "
                 f"delim = {_quote(self.sep)}, quote = '\"', escape = '\"', columns = {columns}, "
                 f"auto_detect = false, null_padding = true, strict_mode = true, parallel = {str(parallel).lower()}, "
                 "encoding = 'utf-8'))")
 
-    def query(self, tz: str) -> str:
+    def query(self, tz: str, footer: bool = True) -> str:
         """SELECT of each chosen column typed, and `_outside`: the row has a cell outside the fast path (a
-        format it does not type, a NUL) or is a report footer. Each value is typed once, then tested."""
+        format it does not type) or is a report footer. Each value is typed once, then tested. (A file with a
+        NUL anywhere never gets here: _layout declines it.) Without `footer`, no footer is looked for: a
+        table whose required date is then empty flags it anyway."""
         values, flags = [], []
         for column, (index, kind) in self.chosen.items():
             values.append(f"{_typed(f'c{index}', kind, tz)} AS {column}")
-            flags.append(f"contains(c{index}, chr(0))")
             if kind == "amount":
                 flags.append(f"(c{index} <> '' AND ({column} IS NULL OR NOT isfinite({column})))")
             elif kind == "datetime":  # a date past 2262 or before 1677: the general parser decides
@@ -123,11 +128,12 @@ class _Layout:
                              f"TIMESTAMP '{FIRST_DAY}' AND TIMESTAMP '{LAST_DAY}'))")
             elif kind != "text":
                 flags.append(f"(c{index} <> '' AND {column} IS NULL)")
-        others = [f"c{index} = ''" for index, _ in self.chosen.values() if index != 0]
-        footer = f"regexp_matches(c0, {_quote(_FOOTER)})"  # a footer row leaves the other cells empty
-        flags.append(f"CASE WHEN {' AND '.join(others)} THEN {footer} ELSE false END" if others else footer)
-        cells = ", ".join(f"c{i}" for i in sorted({0, *(index for index, _ in self.chosen.values())}))
-        return (f"SELECT {', '.join(self.chosen)}, {' OR '.join(flags)} AS _outside "
+        if footer:
+            others = [f"c{index} = ''" for index, _ in self.chosen.values() if index != 0]
+            match = f"regexp_matches(c0, {_quote(_FOOTER)})"  # a footer row leaves the other cells empty
+            flags.append(f"CASE WHEN {' AND '.join(others)} THEN {match} ELSE false END" if others else match)
+        cells = ", ".join(f"c{i}" for i in self.used(footer))
+        return (f"SELECT {', '.join(self.chosen)}, {' OR '.join(flags) or 'false'} AS _outside "
                 f"FROM (SELECT {cells}, {', '.join(values)} FROM {{source}})")
 
 
@@ -142,7 +148,7 @@ def _layout(path: Path, table: str, schema: dict[str, tuple[bool, str]], config:
     if config.encoding and config.encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig"):
         return None
     found = _header(path)
-    if found is None:
+    if found is None or _has_nul(path):
         return None
     names, sep = found
     mapping = config.columns.get(table, {})
@@ -159,7 +165,18 @@ def _layout(path: Path, table: str, schema: dict[str, tuple[bool, str]], config:
     return _Layout(path, names, sep, chosen)
 
 
-def _run(con, layout: _Layout, sql: str) -> bool:
+def _has_nul(path: Path) -> bool:
+    """Whether the file holds a NUL byte anywhere (the general reader says where); memchr-fast."""
+    import mmap
+
+    try:
+        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            return mm.find(b"\0") >= 0
+    except (OSError, ValueError):
+        return True
+
+
+def _run(con, layout: _Layout, sql: str, footer: bool = True) -> bool:
     """Run `sql`, whose {source} is the scan of the file; False when DuckDB cannot read the file as asked
     (invalid UTF-8, a row wider than the header, a broken quote: the general reader says which)."""
     import duckdb
@@ -167,7 +184,7 @@ def _run(con, layout: _Layout, sql: str) -> bool:
     for parallel in (True, False):  # DuckDB reads short rows beside quoted line breaks in one thread only
         try:
             with memory_guard(con, f"{layout.path.name}: reading it"):
-                con.sql(sql.replace("{source}", layout.source(parallel)))
+                con.sql(sql.replace("{source}", layout.source(parallel, footer)))
             return True
         except duckdb.Error as exc:
             if not parallel or "parallel" not in str(exc):
@@ -216,9 +233,9 @@ def read_actions(path: Path, schema: dict[str, tuple[bool, str]], config: Config
         return None
     con = _connect(config)
     # one pass: read, trim, type and flag the rows (an activity without a date stops the run: the general
-    # reader names its row)
+    # reader names its row, and so does a report footer, whose date cell is empty)
     if not _run(con, layout, "CREATE TEMP TABLE typed AS SELECT * REPLACE (_outside OR occurred_at IS NULL "
-                f"AS _outside) FROM ({layout.query(config.timezone)})"):
+                f"AS _outside) FROM ({layout.query(config.timezone, footer=False)})", footer=False):
         return None
     # the distinct types and owners (few), mapped in Python exactly as the general path maps them
     kinds = con.sql("SELECT type, owner, count(*), coalesce(bool_or(_outside), false) FROM typed "

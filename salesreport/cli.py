@@ -17,12 +17,11 @@ from rich.progress import BarColumn, Progress, TextColumn
 
 from . import __version__
 from .api import ReportRequest, run_with_config
-from .errors import ConfigError, SalesReportError
+from .errors import ConfigError, SalesReportError, UsageError
 from .outputs.files import write_atomic
 from .text import is_address, safe_line, safe_text
 
 app = typer.Typer(
-    add_completion=False,
     pretty_exceptions_enable=False,  # never print locals: rows are customer data
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -41,21 +40,33 @@ class Format(str, Enum):
     html = "html"
 
 
+class CheckFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
 SUFFIX_FORMATS = {".json": Format.json, ".csv": Format.csv, ".md": Format.md, ".txt": Format.table,
                   ".xlsx": Format.xlsx, ".html": Format.html, ".htm": Format.html}
 XLSX_PERIODS = {"monthly": 12, "weekly": 8, "daily": 10, "team": 1}
 
-DataOpt = Annotated[str | None, typer.Option("--data", help="Folder of CSVs, a .xlsx, one deals CSV, or gsheet:KEY_OR_URL. Default: [sources] of the config.")]
-PresetOpt = Annotated[str | None, typer.Option("--preset", help="The CRM whose export files --data holds: hubspot, pipedrive, salesforce, amocrm, bitrix24 or zoho. Default: preset in the config.")]
-ToOpt = Annotated[str | None, typer.Option("--to", help="gsheet:KEY_OR_URL: replace the report's worksheets in this Google Sheet.")]
-CredentialsOpt = Annotated[Path | None, typer.Option("--credentials", help="Google service-account or authorized-user JSON. Default: [google] credentials, else GOOGLE_APPLICATION_CREDENTIALS.")]
-ConfigOpt = Annotated[Path | None, typer.Option("--config", help="Config file. Default: ./salesreport.toml.")]
-SinceOpt = Annotated[str | None, typer.Option("--since", help="Cohort start YYYY-MM-DD (default: 1 January of the period's year).")]
-PeriodsOpt = Annotated[int | None, typer.Option("--periods", min=1, max=60, help="Show N consecutive periods ending at the chosen one (xlsx default: 12 months, 8 weeks, 10 days).")]
-RepOpt = Annotated[list[str] | None, typer.Option("--rep", help="Only this rep in the per-rep tables (repeatable).")]
-PipelineOpt = Annotated[str | None, typer.Option("--pipeline", help="Only deals of this pipeline.")]
+def _sheet_url(value: str | None) -> str | None:
+    """A Google Sheet's whole address works where gsheet:KEY_OR_URL does."""
+    if value is not None and value.startswith(("https://docs.google.com/spreadsheets/", "docs.google.com/spreadsheets/")):
+        return "gsheet:" + value
+    return value
+
+
+DataOpt = Annotated[str | None, typer.Option("--data", metavar="PATH", callback=_sheet_url, help="Folder of CSVs, a .xlsx, one deals CSV, or gsheet:KEY_OR_URL. Default: [sources] of the config.")]
+PresetOpt = Annotated[str | None, typer.Option("--preset", metavar="NAME", help="The CRM whose export files --data holds: hubspot, pipedrive, salesforce, amocrm, bitrix24 or zoho. Default: preset in the config.")]
+ToOpt = Annotated[str | None, typer.Option("--to", metavar="gsheet:KEY", callback=_sheet_url, help="gsheet:KEY_OR_URL, or the sheet's https:// address: replace the report's worksheets in this Google Sheet.")]
+CredentialsOpt = Annotated[Path | None, typer.Option("--credentials", metavar="FILE", help="Google service-account or authorized-user JSON. Default: [google] credentials, else GOOGLE_APPLICATION_CREDENTIALS.")]
+ConfigOpt = Annotated[Path | None, typer.Option("--config", metavar="FILE", help="Config file. Default: ./salesreport.toml.")]
+SinceOpt = Annotated[str | None, typer.Option("--since", metavar="YYYY-MM-DD", help="Cohort start YYYY-MM-DD (default: 1 January of the period's year).")]
+PeriodsOpt = Annotated[int | None, typer.Option("--periods", min=1, max=60, metavar="N", help="Show N consecutive periods ending at the chosen one (xlsx default: 12 months, 8 weeks, 10 days).")]
+RepOpt = Annotated[list[str] | None, typer.Option("--rep", metavar="NAME", help="Only this rep in the per-rep tables (repeatable).")]
+PipelineOpt = Annotated[str | None, typer.Option("--pipeline", metavar="NAME", help="Only deals of this pipeline.")]
 FormatOpt = Annotated[Format | None, typer.Option("--format", help="table, json, csv, md, xlsx or html. Default: table, or from --out's suffix.")]
-OutOpt = Annotated[Path | None, typer.Option("--out", help="Write to this file (atomically) instead of stdout.")]
+OutOpt = Annotated[Path | None, typer.Option("--out", metavar="FILE", help="Write to this file (atomically) instead of stdout.")]
 ForceOpt = Annotated[bool, typer.Option("--force", help="Let --out replace a read-only file.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", help="Show the traceback of an error.")]
 def _addresses(values: list[str] | None) -> list[str] | None:
@@ -67,7 +78,7 @@ def _addresses(values: list[str] | None) -> list[str] | None:
     return [v.strip() for v in values] if values else values
 
 
-EmailOpt = Annotated[list[str] | None, typer.Option("--email", callback=_addresses, help="Mail the report to this address (repeatable). SMTP from [smtp] and SALESREPORT_SMTP_*.")]
+EmailOpt = Annotated[list[str] | None, typer.Option("--email", callback=_addresses, metavar="ADDRESS", help="Mail the report to this address (repeatable). SMTP from [smtp] and SALESREPORT_SMTP_*.")]
 PerRepOpt = Annotated[bool, typer.Option("--per-rep", help="Also mail each rep their own figures (address from the email column of reps).")]
 class Attachment(str, Enum):
     xlsx = "xlsx"
@@ -109,7 +120,7 @@ def _since(text: str | None, option: str = "--since") -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ConfigError(f'{option} "{text}" is not a date; use YYYY-MM-DD, like 2026-01-01.') from None
+        raise UsageError(f'{option} "{text}" is not a date; use YYYY-MM-DD, like 2026-01-01.') from None
 
 
 def _report_command(report: str, period: str | None, data, config, since, periods, rep, pipeline, fmt, out,
@@ -256,14 +267,14 @@ def _period_command(report: str, period_option: object, doc: str) -> None:
 
 _period_command(
     "monthly",
-    Annotated[str | None, typer.Option("--month", help="YYYY-MM. Default: the last complete month.")],
+    Annotated[str | None, typer.Option("--month", metavar="YYYY-MM", help="YYYY-MM. Default: the last complete month.")],
     """Revenue vs plan, forecast, conversions, cycle, pipeline health for a month.
 
     Example: salesreport monthly --data sample_data --month 2026-10 --format json
     """)
 _period_command(
     "weekly",
-    Annotated[str | None, typer.Option("--week", help="YYYY-Www. Default: the last complete ISO week.")],
+    Annotated[str | None, typer.Option("--week", metavar="YYYY-Www", help="YYYY-Www. Default: the last complete ISO week.")],
     """The week's funnel, sales actions per day and pipeline, for the team and per rep.
 
     Example: salesreport weekly --data sample_data --week 2026-W46 --periods 4
@@ -272,7 +283,7 @@ _period_command(
     """)
 _period_command(
     "daily",
-    Annotated[str | None, typer.Option("--date", help='YYYY-MM-DD or "today". Default: yesterday.')],
+    Annotated[str | None, typer.Option("--date", metavar="YYYY-MM-DD", help='YYYY-MM-DD or "today". Default: yesterday.')],
     """Each rep's sales actions and funnel moves of a day, beside the previous working day.
 
     Example: salesreport daily --data sample_data --date 2026-11-18 --rep "Anna Petrova"
@@ -281,8 +292,8 @@ _period_command(
 
 @app.command()
 def team(
-    month: Annotated[str | None, typer.Option("--month", help="YYYY-MM. Default: the last complete month.")] = None,
-    compare_at: Annotated[str | None, typer.Option("--compare-at", help="YYYY-MM-DD: each figure before and after this date (an enablement programme's start).")] = None,
+    month: Annotated[str | None, typer.Option("--month", metavar="YYYY-MM", help="YYYY-MM. Default: the last complete month.")] = None,
+    compare_at: Annotated[str | None, typer.Option("--compare-at", metavar="YYYY-MM-DD", help="YYYY-MM-DD: each figure before and after this date (an enablement programme's start).")] = None,
     data: DataOpt = None, config: ConfigOpt = None, since: SinceOpt = None,
     rep: RepOpt = None, pipeline: PipelineOpt = None, format: FormatOpt = None, out: OutOpt = None,
     preset: PresetOpt = None, to: ToOpt = None, credentials: CredentialsOpt = None,
@@ -302,7 +313,7 @@ def team(
 def check(
     data: DataOpt = None, config: ConfigOpt = None, pipeline: PipelineOpt = None, preset: PresetOpt = None,
     credentials: CredentialsOpt = None,
-    format: Annotated[Format | None, typer.Option("--format", help="table or json.")] = None,
+    format: Annotated[CheckFormat | None, typer.Option("--format", help="table or json.")] = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Validate the inputs and list data-quality findings; exit 1 if any is an error.
@@ -315,22 +326,22 @@ def check(
     try:
         findings = run_check(data, config, pipeline, credentials, preset)
     except SalesReportError as exc:
-        if format is Format.json:  # a reader of the JSON sees the stopping error as a finding too
+        if format is CheckFormat.json:  # a reader of the JSON sees the stopping error as a finding too
             code = "config" if isinstance(exc, ConfigError) else "input"
             render_findings([Finding("error", code, str(exc))], json_output=True, console=Console(highlight=False))
         _fail(exc, verbose)
         return
-    render_findings(findings, json_output=format is Format.json, console=Console(highlight=False))
+    render_findings(findings, json_output=format is CheckFormat.json, console=Console(highlight=False))
     if any(f.level == "error" for f in findings):
         raise typer.Exit(1)
 
 
 @app.command()
 def init(
-    exports: Annotated[list[Path] | None, typer.Argument(help="The CRM's export file(s) or folder (CSV).", show_default=False, metavar="[EXPORT]...")] = None,
-    out: Annotated[Path, typer.Option("--out", help="Config file to write.")] = Path("salesreport.toml"),
+    exports: Annotated[list[Path] | None, typer.Argument(help="The CRM's export file(s) or folder (CSV).", show_default=False, metavar="EXPORT")] = None,
+    out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Config file to write.")] = Path("salesreport.toml"),
     force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
-    encoding: Annotated[str | None, typer.Option("--encoding", help="The exports' text encoding, if detection picks the wrong one.")] = None,
+    encoding: Annotated[str | None, typer.Option("--encoding", metavar="NAME", help="The exports' text encoding, if detection picks the wrong one.")] = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Write a commented starter salesreport.toml from a CRM export: the preset guessed
@@ -360,10 +371,10 @@ def init(
 
 @app.command()
 def sample(
-    out: Annotated[Path, typer.Option("--out", help="Folder to write the CSVs and salesreport.toml into.")],
-    deals: Annotated[int, typer.Option("--deals", min=1, help="How many deals.")] = 3000,
-    seed: Annotated[int, typer.Option("--seed", help="Random seed: the same seed gives the same data.")] = 7,
-    end: Annotated[str | None, typer.Option("--end", help="Last day of the data, YYYY-MM-DD. Default: today.")] = None,
+    out: Annotated[Path, typer.Option("--out", metavar="FOLDER", help="Folder to write the CSVs and salesreport.toml into.")],
+    deals: Annotated[int, typer.Option("--deals", min=1, metavar="N", help="How many deals.")] = 3000,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Random seed: the same seed gives the same data.")] = 7,
+    end: Annotated[str | None, typer.Option("--end", metavar="YYYY-MM-DD", help="Last day of the data, YYYY-MM-DD. Default: today.")] = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Generate a realistic demo data set: two years of deals, history, activities and reps.
@@ -375,7 +386,7 @@ def sample(
     try:
         end_day = date.fromisoformat(end) if end else date.today()
     except ValueError:
-        _fail(ConfigError(f'--end "{end}" is not a date; use YYYY-MM-DD.'), verbose)
+        _fail(UsageError(f'--end "{end}" is not a date; use YYYY-MM-DD.'), verbose)
         return
     try:
         counts = generate(out, deals=deals, seed=seed, end=end_day)

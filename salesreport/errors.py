@@ -15,6 +15,13 @@ class ConfigError(SalesReportError):
     """salesreport.toml or a command-line option has a bad value."""
 
 
+class UsageError(ConfigError):
+    """A command-line option has a value of the wrong shape (a malformed --month, say): exit 2, as a usage
+    error the option parser itself finds."""
+
+    exit_code = 2
+
+
 class DeliveryError(SalesReportError):
     """An output could not be written or delivered; nothing half-written is left."""
 

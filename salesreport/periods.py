@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import numpy as np
 
 from .config import Config
-from .errors import ConfigError
+from .errors import ConfigError, UsageError
 from .model import Period
 
 
@@ -39,7 +39,7 @@ def parse_month(text: str | None, config: Config) -> Period:
         return month(first.year, first.month)
     m = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
     if not m or not 1 <= int(m.group(2)) <= 12:
-        raise ConfigError(f'--month "{text}" is not a month; use YYYY-MM, like 2026-10.')
+        raise UsageError(f'--month "{text}" is not a month; use YYYY-MM, like 2026-10.')
     return month(int(m.group(1)), int(m.group(2)))
 
 
@@ -53,11 +53,11 @@ def parse_week(text: str | None, config: Config) -> Period:
         return week(y, w, config.week_start)
     m = re.fullmatch(r"(\d{4})-?W(\d{1,2})", text.strip(), flags=re.IGNORECASE)
     if not m:
-        raise ConfigError(f'--week "{text}" is not an ISO week; use YYYY-Www, like 2026-W46.')
+        raise UsageError(f'--week "{text}" is not an ISO week; use YYYY-Www, like 2026-W46.')
     try:
         return week(int(m.group(1)), int(m.group(2)), config.week_start)
     except ValueError:
-        raise ConfigError(f'--week "{text}": that year has no such week.') from None
+        raise UsageError(f'--week "{text}": that year has no such week.') from None
 
 
 def parse_day(text: str | None, config: Config) -> Period:
@@ -69,7 +69,7 @@ def parse_day(text: str | None, config: Config) -> Period:
     try:
         return day(date.fromisoformat(text.strip()))
     except ValueError:
-        raise ConfigError(f'--date "{text}" is not a date; use YYYY-MM-DD, like 2026-11-18, or "today".') from None
+        raise UsageError(f'--date "{text}" is not a date; use YYYY-MM-DD, like 2026-11-18, or "today".') from None
 
 
 def previous(period: Period, config: Config) -> Period:

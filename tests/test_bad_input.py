@@ -110,13 +110,18 @@ def test_bad_input_message(tmp_path, name, files, config, words):
     (["monthly", "--month", "2026-13"], ["--month", "YYYY-MM"]),
     (["daily", "--date", "18.11.2026"], ["--date", "YYYY-MM-DD"]),
     (["weekly", "--since", "last year"], ["--since"]),
+    (["weekly", "--week", "2026-W60"], ["--week", "no such week"]),
+    (["team", "--month", "2026-10", "--compare-at", "July"], ["--compare-at", "YYYY-MM-DD"]),
+    (["sample", "--end", "tomorrow"], ["--end", "YYYY-MM-DD"]),
 ])
-def test_bad_period_options_exit_1_with_the_expected_form(tmp_path, args, words):
+def test_malformed_period_options_are_usage_errors_exit_2(tmp_path, args, words):
     data = tmp_path / "data"
     data.mkdir()
     (data / "deals.csv").write_text(GOOD_DEALS)
-    proc = run_cli(*args, "--data", str(data), cwd=tmp_path)
-    assert proc.returncode == 1
+    extra = ["--out", str(tmp_path / "out")] if args[0] == "sample" else ["--data", str(data)]
+    proc = run_cli(*args, *extra, cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
     for word in words:
         assert word in proc.stderr
 

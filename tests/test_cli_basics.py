@@ -44,3 +44,22 @@ def test_every_format_has_a_renderer():
     for target in RENDERERS.values():
         module, function = target.split(":")
         assert callable(getattr(importlib.import_module(f"salesreport.outputs.{module}"), function))
+
+
+@pytest.mark.parametrize("command", ["monthly", "weekly", "daily", "team", "check", "init", "sample"])
+def test_help_shows_plain_metavars(command):
+    """Options read NAME, N, FILE, YYYY-MM-DD — never a Python type like <list[str]> or <int range>."""
+    text = CliRunner().invoke(app, [command, "--help"], terminal_width=200).output
+    options = [line for line in text.splitlines() if line.lstrip().startswith("--")]
+    assert options
+    for line in options:
+        assert "<list" not in line and "range>" not in line and "<str>" not in line and "<int>" not in line, line
+
+
+def test_shell_completion_is_offered():
+    assert "--install-completion" in CliRunner().invoke(app, ["--help"]).output
+
+
+def test_check_accepts_only_its_own_formats():
+    result = CliRunner().invoke(app, ["check", "--data", "sample_data", "--format", "xlsx"])
+    assert result.exit_code == 2 and "table" in result.output and "json" in result.output

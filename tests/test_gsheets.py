@@ -198,6 +198,15 @@ def test_credentials_from_the_environment_and_missing_credentials(google):
     assert "--credentials" in missing.stderr and "GOOGLE_APPLICATION_CREDENTIALS" in missing.stderr
 
 
+def test_the_sheets_whole_address_works_as_the_target(google):
+    """What a user copies from the browser's address bar, without the gsheet: prefix."""
+    book = google.emulator.add_spreadsheet(KEY, share_with=[ACCOUNT])
+    proc = google.run("weekly", "--data", str(google.data), *WEEK, "--credentials", str(google.key_file),
+                      "--to", f"https://docs.google.com/spreadsheets/d/{KEY}/edit#gid=0")
+    assert proc.returncode == 0, proc.stderr
+    assert "Weekly" in [s.title for s in book.sheets]
+
+
 def test_a_target_that_is_not_a_sheet_is_refused(google):
     proc = google.run("weekly", "--data", str(google.data), *WEEK, "--to", "report.xlsx")
     assert proc.returncode == 1 and "gsheet:KEY" in proc.stderr

@@ -156,6 +156,22 @@ def test_history_rows_repeating_the_stage_are_not_stage_changes(data_dir):
     assert value(pr, "stage_days_work_started") == 10.0  # 1 → 11 Jan, the repeat on the 5th is an edit
 
 
+def test_a_loss_ends_the_stay_it_happens_in_even_on_the_day_of_entry(data_dir):
+    """SPEC: stage days average the stays that ended. A loss dated by day only (lost_at, or a history row at
+    midnight) on the day the deal entered a stage ends that stay after 0 days; it is not left out."""
+    make_data(data_dir, [deal("D1", "2026-01-01", "replied_negative", status="lost", lost_at="2026-01-11"),
+                         deal("D2", "2026-01-01", "Lost", status="lost"),
+                         deal("D3", "2026-01-01", "Lost", status="lost")],
+              [entry("D1", "work_started", "2026-01-01 09:00"), entry("D1", "replied_negative", "2026-01-11 10:00"),
+               entry("D2", "work_started", "2026-01-01 09:00"), entry("D2", "replied_negative", "2026-01-05 10:00"),
+               entry("D2", "Lost", "2026-01-09"),
+               entry("D3", "work_started", "2026-01-01 09:00"), entry("D3", "replied_negative", "2026-01-20 10:00"),
+               entry("D3", "Lost", "2026-01-20")])
+    pr = monthly(data_dir, (2026, 1))
+    assert value(pr, "stage_days_replied_negative") == 4 / 3  # D1 0, D2 4 (5 → 9 Jan), D3 0 days
+    assert value(pr, "stage_days_work_started") == 11.0  # 10, 4 and 19 days
+
+
 def test_without_stage_history_the_deal_row_is_the_history(data_dir):
     make_data(data_dir, [deal("D1", "2026-01-05", "demo_run"),
                          deal("D2", "2026-01-06", "Client Signed", status="won", signed_at="2026-03-10", amount="500"),

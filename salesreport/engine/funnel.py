@@ -136,14 +136,19 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
     return Facts(con, deals, ds.actions, reps, warnings)
 
 
-_CODES = {"signed": SIGNED_IDX, "lost": LOST_CODE, "work_started": WORK_STARTED_IDX, "new": NEW_IDX,
+_CODES = {"loss_time": "CASE WHEN rank < 0 AND entered_at = date_trunc('day', entered_at) "
+                       "THEN date_trunc('day', entered_at) + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND "
+                       "ELSE entered_at END",
+          "signed": SIGNED_IDX, "lost": LOST_CODE, "work_started": WORK_STARTED_IDX, "new": NEW_IDX,
           "no_stage": NO_STAGE, "ranks": "[" + ", ".join(str(STAGE_RANK[s]) for s in STAGES) + "]"}
 
 # SPEC §2 in SQL. deals_in(pos, deal_id, owner, stage_idx, status, signed_at, lost_at, closed_at, created_at)
 # and history_in(seq, deal_id, entered_at, stage_idx, owner) in; out:
 #   d2     one row per deal: status, signed_at, lost_at (filled from history, closed_at, last change), lost_owner
 #   ev     the stage changes in order (k): given rows, else derived from the deal, plus a signed/lost entry
-#          where the history lacks it; rows repeating the current stage removed; rank −1 = lost
+#          where the history lacks it; rows repeating the current stage removed; rank −1 = lost. A loss
+#          dated by day only (midnight) sorts at the end of its day: it ends the stay it happened in, even
+#          one entered later that day (SPEC: a loss ends a stay, whatever its length)
 #   stays  each stay in a funnel stage that ended (by the next change or by being lost): days between dates
 #   fe     per deal and ranked stage r: the first entry into r or a later-ranked stage, and its owner
 FACTS_SQL = """
@@ -188,7 +193,7 @@ SELECT pos, entered_at, stage_idx, owner, rank, row_number() OVER (PARTITION BY 
 FROM (
     SELECT *, lag(stage_idx) OVER (PARTITION BY pos ORDER BY k) AS previous
     FROM (
-        SELECT *, row_number() OVER (PARTITION BY pos ORDER BY entered_at,
+        SELECT *, row_number() OVER (PARTITION BY pos ORDER BY {loss_time},
                                      CASE WHEN rank < 0 THEN 99 ELSE rank END, seq) AS k
         FROM (
             SELECT *, CASE WHEN stage_idx >= 0 THEN {ranks}[stage_idx + 1] ELSE -1 END::TINYINT AS rank

@@ -156,3 +156,17 @@ def test_revenue_figures_growth_prev_year_plan_to_date_and_signer(data_dir):
     # revenue belongs to the owner of the signed entry (Carl), else the deal's owner (Anna)
     assert pr.by_rep["Carl"].metrics["revenue_month"].value == 500
     assert pr.by_rep["Anna"].metrics["revenue_month"].value == 0
+
+
+def test_ytd_vs_plan_to_date_uses_the_linear_plan_when_only_an_annual_plan_is_given(data_dir):
+    """The same plan to date as "Plan to date" shows (annual × M / 12), with a status: it is the figure a head
+    of sales is judged on."""
+    won = {"status": "won", "stage": "signed"}
+    make_data(data_dir, [deal("C", "2026-01-01", signed_at="2026-01-15", amount="400", **won),
+                         deal("D", "2026-01-01", signed_at="2026-02-03", amount="500", **won)])
+    config = parse_config({"plan": {"annual": 6000}})
+    m = build_report("monthly", facts_for(data_dir, config), config, month(2026, 2)).current.metrics
+    assert m["revenue_plan_to_date"].value == 1000  # 6000 × 2 / 12
+    assert m["revenue_ytd_vs_plan_to_date"].value == pytest.approx(0.9)
+    assert m["revenue_ytd_vs_plan_to_date"].target == 1.0
+    assert m["revenue_ytd_vs_plan_to_date"].status.value == "warn"  # within 20 % below the plan

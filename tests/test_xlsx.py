@@ -58,7 +58,7 @@ def test_number_formats_and_status_fills(monthly):
     assert rows["conv_reply"][13].number_format == "0.0%"
     assert rows["revenue_month"][13].number_format == '#,##0 "EUR"'
     assert rows["sales_cycle_days"][13].number_format == "0.0"
-    assert rows["revenue_ytd_vs_plan_to_date"][13].value is None  # null: an empty cell, never 0
+    assert rows["stage_days_new"][13].value is None  # null (no stay in "new" ended): an empty cell, never 0
     assert doc["metrics"]["conv_reply"]["status"] == "good"
     assert rows["conv_reply"][13].fill.start_color.rgb.endswith("C6EFCE")
     assert doc["metrics"]["stale_share"]["status"] == "bad"

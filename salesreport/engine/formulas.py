@@ -140,8 +140,9 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     value_of = dict(zip(windows, map(float, counts_and_sums[1::2])))
     value, revenue_ytd = value_of["period"], value_of["ytd"]
     plan = cfg.revenue_plan
-    plan_to_date = sum(cfg.plan_monthly[: p.end.month]) if cfg.plan_monthly else None
-    linear_plan = plan * p.end.month / 12 if plan is not None else None
+    # the plan to date: Σ [plan] monthly for January..M, else the annual plan × months elapsed / 12
+    plan_to_date = sum(cfg.plan_monthly[: p.end.month]) if cfg.plan_monthly else (
+        plan * p.end.month / 12 if plan is not None else None)
     growth = ratio(value, value_of["prev"])
     team: Team = {
         "revenue_month": value,
@@ -152,7 +153,7 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
         "revenue_mom_growth": None if growth is None else growth - 1,
         "revenue_wow_growth": None if growth is None else growth - 1,
         "revenue_plan": plan,
-        "revenue_plan_to_date": plan_to_date if plan_to_date is not None else linear_plan,
+        "revenue_plan_to_date": plan_to_date,
         "revenue_ytd_vs_plan_to_date": ratio(revenue_ytd, plan_to_date),
         "deals_signed": int(signed["period"]),
         "deals_signed_ytd": int(signed["ytd"]),

@@ -75,7 +75,8 @@ METRICS: list[Metric] = [
     _ratio("revenue_ytd_vs_plan", 4, "Revenue YTD vs plan", R, ("revenue_ytd", "revenue_plan"), MO,
            "revenue_ytd / revenue_plan"),
     _m("revenue_ytd_vs_plan_to_date", 4, "YTD vs plan to date", R,
-       "revenue_ytd / Σ [plan] monthly for January..M (needs a monthly plan)", MO, "revenue"),
+       "revenue_ytd / plan to date (Σ [plan] monthly for January..M, else [plan] annual × M / 12)", MO,
+       "revenue", direction=UP, target=1.0),
     _m("revenue_forecast", 5, "Revenue forecast (year)", M,
        "stage-weighted: revenue_ytd + Σ amount × conv_to_signed(stage) over open deals expected to sign "
        "this year; run-rate: open deals at [forecast] stage × average_deal_size × conv_to_signed × 365 / "

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from .config import Config, find_config, load_config
 from .engine.funnel import Facts, build_facts
 from .engine.quality import findings_for
 from .engine.registry import check_targets
-from .model import Report
-from .periods import parse_day, parse_month, parse_week
+from .errors import InputError
+from .model import Period, Report
+from .periods import parse_day, parse_month, parse_week, today, working_days
 from .report.build import build_report
 from .report.team import build_team_report
 from .sources.canonical import load_dataset
@@ -52,7 +53,7 @@ def run(request: ReportRequest, progress=None) -> Report:
 
 def run_with_config(request: ReportRequest, progress=None) -> tuple[Config, Report]:
     config, facts = load(request.data, request.config, request.pipeline, request.credentials, request.preset)
-    period = PERIOD_PARSERS[request.report](request.period, config)
+    period, to_date = choose_period(request, config, facts)
     if request.report == "team":
         report = build_team_report(facts, config, period, since=request.since, reps=request.reps,
                                    compare_at=request.compare_at)
@@ -63,4 +64,32 @@ def run_with_config(request: ReportRequest, progress=None) -> tuple[Config, Repo
     emails = facts.reps.loc[facts.reps["email"].fillna("") != "", ["name", "email"]]
     report.rep_emails = dict(zip(emails["name"], emails["email"], strict=True))
     report.generated_at = datetime.now(config.tz).strftime("%Y-%m-%d %H:%M %Z")
+    report.to_date = to_date
+    if request.period is None and facts.date_range and facts.date_range[1] < today(config) - timedelta(days=1):
+        report.warnings.append(
+            f"The data ends on {facts.date_range[1]}: without a period option the report is the last complete "
+            f"{'day' if period.kind == 'day' else period.kind} of the data ({period.label}), not the last one "
+            "before today. Export newer data, or name the period.")
     return config, report
+
+
+def choose_period(request: ReportRequest, config: Config, facts: Facts) -> tuple[Period, tuple[int, int] | None]:
+    """The period asked for (by default the last complete one of the data, when the data ends before
+    yesterday), refused when the data has none of it; and (working days covered, of) when the data ends
+    inside it."""
+    span = facts.date_range
+    as_of = span[1] + timedelta(days=1) if span and request.period is None else None
+    if as_of is not None and as_of >= today(config):
+        as_of = None
+    period = PERIOD_PARSERS[request.report](request.period, config, as_of=as_of)
+    if span is None:
+        return period, None
+    first, last = span
+    if period.start > last or period.end < first:
+        raise InputError(
+            f"The data runs from {first} to {last}; the {period.kind} {period.label} ({period.start} – "
+            f"{period.end}) has none of it. Choose a period within that range, or export newer data.")
+    if period.kind != "day" and last < period.end:
+        covered = working_days(Period(period.kind, period.label, period.start, last), config)
+        return period, (covered, working_days(period, config))
+    return period, None

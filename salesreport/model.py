@@ -156,7 +156,13 @@ class Report:
     sections: dict[str, Section] = field(default_factory=dict)
     rep_emails: dict[str, str] = field(default_factory=dict)  # for --per-rep mail
     generated_at: str = ""  # ISO timestamp, for titles
+    to_date: tuple[int, int] | None = None  # the data ends inside the period: (working days covered, of)
 
     @property
     def current(self) -> PeriodReport:
         return self.periods[-1]
+
+    @property
+    def to_date_note(self) -> str:
+        """" · to date (N of M working days)" when the chosen period is not over in the data, else ""."""
+        return f" · to date ({self.to_date[0]} of {self.to_date[1]} working days)" if self.to_date else ""

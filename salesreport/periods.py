@@ -32,10 +32,10 @@ def day(d: date) -> Period:
     return Period("day", d.isoformat(), d, d)
 
 
-def parse_month(text: str | None, config: Config) -> Period:
-    """--month YYYY-MM; default the last complete month."""
+def parse_month(text: str | None, config: Config, as_of: date | None = None) -> Period:
+    """--month YYYY-MM; default the last complete month (before `as_of`, else before today)."""
     if text is None:
-        first = today(config).replace(day=1) - timedelta(days=1)
+        first = (as_of or today(config)).replace(day=1) - timedelta(days=1)
         return month(first.year, first.month)
     m = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
     if not m or not 1 <= int(m.group(2)) <= 12:
@@ -43,10 +43,10 @@ def parse_month(text: str | None, config: Config) -> Period:
     return month(int(m.group(1)), int(m.group(2)))
 
 
-def parse_week(text: str | None, config: Config) -> Period:
-    """--week YYYY-Www; default the last complete week."""
+def parse_week(text: str | None, config: Config, as_of: date | None = None) -> Period:
+    """--week YYYY-Www; default the last complete week (before `as_of`, else before today)."""
     if text is None:
-        d = today(config) - timedelta(days=7)
+        d = (as_of or today(config)) - timedelta(days=7)
         if config.week_start == "sunday":
             d += timedelta(days=1)  # a Sunday-start week is labelled by the ISO week of its Monday
         y, w, _ = d.isocalendar()
@@ -60,10 +60,10 @@ def parse_week(text: str | None, config: Config) -> Period:
         raise UsageError(f'--week "{text}": that year has no such week.') from None
 
 
-def parse_day(text: str | None, config: Config) -> Period:
-    """--date YYYY-MM-DD or "today"; default yesterday."""
+def parse_day(text: str | None, config: Config, as_of: date | None = None) -> Period:
+    """--date YYYY-MM-DD or "today"; default yesterday (the day before `as_of`, else before today)."""
     if text is None:
-        return day(today(config) - timedelta(days=1))
+        return day((as_of or today(config)) - timedelta(days=1))
     if text.strip().lower() == "today":
         return day(today(config))
     try:

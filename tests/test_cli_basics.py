@@ -63,3 +63,31 @@ def test_shell_completion_is_offered():
 def test_check_accepts_only_its_own_formats():
     result = CliRunner().invoke(app, ["check", "--data", "sample_data", "--format", "xlsx"])
     assert result.exit_code == 2 and "table" in result.output and "json" in result.output
+
+
+@pytest.mark.parametrize("month", ["2027-03", "2020-01"])
+def test_a_period_the_data_has_nothing_of_is_an_error_naming_the_datas_range(month):
+    result = CliRunner().invoke(app, ["monthly", "--data", "sample_data", "--month", month])
+    assert result.exit_code == 1
+    assert "The data runs from 2024-11-22 to 2026-11-22" in result.output and month in result.output
+
+
+def test_a_period_the_data_ends_inside_says_to_date_in_its_title():
+    # the sample ends on Sunday 22 November 2026: 15 of November's 21 working days
+    for fmt, first in (("md", "# Monthly report 2026-11 · to date (15 of 21 working days)"),
+                       ("table", "Monthly report · 2026-11 · to date (15 of 21 working days)")):
+        result = CliRunner().invoke(app, ["monthly", "--data", "sample_data", "--month", "2026-11", "--format", fmt],
+                                    terminal_width=120)
+        assert result.exit_code == 0, result.output
+        assert first in result.output
+    whole = CliRunner().invoke(app, ["monthly", "--data", "sample_data", "--month", "2026-10", "--format", "md"])
+    assert "to date (" not in whole.output
+
+
+def test_without_a_period_option_a_stale_export_gives_its_own_last_complete_period():
+    """The sample ends on 2026-11-22, days before today: the default week is the data's last complete one, and
+    a warning says so (an empty report of a week without data would help nobody)."""
+    result = CliRunner().invoke(app, ["weekly", "--data", "sample_data", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    assert '"label": "2026-W47"' in result.output
+    assert "The data ends on 2026-11-22" in result.output

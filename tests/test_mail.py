@@ -129,13 +129,18 @@ def test_connection_refused_exits_3(tmp_path):
     assert "Could not reach the SMTP server 127.0.0.1" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_a_day_without_data_still_gives_a_short_clear_mail():
-    proc = run_cli("daily", "--data", str(SAMPLE), "--date", "2020-01-06", "--email", "head@example.com",
-                   "--dry-run", "--quiet")
+def test_a_quiet_day_still_gives_a_short_clear_mail_and_a_day_outside_the_data_none():
+    proc = run_cli("daily", "--data", str(SAMPLE), "--date", "2026-01-04", "--email", "head@example.com",
+                   "--dry-run", "--quiet")  # a Sunday with few actions
     assert proc.returncode == 0, proc.stderr
     msg = email.message_from_string(proc.stdout, policy=policy.default)
-    assert "Daily sales report — Mon 06 Jan 2020" in str(msg["Subject"])
+    assert "Daily sales report — Sun 04 Jan 2026" in str(msg["Subject"])
     assert "Sales actions" in msg.get_body(("plain",)).get_content()
+    # a day the data has nothing of is an error for the cron log, not a mail of zeros
+    proc = run_cli("daily", "--data", str(SAMPLE), "--date", "2020-01-06", "--email", "head@example.com",
+                   "--dry-run", "--quiet")
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "The data runs from 2024-11-22 to 2026-11-22" in proc.stderr
 
 
 def test_sends_over_implicit_tls(tmp_path):

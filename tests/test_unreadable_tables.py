@@ -55,7 +55,7 @@ def test_a_pipe_beside_a_preset_export_is_skipped_with_a_warning(tmp_path):
         "Deal - ID,Deal - Title,Deal - Stage,Deal - Deal created,Deal - Value,Deal - Owner\n"
         "7,A,Qualified,2026-03-01 10:00:00,100,Anna\n", encoding="utf-8")
     os.mkfifo(folder / "notes.csv")
-    proc = run("weekly", "--data", str(folder), "--preset", "pipedrive", "--week", "2026-W10", "--format", "json")
+    proc = run("weekly", "--data", str(folder), "--preset", "pipedrive", "--week", "2026-W09", "--format", "json")
     assert proc.returncode == 0, proc.stderr
     said = " ".join(proc.stderr.split())
     assert "notes.csv: a pipe or device, not a regular CSV file; skipped." in said

@@ -8,6 +8,7 @@ wall-clock times in the report's time zone.
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from functools import cached_property
 
 import numpy as np
@@ -58,9 +59,25 @@ class Facts:
         self.con.register("acts", self._acts_frame)
         return "acts"
 
+    @cached_property
+    def date_range(self) -> tuple[date, date] | None:
+        """The first and the last day the data speaks of (created, stage changes, signed, lost, actions);
+        None without deals."""
+        (first, *lasts), = self.con.sql(
+            "SELECT min(created_at), max(created_at), max(signed_at), max(lost_at), "
+            f"(SELECT max(entered_at) FROM ev), (SELECT max(day) FROM {self.acts}) FROM deal").fetchall()
+        lasts = [t for t in lasts if t is not None]
+        if first is None or not lasts:
+            return None
+        return _day(first), max(_day(t) for t in lasts)
+
     def role_of(self, owners: pd.Index | pd.Series) -> pd.Series:
         roles = self.reps.set_index("name")["role"] if len(self.reps) else pd.Series(dtype=object)
         return pd.Series(owners, index=owners).map(roles).fillna("unknown")
+
+
+def _day(value) -> date:
+    return value.date() if isinstance(value, datetime) else value
 
 
 def build_facts(ds: Dataset, config: Config) -> Facts:

@@ -71,7 +71,8 @@ def _value(mv: MetricValue | None) -> GridCell:
 def _title(report: Report, what: str, generated: bool) -> GridCell:
     p = report.current.period
     stamp = f" · generated {report.generated_at}" if generated and report.generated_at else ""
-    return GridCell(f"{what} · {p.label} · {period_span(p)} · {report.timezone}{stamp}", role="title")
+    return GridCell(f"{what} · {p.label}{report.to_date_note} · {period_span(p)} · {report.timezone}{stamp}",
+                    role="title")
 
 
 def _header(labels: list[str]) -> list[GridCell]:

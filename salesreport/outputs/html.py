@@ -49,7 +49,7 @@ def context(report: Report) -> dict:
     ids = [m.id for m in metrics_for(report.name) if any(m.id in b.metrics for b in blocks)]
     rep_rows = [{"title": metric_def(i).title, "cells": [_cell(b.metrics.get(i)) for b in blocks]} for i in ids]
     return {
-        "title": f"{report.name.capitalize()} sales report · {p.label}",
+        "title": f"{report.name.capitalize()} sales report · {p.label}{report.to_date_note}",
         "subtitle": f"{period_span(p)} · {report.timezone}" + (f" · generated {report.generated_at}" if report.generated_at else ""),
         "period_labels": [pr.period.label for pr in report.periods],
         "rows": rows,

@@ -50,7 +50,8 @@ def _md(text: str) -> str:
 
 def render_markdown(report: Report) -> str:
     p = report.current.period
-    lines = [f"# {report.name.capitalize()} report {p.label} ({p.start} – {p.end}, {report.timezone})", ""]
+    title = f"# {report.name.capitalize()} report {p.label}{report.to_date_note} ({p.start} – {p.end}, {report.timezone})"
+    lines = [title, ""]
     labels = [pr.period.label for pr in report.periods]
     lines.append("| # | Metric | " + " | ".join(labels) + " | Previous | Target |")
     lines.append("|---:|---|" + "---:|" * (len(labels) + 2))

@@ -30,7 +30,8 @@ def _cell(mv: MetricValue | None, with_previous: bool = False) -> Text:
 
 def _title(report: Report) -> str:
     p = report.current.period
-    return f"{report.name.capitalize()} report · {p.label} · {period_span(p)} · {report.timezone}"
+    return (f"{report.name.capitalize()} report · {p.label}{report.to_date_note} · {period_span(p)} · "
+            f"{report.timezone}")
 
 
 def render_terminal(report: Report, console: Console) -> None:

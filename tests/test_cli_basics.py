@@ -91,3 +91,11 @@ def test_without_a_period_option_a_stale_export_gives_its_own_last_complete_peri
     assert result.exit_code == 0, result.output
     assert '"label": "2026-W47"' in result.output
     assert "The data ends on 2026-11-22" in result.output
+
+
+def test_a_rep_who_has_left_is_not_shown_in_periods_after_leaving():
+    """Olga Okafor (AE) left on 2026-05-06: she is in April's and May's per-rep blocks, not in October's."""
+    for month, shown in (("2026-04", True), ("2026-05", True), ("2026-10", False)):
+        result = CliRunner().invoke(app, ["monthly", "--data", "sample_data", "--month", month, "--format", "json"])
+        assert result.exit_code == 0, result.output
+        assert ('"Olga Okafor": {' in result.output) is shown, month

@@ -120,7 +120,10 @@ def rep_blocks(
     active = active_reps(r, start_instant(period.start), end_instant(period.end))
     ids = [m.id for m in rep_metrics if m.id in per_rep.columns]
     has_figures = per_rep.index[(per_rep[ids].fillna(0) != 0).any(axis=1)] if ids else []
-    names = list(dict.fromkeys([*r.loc[active, "name"], *has_figures]))
+    # a rep of the reps table is shown only in periods they were employed in (a leaver's open deals still
+    # count for the team, but no block with a red 0 for them); an owner not in the table is shown by figures
+    gone = set(r.loc[~active, "name"])
+    names = list(dict.fromkeys([*r.loc[active, "name"], *(n for n in has_figures if n not in gone)]))
     names = [n for n in names if n and (not wanted or n in wanted)]
     roles = facts.role_of(pd.Index(names))
     role_order = {"SDR": 0, "AE": 1, "other": 2, "unknown": 3}

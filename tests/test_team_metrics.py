@@ -75,12 +75,23 @@ def test_milestones_respect_as_of(team):
 
 
 def test_quota_attainment_month_and_year_to_date(team):
-    q = quota_attainment(team, date(2026, 4, 1), date(2026, 4, 30), UNTIL)
+    """A monthly quota counts in the share of the month's working days the rep was employed (Mon–Fri, no
+    holidays): January 2026 has 22, February 20, March 22, April 22, May 21."""
+    q = quota_attainment(team, date(2026, 4, 1), date(2026, 4, 30), UNTIL, Config())
     assert q.loc["Anna", "quota_attainment"] == 1.0
-    assert q.loc["Anna", "quota_attainment_ytd"] == pytest.approx(1900 / (1000 * 4))
+    # Anna joined on Thu 15 January: 12 of January's 22 working days, then whole months
+    assert q.loc["Anna", "quota_ytd"] == pytest.approx(1000 * (12 / 22 + 3))
+    assert q.loc["Anna", "quota_attainment_ytd"] == pytest.approx(1900 / (1000 * (12 / 22 + 3)))
     assert q.loc["Carl", "quota_attainment"] == 0.0
-    assert q.loc["Carl", "quota_attainment_ytd"] == pytest.approx(1200 / (2000 * 3))  # hired in February
+    # Carl joined on Tue 10 February: 14 of its 20 working days, then March and April
+    assert q.loc["Carl", "quota_attainment_ytd"] == pytest.approx(1200 / (2000 * (14 / 20 + 2)))
     assert np.isnan(q.loc["Boris", "quota_attainment"])
+    # Carl left on Fri 1 May: 1 of May's 21 working days; in June he has no quota at all
+    may = quota_attainment(team, date(2026, 5, 1), date(2026, 5, 31), end_instant(date(2026, 5, 31)), Config())
+    assert may.loc["Carl", "quota"] == pytest.approx(2000 / 21)
+    june = quota_attainment(team, date(2026, 6, 1), date(2026, 6, 30), end_instant(date(2026, 6, 30)), Config())
+    assert np.isnan(june.loc["Carl", "quota"]) and np.isnan(june.loc["Carl", "quota_attainment"])
+    assert june.loc["Carl", "quota_ytd"] == pytest.approx(2000 * (14 / 20 + 2 + 1 / 21))
 
 
 def test_win_rates_overall_and_against_a_competitor(team):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from openpyxl import load_workbook
 
 from .test_outputs import SAMPLE, run_cli
@@ -56,3 +57,17 @@ def test_team_workbook(tmp_path):
     wb = load_workbook(book)
     assert wb.sheetnames[:2] == ["Team", "Team by rep"]
     assert "Ramp by hire quarter" in wb.sheetnames and "Before and after" in wb.sheetnames
+
+
+def test_a_team_without_an_employed_rep_with_quota_has_null_attainment_never_nan():
+    """Team A's only quota-carrying rep left in May: its October quota attainment is undefined (null in
+    JSON, which has no NaN)."""
+    from typer.testing import CliRunner
+
+    from salesreport.cli import app
+
+    result = CliRunner().invoke(app, ["team", "--data", "sample_data", "--month", "2026-10", "--format", "json"])
+    assert result.exit_code == 0
+    doc = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
+    team_a = next(row for row in doc["sections"]["teams"]["rows"] if row[0] == "Team A")
+    assert team_a[5] is None

@@ -206,10 +206,12 @@ METRICS += [
     _m("tt100q_days", 31, "Days to 100 % of quota", D, "the same for 100 % of monthly_quota", TE, "team",
        per_rep=True),
     _m("quota_attainment", 32, "Quota attainment", R,
-       "signed revenue in the month / monthly_quota (team: Σ revenue / Σ quota)", TE, "team",
+       "signed revenue in the month / the month's quota: monthly_quota × the share of the month's working days "
+       "the rep was employed (joining and leaving months pro-rated, none after leaving); team: Σ revenue / "
+       "Σ quota of the reps employed", TE, "team",
        direction=UP, target=1.0, per_rep=True),
     _m("quota_attainment_ytd", 32, "Quota attainment YTD", R,
-       "signed revenue this year / (monthly_quota × months employed this year)", TE, "team",
+       "signed revenue this year / Σ of this year's monthly quotas, each pro-rated as above", TE, "team",
        direction=UP, target=1.0, per_rep=True),
     _m("win_rate", 33, "Win rate", R, "signed / (signed + lost) among deals closed in the period", TE, "team",
        per_rep=True),

@@ -15,7 +15,7 @@ import pandas as pd
 from ..config import Config
 from ..errors import ConfigError
 from ..model import RANKED_STAGES, Period, Unit
-from ..periods import cohort_start_for, end_instant, start_instant
+from ..periods import cohort_start_for, end_instant, start_instant, working_days
 from .formulas import sql_instant
 from .funnel import Facts
 from .registry import ratio
@@ -83,8 +83,28 @@ def monthly_revenue(f: Facts, until: np.datetime64) -> pd.Series:
     return frame.set_index(["owner", "month_end"])["revenue"].sort_index()
 
 
-def quota_attainment(f: Facts, month_start: date, month_end: date, until: np.datetime64) -> pd.DataFrame:
-    """Signed revenue / monthly quota for the month, and year to date / (quota × months employed this year)."""
+def employed_share(reps: pd.DataFrame, first: date, last: date, config: Config) -> pd.Series:
+    """Per rep (reps indexed by name): the share of [first, last]'s working days they were employed, from
+    hire_date through left_at (no date: employed throughout). A span without working days counts whole."""
+    total = working_days(Period("span", "", first, last), config)
+    shares = {}
+    for name, hired, left in zip(reps.index, reps["hire_date"], reps["left_at"], strict=True):
+        start = max(first, hired.date()) if pd.notna(hired) else first
+        end = min(last, left.date()) if pd.notna(left) else last
+        if start > end:
+            shares[name] = 0.0
+        elif total == 0 or (start, end) == (first, last):
+            shares[name] = 1.0
+        else:
+            shares[name] = working_days(Period("span", "", start, end), config) / total
+    return pd.Series(shares, dtype="float64").reindex(reps.index)
+
+
+def quota_attainment(f: Facts, month_start: date, month_end: date, until: np.datetime64,
+                     config: Config) -> pd.DataFrame:
+    """Signed revenue / the month's quota, and year to date / the quota of the months employed this year. A
+    rep's monthly quota counts for a month in the share of its working days they were employed (the months
+    of joining and leaving pro-rated, none after leaving); a rep with no share has no quota that month."""
     reps = f.reps.set_index("name")
     quota = reps["monthly_quota"].where(reps["monthly_quota"] > 0)
     monthly = monthly_revenue(f, until).reset_index()
@@ -92,15 +112,18 @@ def quota_attainment(f: Facts, month_start: date, month_end: date, until: np.dat
     year_start = pd.Timestamp(date(month_end.year, 1, 1))
     this_month = monthly[monthly["month_end"] == month].groupby("owner")["revenue"].sum()
     ytd = monthly[(monthly["month_end"] >= year_start) & (monthly["month_end"] <= month)]
-    first_month = reps["hire_date"].dt.to_period("M").dt.to_timestamp().where(
-        lambda h: h > year_start, year_start).fillna(year_start)
-    months = ((month.year - first_month.dt.year) * 12 + month.month - first_month.dt.month + 1).clip(lower=0)
+    share = employed_share(reps, month_start, month_end, config)
+    share_ytd = pd.Series(0.0, index=reps.index)
+    for m in range(1, month_end.month + 1):
+        first = date(month_end.year, m, 1)
+        last = (date(month_end.year + m // 12, m % 12 + 1, 1) - timedelta(days=1))
+        share_ytd += employed_share(reps, first, last, config)
     out = pd.DataFrame(index=reps.index)
     out["revenue"] = this_month.reindex(reps.index).fillna(0)
-    out["quota"] = quota
-    out["quota_attainment"] = out["revenue"] / quota
+    out["quota"] = (quota * share).where(share > 0)
+    out["quota_attainment"] = out["revenue"] / out["quota"]
     out["revenue_ytd"] = ytd.groupby("owner")["revenue"].sum().reindex(reps.index).fillna(0)
-    out["quota_ytd"] = quota * months.where(months > 0)
+    out["quota_ytd"] = (quota * share_ytd).where(share_ytd > 0)
     out["quota_attainment_ytd"] = out["revenue_ytd"] / out["quota_ytd"]
     return out
 
@@ -172,7 +195,7 @@ def team_figures(facts: Facts, config: Config, period: Period, since: date | Non
     exactly registry.group_ids("team"); the per-rep frame also holds the parts the report's sections use."""
     until, start = end_instant(period.end), start_instant(period.start)
     ms = milestones(facts, until)
-    quota = quota_attainment(facts, period.start, period.end, until)
+    quota = quota_attainment(facts, period.start, period.end, until, config)
     wins, competitors = win_rates(facts, start, until)
     conv = conversions(facts, start_instant(cohort_start_for(period, config, since)), until)
     per_rep = ms.join(quota, how="outer").join(wins, how="outer").join(conv.drop(index="__team__"), how="outer")

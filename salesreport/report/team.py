@@ -66,7 +66,8 @@ def teams(per_rep: pd.DataFrame, facts: Facts) -> Section:
     return Section(title="Per team", columns=["Team", "Reps", "Days to first action (median)",
                                               "Days to first deal (median)", "Days to 100 % quota (median)",
                                               "Quota attainment", "Win rate"],
-                   rows=[[name, *row] for name, row in zip(frame.index, frame.values.tolist(), strict=True)])
+                   rows=[[name, *(None if pd.isna(v) else v for v in row)]  # undefined: null, never NaN
+                         for name, row in zip(frame.index, frame.values.tolist(), strict=True)])
 
 
 def ramp_cohorts(per_rep: pd.DataFrame, facts: Facts) -> Section:

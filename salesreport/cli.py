@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import signal
 import sys
 import traceback
 from dataclasses import dataclass
@@ -410,7 +411,16 @@ def _main(
     """Monthly, weekly and daily B2B sales reports from CRM exports."""
 
 
+def _exit_on_signals() -> None:
+    """SIGTERM (a cron timeout, kill) unwinds like Ctrl-C: finally-blocks run, so no temp file is left."""
+    def stop(signum, _frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def main() -> None:
+    _exit_on_signals()
     try:
         app()
     except Exception as exc:

@@ -4,11 +4,17 @@ is refused (exit 3) and left as it was, an unwritable folder is exit 3 with a me
 from __future__ import annotations
 
 import os
+import signal
 import stat
+import subprocess
+import sys
+import time
 
+import pytest
 from typer.testing import CliRunner
 
 from salesreport.cli import app
+from salesreport.outputs.files import write_atomic
 
 from .test_outputs import SAMPLE
 
@@ -59,3 +65,42 @@ def test_an_unwritable_folder_is_a_delivery_error():
     assert result.exit_code == 3, result.output
     assert "could not be written" in result.output and "Traceback" not in result.output
     assert not os.path.exists("/proc/salesreport-weekly.json")
+
+
+def test_a_temp_file_left_by_a_killed_run_is_removed_by_the_next_one(tmp_path):
+    """kill -9 leaves .NAME.XXXX.tmp; the next write of NAME removes such files once they are stale (a fresh
+    one may be another run's write in progress, and stays), and touches no other file."""
+    stale, fresh = tmp_path / ".weekly.json.k1ll3d.tmp", tmp_path / ".weekly.json.w0rk1n.tmp"
+    other = tmp_path / ".monthly.json.k1ll3d.tmp"
+    for f in (stale, fresh, other):
+        f.write_text("partial")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    os.utime(other, (old, old))
+    write_atomic(tmp_path / "weekly.json", "{}")
+    assert not stale.exists() and fresh.exists() and other.exists()
+    assert (tmp_path / "weekly.json").read_text() == "{}"
+
+
+def test_an_interrupted_write_leaves_the_old_file_and_no_temp_file(tmp_path, monkeypatch):
+    target = tmp_path / "weekly.json"
+    target.write_text("old")
+
+    def interrupted(_fd):
+        raise KeyboardInterrupt  # Ctrl-C (or SIGTERM, which the CLI turns into SystemExit) mid-write
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(target, "new")
+    assert target.read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["weekly.json"]
+
+
+def test_sigterm_unwinds_so_cleanup_runs():
+    code = ("import os, signal, time\n"
+            "from salesreport.cli import _exit_on_signals\n"
+            "_exit_on_signals()\n"
+            "try:\n    os.kill(os.getpid(), signal.SIGTERM)\n    time.sleep(10)\n"
+            "finally:\n    print('cleaned up', flush=True)\n")
+    proc = subprocess.run([sys.executable, "-c", code], check=False, capture_output=True, text=True, timeout=30)
+    assert proc.stdout == "cleaned up\n" and proc.returncode == 128 + signal.SIGTERM

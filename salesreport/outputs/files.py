@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import glob
 import os
 import stat
 import tempfile
+import time
 from pathlib import Path
 
 from ..errors import DeliveryError
@@ -32,6 +34,7 @@ def write_atomic(path: Path, data: str | bytes, replace_read_only: bool = False)
             raise DeliveryError(f"{given}: the file is read-only, so it is left as it is. Make it writable, or "
                                 "pass --force to replace it.")
         mode = current.st_mode & 0o777
+    _remove_stale_temps(folder, path.name)
     tmp = None
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
@@ -41,15 +44,35 @@ def write_atomic(path: Path, data: str | bytes, replace_read_only: bool = False)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+        tmp = None
     except OSError as exc:
+        raise DeliveryError(
+            f"{given}: could not be written ({exc.strerror}); the previous file, if any, is unchanged."
+        ) from None
+    finally:  # also on Ctrl-C, and on SIGTERM (the CLI turns it into SystemExit): no temp file is left
         if tmp is not None:
             try:
                 os.unlink(tmp)
             except OSError:
                 pass
-        raise DeliveryError(
-            f"{given}: could not be written ({exc.strerror}); the previous file, if any, is unchanged."
-        ) from None
+
+
+STALE_AFTER_S = 15 * 60  # a temp file this old is no write in progress: a run killed with -9 left it
+
+
+def _remove_stale_temps(folder: Path, name: str) -> None:
+    """Remove temp files an earlier, killed write of `name` left in `folder` (.NAME.XXXX.tmp)."""
+    cutoff = time.time() - STALE_AFTER_S
+    try:
+        candidates = list(folder.glob(f".{glob.escape(name)}.*.tmp"))
+    except OSError:
+        return
+    for candidate in candidates:
+        try:
+            if candidate.is_file() and not candidate.is_symlink() and candidate.stat().st_mtime < cutoff:
+                candidate.unlink()
+        except OSError:
+            pass
 
 
 def _umask() -> int:

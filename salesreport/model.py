@@ -131,6 +131,13 @@ class Section:
     columns: list[str]
     rows: list[list[str | float | int | None]]
     units: list[Unit | None] | None = None  # one per row, where the row's values share a unit
+    column_units: list[Unit | None] | None = None  # one per column, where a column's values share one
+
+    def unit_of(self, row: int, column: int) -> Unit | None:
+        """The unit of a cell: its column's, else its row's, else none."""
+        if self.column_units is not None:
+            return self.column_units[column]
+        return self.units[row] if self.units else None
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 from openpyxl import load_workbook
@@ -71,3 +72,20 @@ def test_a_team_without_an_employed_rep_with_quota_has_null_attainment_never_nan
     doc = json.loads(result.stdout, parse_constant=lambda c: pytest.fail(f"{c} in the JSON"))
     team_a = next(row for row in doc["sections"]["teams"]["rows"] if row[0] == "Team A")
     assert team_a[5] is None
+
+
+def test_per_team_values_carry_their_units_in_every_format(tmp_path):
+    """No raw fractions (0.969333…): quota attainment and win rate are percentages, days have one decimal."""
+    args = ["team", "--data", str(SAMPLE), "--month", "2026-10"]
+    md = run_cli(*args, "--format", "md").stdout
+    assert "| Team B | 2 | 30.0 | 104.0 | 372.0 | 96.9% | 15.2% |" in md
+    html = run_cli(*args, "--format", "html").stdout
+    assert "96.9%" in html and "0.9693" not in html
+    table = run_cli(*args, env={**os.environ, "COLUMNS": "100"}).stdout
+    assert "96.9%" in table and "0.969" not in table
+    book = tmp_path / "team.xlsx"
+    assert run_cli(*args, "--out", str(book)).returncode == 0
+    sheet = next(ws for ws in load_workbook(book).worksheets if ws.title.lower().startswith("per team"))
+    formats = {cell.value: cell.number_format for row in sheet.iter_rows() for cell in row
+               if isinstance(cell.value, float)}
+    assert formats[0.9693333333333334] == "0.0%"

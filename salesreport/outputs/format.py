@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ..engine.team import MILESTONE_IDS
 from ..model import MetricValue, Period, Unit
 
@@ -50,3 +52,16 @@ def fmt_target(mv: MetricValue, direction: str) -> str:
 def safe_text(text: str) -> str:
     """CRM text is data, never a formula: a leading = + - @ tab or CR gets a leading apostrophe."""
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def section_cell(value, unit: Unit | None) -> str:
+    """A section's cell as text: a number in its unit, like the main tables; other numbers plainly; "" for
+    none. The caller escapes the text for its medium."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if unit is not None:
+            return fmt(value, unit)
+        return f"{value:,.3f}".rstrip("0").rstrip(".") if isinstance(value, float) and abs(value) < 10 else (
+            f"{value:,.0f}" if isinstance(value, float) else f"{value:,}")
+    return str(value)

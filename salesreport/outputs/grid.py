@@ -126,8 +126,8 @@ def section_grid(key: str, section: Section) -> Grid:
     grid = Grid(SECTION_SHEETS.get(key, key[:31]), frozen_columns=1, header_height=45)
     grid.put(1, [GridCell(section.title, role="title")])
     grid.put(HEADER_ROW, _header(list(section.columns)))
-    units = section.units or [None] * len(section.rows)
-    for row, (values, unit) in enumerate(zip(section.rows, units, strict=True), start=HEADER_ROW + 1):
-        grid.put(row, [GridCell(v) if isinstance(v, str) else GridCell(v, unit) for v in values])
+    for r, values in enumerate(section.rows):
+        grid.put(HEADER_ROW + 1 + r, [GridCell(v) if isinstance(v, str) else GridCell(v, section.unit_of(r, c))
+                                      for c, v in enumerate(values)])
     grid.widths = {1: 34, **{c: 14 for c in range(2, len(section.columns) + 1)}}
     return grid

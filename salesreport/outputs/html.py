@@ -8,7 +8,7 @@ import jinja2
 
 from ..engine.registry import metric_def, metrics_for
 from ..model import MetricValue, Report, Status
-from .format import EMPTY, cell_text, fmt, fmt_target, period_span
+from .format import EMPTY, cell_text, fmt, fmt_target, period_span, section_cell
 
 COLOURS = {  # inline styles: mail clients drop <style> blocks
     "good": "background:#c6efce;color:#006100;",
@@ -59,7 +59,8 @@ def context(report: Report) -> dict:
                        "items": [{"title": r["title"], "text": r["cells"][k]["text"]} for r in rep_rows
                                  if r["cells"][k]["text"]]} for k, b in enumerate(blocks)],
         "sections": [{"title": s.title, "columns": s.columns,
-                      "rows": [["" if v is None else v for v in row] for row in s.rows]}
+                      "rows": [[section_cell(v, s.unit_of(r, c)) for c, v in enumerate(row)]
+                               for r, row in enumerate(s.rows)]}
                      for s in report.sections.values()],
         "warnings": report.warnings,
         "colours": COLOURS,

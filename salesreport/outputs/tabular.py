@@ -9,7 +9,7 @@ import io
 from ..engine.registry import metric_def, metrics_for
 from ..model import MetricValue, Report
 from ..text import safe_line
-from .format import fmt, fmt_target, safe_text
+from .format import fmt, fmt_target, safe_text, section_cell
 
 CSV_COLUMNS = ("report", "period", "period_start", "period_end", "rep", "role", "metric", "number", "title",
                "value", "unit", "target", "target_max", "status", "previous")
@@ -72,7 +72,8 @@ def render_markdown(report: Report) -> str:
     for section in report.sections.values():
         lines += ["", f"## {_md(section.title)}", "", "| " + " | ".join(_md(c) for c in section.columns) + " |",
                   "|---" * len(section.columns) + "|"]
-        lines += ["| " + " | ".join("" if v is None else _md(str(v)) for v in row) + " |" for row in section.rows]
+        lines += ["| " + " | ".join(_md(section_cell(v, section.unit_of(r, c))) for c, v in enumerate(row)) + " |"
+                  for r, row in enumerate(section.rows)]
     if report.warnings:
         lines += ["", "## Warnings", ""] + [f"- {_md(w)}" for w in report.warnings]
     return "\n".join(lines) + "\n"

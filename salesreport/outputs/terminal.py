@@ -94,11 +94,11 @@ def _render_reps(report: Report, console: Console) -> None:
 def _render_section(section: Section, console: Console) -> None:
     """A section table; a wide one is turned (its rows become columns) and split to fit 80 columns."""
     columns, rows = section.columns, section.rows
-    units = section.units or [None] * len(rows)
-    if len(columns) > 5 and rows:
-        units = [None] * (len(columns) - 1)
-        columns, rows = [columns[0], *[str(r[0]) for r in rows]], [
-            [columns[i], *[r[i] for r in rows]] for i in range(1, len(columns))]
+    cell_units = [[section.unit_of(r, c) for c in range(len(row))] for r, row in enumerate(rows)]
+    if len(columns) > 5 and rows:  # turned: column i becomes row i, its cells keep their units
+        columns, rows, cell_units = [columns[0], *[str(r[0]) for r in rows]], [
+            [columns[i], *[r[i] for r in rows]] for i in range(1, len(columns))], [
+            [None, *[cell_units[r][i] for r in range(len(rows))]] for i in range(1, len(columns))]
     per_table = max(1, (min(console.width, 80) - METRIC_WIDTH - 2) // (REP_COLUMN + 3))
     body = columns[1:]
     for start in range(0, max(len(body), 1), per_table):
@@ -107,9 +107,9 @@ def _render_section(section: Section, console: Console) -> None:
         table.add_column(Text(safe_line(columns[0])), max_width=METRIC_WIDTH, overflow="fold")
         for name in body[start:start + per_table]:  # team and competitor names come from the CRM: never markup
             table.add_column(Text(safe_line(name)), justify="right", max_width=REP_COLUMN + 3, overflow="fold")
-        for row, unit in zip(rows, units, strict=True):
-            cells = row[1:][start:start + per_table]
-            table.add_row(Text(safe_line(row[0])), *[Text(_section_value(v, unit)) for v in cells])
+        for row, units in zip(rows, cell_units, strict=True):
+            cells = list(zip(row[1:], units[1:], strict=True))[start:start + per_table]
+            table.add_row(Text(safe_line(row[0])), *[Text(_section_value(v, unit)) for v, unit in cells])
         console.print(table)
 
 

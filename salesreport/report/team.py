@@ -67,7 +67,8 @@ def teams(per_rep: pd.DataFrame, facts: Facts) -> Section:
                                               "Days to first deal (median)", "Days to 100 % quota (median)",
                                               "Quota attainment", "Win rate"],
                    rows=[[name, *(None if pd.isna(v) else v for v in row)]  # undefined: null, never NaN
-                         for name, row in zip(frame.index, frame.values.tolist(), strict=True)])
+                         for name, row in zip(frame.index, frame.values.tolist(), strict=True)],
+                   column_units=[None, Unit.COUNT, Unit.DAYS, Unit.DAYS, Unit.DAYS, Unit.RATIO, Unit.RATIO])
 
 
 def ramp_cohorts(per_rep: pd.DataFrame, facts: Facts) -> Section:

@@ -10,7 +10,7 @@ from rich.text import Text
 from ..engine.registry import metric_def, metrics_for
 from ..model import MetricValue, Report, Section, Status
 from ..text import safe_line, safe_text
-from .format import EMPTY, cell_text, fmt, fmt_target, period_span
+from .format import EMPTY, cell_text, fmt, fmt_target, period_span, section_cell
 
 STATUS_STYLE = {Status.GOOD: "green", Status.WARN: "yellow", Status.BAD: "bold red"}
 METRIC_WIDTH = 30
@@ -114,17 +114,7 @@ def _render_section(section: Section, console: Console) -> None:
 
 
 def _section_value(value, unit) -> str:
-    if value is None:
-        return EMPTY
-    if unit is not None and isinstance(value, (int, float)):
-        return fmt(value, unit)
-    return safe_line(_plain(value))
-
-
-def _plain(value) -> str:
-    if isinstance(value, float):
-        return f"{value:,.3f}".rstrip("0").rstrip(".") if abs(value) < 10 else f"{value:,.0f}"
-    return str(value)
+    return safe_line(section_cell(value, unit)) or EMPTY
 
 
 def render_warnings(warnings: list[str], console: Console) -> None:

@@ -105,11 +105,19 @@ def is_working_day(d: date, config: Config) -> bool:
 
 
 def working_days(period: Period, config: Config) -> int:
-    days = np.arange(np.datetime64(period.start), np.datetime64(period.end) + 1)
-    weekday = (days.astype("int64") + 3) % 7  # 1970-01-01 was a Thursday (3)
+    return int(working_days_between(np.array([period.start], dtype="datetime64[D]"),
+                                    np.array([period.end], dtype="datetime64[D]"), config)[0])
+
+
+def working_days_between(first: np.ndarray, last: np.ndarray, config: Config) -> np.ndarray:
+    """Working days from each `first` through each `last` (both included; 0 where last < first): the
+    config's working weekdays, less its holidays."""
+    if not config.working_days:
+        return np.zeros(len(first), dtype=np.int64)
+    weekmask = [1 if d in config.working_days else 0 for d in range(7)]  # Monday first, as numpy counts
     holidays = np.array(sorted(config.holidays), dtype="datetime64[D]")
-    ok = np.isin(weekday, config.working_days) & ~np.isin(days, holidays)
-    return int(ok.sum())
+    counts = np.busday_count(first, last + np.timedelta64(1, "D"), weekmask=weekmask, holidays=holidays)
+    return np.where(last >= first, counts, 0)
 
 
 def start_instant(d: date) -> np.datetime64:

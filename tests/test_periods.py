@@ -36,3 +36,16 @@ def test_previous_working_day_skips_weekends_and_holidays():
 def test_working_days_in_a_month_less_holidays():
     config = parse_config({"report": {"holidays": ["2026-12-25", "2026-12-26"]}})
     assert working_days(parse_month("2026-12", config), config) == 22  # 23 weekdays, the 26th is a Saturday
+
+
+def test_working_days_between_counts_both_ends_less_holidays():
+    import numpy as np
+
+    from salesreport.config import parse_config
+    from salesreport.periods import working_days_between
+
+    config = parse_config({"report": {"holidays": ["2026-01-01"]}})
+    first = np.array(["2026-01-01", "2026-02-10", "2026-05-01", "2026-03-10"], dtype="datetime64[D]")
+    last = np.array(["2026-01-31", "2026-02-28", "2026-05-01", "2026-03-09"], dtype="datetime64[D]")
+    # January: 22 weekdays less New Year; 10–28 February: 14; Friday 1 May: 1; an empty span: 0
+    assert working_days_between(first, last, config).tolist() == [21, 14, 1, 0]

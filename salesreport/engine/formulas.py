@@ -98,6 +98,13 @@ def funnel(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     return team, _rep_frame(per_rep)
 
 
+def closed_sql(start: np.datetime64, until: np.datetime64) -> str:
+    """SQL: every deal with won (signed in [start, until)) and lost (lost in it, and not won)."""
+    won = f"coalesce(signed_at >= {sql_instant(start)} AND signed_at < {sql_instant(until)}, false)"
+    lost = f"coalesce(lost_at >= {sql_instant(start)} AND lost_at < {sql_instant(until)}, false)"
+    return f"SELECT *, {lost} AND NOT won AS lost FROM (SELECT *, {won} AS won FROM deal)"
+
+
 def sql_instant(instant: np.datetime64) -> str:
     """An instant as a SQL timestamp literal."""
     return f"TIMESTAMP '{pd.Timestamp(instant).isoformat(sep=' ')}'"
@@ -317,15 +324,12 @@ def cycle(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
 def conv_to_signed(ctx: Ctx) -> tuple[np.ndarray, np.ndarray]:
     """Per rank: share signed among deals that reached it and closed in the history window; and the
     number of closed deals behind each share."""
-    window = sql_instant(start_instant(ctx.period.end - timedelta(days=ctx.config.history_days - 1)))
+    window_start = start_instant(ctx.period.end - timedelta(days=ctx.config.history_days - 1))
     until = sql_instant(ctx.until)
     picks = ", ".join(f"count(*) FILTER (t{r} < {until} AND (won OR lost)), count(*) FILTER (t{r} < {until} AND won)"
                       for r in range(len(RANKED_STAGES)))
     (counts,) = ctx.facts.con.sql(f"""
-        SELECT {picks} FROM (
-            SELECT *, coalesce(lost_at >= {window} AND lost_at < {until}, false) AND NOT won AS lost
-            FROM (SELECT *, coalesce(signed_at >= {window} AND signed_at < {until}, false) AS won FROM deal))
-        """).fetchall()
+        SELECT {picks} FROM ({closed_sql(window_start, ctx.until)})""").fetchall()
     closed_counts, won_counts = counts[0::2], counts[1::2]
     shares = [ratio(won, closed) for won, closed in zip(won_counts, closed_counts)]
     return np.array([np.nan if s is None else s for s in shares]), np.array(closed_counts)

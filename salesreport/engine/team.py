@@ -15,8 +15,15 @@ import pandas as pd
 from ..config import Config
 from ..errors import ConfigError
 from ..model import RANKED_STAGES, Period, Unit
-from ..periods import cohort_start_for, end_instant, start_instant, working_days
-from .formulas import sql_instant
+from ..periods import (
+    cohort_start_for,
+    end_instant,
+    start_instant,
+    working_days,
+    working_days_between,
+)
+from ..periods import month as calendar_month
+from .formulas import closed_sql, sql_instant
 from .funnel import Facts
 from .registry import ratio
 
@@ -83,21 +90,19 @@ def monthly_revenue(f: Facts, until: np.datetime64) -> pd.Series:
     return frame.set_index(["owner", "month_end"])["revenue"].sort_index()
 
 
-def employed_share(reps: pd.DataFrame, first: date, last: date, config: Config) -> pd.Series:
-    """Per rep (reps indexed by name): the share of [first, last]'s working days they were employed, from
-    hire_date through left_at (no date: employed throughout). A span without working days counts whole."""
-    total = working_days(Period("span", "", first, last), config)
-    shares = {}
-    for name, hired, left in zip(reps.index, reps["hire_date"], reps["left_at"], strict=True):
-        start = max(first, hired.date()) if pd.notna(hired) else first
-        end = min(last, left.date()) if pd.notna(left) else last
-        if start > end:
-            shares[name] = 0.0
-        elif total == 0 or (start, end) == (first, last):
-            shares[name] = 1.0
-        else:
-            shares[name] = working_days(Period("span", "", start, end), config) / total
-    return pd.Series(shares, dtype="float64").reindex(reps.index)
+def employed_share(reps: pd.DataFrame, period: Period, config: Config) -> pd.Series:
+    """Per rep (reps indexed by name): the share of the period's working days they were employed, from
+    hire_date through left_at (no date: employed throughout). A period without working days counts whole."""
+    first, last = np.datetime64(period.start, "D"), np.datetime64(period.end, "D")
+    start = np.maximum(reps["hire_date"].to_numpy().astype("datetime64[D]"), first)
+    end = np.minimum(reps["left_at"].to_numpy().astype("datetime64[D]"), last)
+    start = np.where(np.isnat(start), first, start)  # NaT (no date) compares as neither bound
+    end = np.where(np.isnat(end), last, end)
+    total = working_days(period, config)
+    employed = working_days_between(start, end, config)
+    whole = (start == first) & (end == last)
+    share = np.where(end < start, 0.0, np.where(whole | (total == 0), 1.0, employed / max(total, 1)))
+    return pd.Series(share, index=reps.index, dtype="float64")
 
 
 def quota_attainment(f: Facts, month_start: date, month_end: date, until: np.datetime64,
@@ -112,12 +117,9 @@ def quota_attainment(f: Facts, month_start: date, month_end: date, until: np.dat
     year_start = pd.Timestamp(date(month_end.year, 1, 1))
     this_month = monthly[monthly["month_end"] == month].groupby("owner")["revenue"].sum()
     ytd = monthly[(monthly["month_end"] >= year_start) & (monthly["month_end"] <= month)]
-    share = employed_share(reps, month_start, month_end, config)
-    share_ytd = pd.Series(0.0, index=reps.index)
-    for m in range(1, month_end.month + 1):
-        first = date(month_end.year, m, 1)
-        last = (date(month_end.year + m // 12, m % 12 + 1, 1) - timedelta(days=1))
-        share_ytd += employed_share(reps, first, last, config)
+    share = employed_share(reps, Period("month", "", month_start, month_end), config)
+    share_ytd = sum(employed_share(reps, calendar_month(month_end.year, m), config)
+                    for m in range(1, month_end.month + 1))
     out = pd.DataFrame(index=reps.index)
     out["revenue"] = this_month.reindex(reps.index).fillna(0)
     out["quota"] = (quota * share).where(share > 0)
@@ -126,13 +128,6 @@ def quota_attainment(f: Facts, month_start: date, month_end: date, until: np.dat
     out["quota_ytd"] = (quota * share_ytd).where(share_ytd > 0)
     out["quota_attainment_ytd"] = out["revenue_ytd"] / out["quota_ytd"]
     return out
-
-
-def _closed(start: np.datetime64, until: np.datetime64) -> str:
-    """SQL over deal: won (signed in [start, until)) and lost (lost in it and not won)."""
-    won = f"coalesce(signed_at >= {sql_instant(start)} AND signed_at < {sql_instant(until)}, false)"
-    return (f"SELECT *, coalesce(lost_at >= {sql_instant(start)} AND lost_at < {sql_instant(until)}, false) AND NOT won AS lost "
-            f"FROM (SELECT *, {won} AS won FROM deal)")
 
 
 def _counts(rows) -> pd.Series:
@@ -144,7 +139,7 @@ def _counts(rows) -> pd.Series:
 def win_rates(f: Facts, start: np.datetime64, until: np.datetime64) -> tuple[pd.DataFrame, dict]:
     """Per rep: won, lost, win_rate among deals closed in [start, until); and per competitor for the team."""
     f.con.sql(f"CREATE OR REPLACE TEMP TABLE closed AS SELECT signer, lost_owner, competitor, won, lost "
-              f"FROM ({_closed(start, until)}) WHERE won OR lost")
+              f"FROM ({closed_sql(start, until)}) WHERE won OR lost")
     per_rep = pd.DataFrame({
         "won": _counts(f.con.sql("SELECT signer, count(*) FROM closed WHERE won GROUP BY ALL").fetchall()),
         "lost": _counts(f.con.sql("SELECT lost_owner, count(*) FROM closed WHERE lost GROUP BY ALL").fetchall()),

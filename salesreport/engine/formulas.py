@@ -98,10 +98,15 @@ def funnel(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     return team, _rep_frame(per_rep)
 
 
+def within(column: str, start: np.datetime64, until: np.datetime64) -> str:
+    """SQL: `column` falls in the half-open window [start, until) (NULL where the column is NULL)."""
+    return f"({column} >= {sql_instant(start)} AND {column} < {sql_instant(until)})"
+
+
 def closed_sql(start: np.datetime64, until: np.datetime64) -> str:
     """SQL: every deal with won (signed in [start, until)) and lost (lost in it, and not won)."""
-    won = f"coalesce(signed_at >= {sql_instant(start)} AND signed_at < {sql_instant(until)}, false)"
-    lost = f"coalesce(lost_at >= {sql_instant(start)} AND lost_at < {sql_instant(until)}, false)"
+    won = f"coalesce({within('signed_at', start, until)}, false)"
+    lost = f"coalesce({within('lost_at', start, until)}, false)"
     return f"SELECT *, {lost} AND NOT won AS lost FROM (SELECT *, {won} AS won FROM deal)"
 
 
@@ -139,8 +144,8 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
         "ytd_prev": (start_instant(date(prev_year_end.year, 1, 1)), end_instant(prev_year_end)),
     }
     picks = ", ".join(
-        f"count(*) FILTER (signed_at >= {sql_instant(a)} AND signed_at < {sql_instant(b)}), "
-        f"coalesce(fsum(amount) FILTER (signed_at >= {sql_instant(a)} AND signed_at < {sql_instant(b)}), 0)"
+        f"count(*) FILTER {within('signed_at', a, b)}, "
+        f"coalesce(fsum(amount) FILTER {within('signed_at', a, b)}, 0)"
         for a, b in windows.values())
     (counts_and_sums), = ctx.facts.con.sql(f"SELECT {picks} FROM deal").fetchall()
     signed = dict(zip(windows, counts_and_sums[0::2]))
@@ -166,8 +171,8 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
         "deals_signed_ytd": int(signed["ytd"]),
     }
     rows = ctx.facts.con.sql(
-        f"SELECT signer, coalesce(fsum(amount), 0), count(*) FROM deal WHERE signed_at >= {sql_instant(ctx.start)} "
-        f"AND signed_at < {sql_instant(ctx.until)} GROUP BY signer").fetchall()
+        f"SELECT signer, coalesce(fsum(amount), 0), count(*) FROM deal WHERE {within('signed_at', ctx.start, ctx.until)} "
+        "GROUP BY signer").fetchall()
     reps = _rep_frame({"revenue_month": {o: v for o, v, _ in rows}, "deals_signed": {o: n for o, _, n in rows}})
     reps["signed_value"] = reps["revenue_month"]
     return team, reps
@@ -178,7 +183,7 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
 def actions(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     f = ctx.facts
     rows = f.con.sql(f"SELECT owner::VARCHAR, action::VARCHAR, count(*) FROM {f.acts} "
-                     f"WHERE day >= {sql_instant(ctx.start)} AND day < {sql_instant(ctx.until)} GROUP BY ALL").fetchall()
+                     f"WHERE {within('day', ctx.start, ctx.until)} GROUP BY ALL").fetchall()
     frame = pd.DataFrame(rows, columns=["owner", "action", "n"])
     counts = frame.set_index(["owner", "action"])["n"].astype("int64").sort_index().unstack(fill_value=0)
     team: Team = {"sales_actions": sum(n for *_, n in rows)}
@@ -304,7 +309,7 @@ def stage_days(ctx: Ctx) -> dict[int, float]:
 def _mean_cycles(ctx: Ctx, windows: list[tuple[np.datetime64, np.datetime64]]) -> list[float | None]:
     """Mean days from work started (else created) to signed, over the deals signed in each window."""
     days = "date_diff('day', coalesce(t1, created_at)::DATE, signed_at::DATE)"
-    picks = ", ".join(f"avg({days}) FILTER (signed_at >= {sql_instant(a)} AND signed_at < {sql_instant(b)})" for a, b in windows)
+    picks = ", ".join(f"avg({days}) FILTER {within('signed_at', a, b)}" for a, b in windows)
     (values,) = ctx.facts.con.sql(f"SELECT {picks} FROM deal").fetchall()
     return [None if v is None else float(v) for v in values]
 

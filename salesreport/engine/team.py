@@ -23,7 +23,7 @@ from ..periods import (
     working_days_between,
 )
 from ..periods import month as calendar_month
-from .formulas import closed_sql, sql_instant
+from .formulas import closed_sql, sql_instant, within
 from .funnel import Facts
 from .registry import ratio
 
@@ -264,9 +264,9 @@ def before_after(facts: Facts, period: Period, at: date) -> tuple[int, dict[str,
         conv = conversions(facts, start, until)
         in_window = hired[(hired >= pd.Timestamp(first)) & (hired <= pd.Timestamp(last))].index
         (signed, revenue, actions), = facts.con.sql(
-            f"SELECT (SELECT count(*) FROM deal WHERE signed_at >= {sql_instant(start)} AND signed_at < {sql_instant(until)}), "
-            f"(SELECT coalesce(fsum(amount), 0) FROM deal WHERE signed_at >= {sql_instant(start)} AND signed_at < "
-            f"{sql_instant(until)}), (SELECT count(*) FROM {facts.acts} WHERE day >= {sql_instant(start)} AND day < {sql_instant(until)})"
+            f"SELECT (SELECT count(*) FROM deal WHERE {within('signed_at', start, until)}), "
+            f"(SELECT coalesce(fsum(amount), 0) FROM deal WHERE {within('signed_at', start, until)}), "
+            f"(SELECT count(*) FROM {facts.acts} WHERE {within('day', start, until)})"
         ).fetchall()
         figures[name] = {
             "Window": f"{first} – {last}",

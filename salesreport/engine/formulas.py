@@ -230,7 +230,7 @@ def zero_amount_after_qualified(f: Facts, until: np.datetime64) -> np.ndarray:
 
 
 STATE_SQL = """
-SELECT deal.pos, amount, expected_close_date, {flags},
+SELECT deal.pos, deal.deal_id, amount, expected_close_date, {flags},
        coalesce(s.stage_idx, {new}) AS stage_idx, coalesce(s.owner, deal.owner) AS owner,
        coalesce(s.changed, deal.created_at) AS changed
 FROM deal LEFT JOIN (
@@ -250,8 +250,8 @@ def state_table(ctx: Ctx) -> str:
         f.con.sql(f"""
             CREATE OR REPLACE TEMP TABLE {name} AS
             SELECT *, {ranks}[stage_idx + 1] AS rank, changed < {sql_instant(_before_days(ctx, STALE_DAYS))} AS stale,
-                   pos IN (SELECT deal_pos FROM {f.acts} WHERE day >= {sql_instant(window_start)}
-                           AND day < {sql_instant(ctx.until)} AND deal_pos IS NOT NULL) AS touched
+                   deal_id IN (SELECT deal_id FROM {f.acts} WHERE day >= {sql_instant(window_start)}
+                               AND day < {sql_instant(ctx.until)} AND deal_id <> '') AS touched
             FROM ({STATE_SQL.format(until=sql_instant(ctx.until), new=NEW_IDX, flags=_flags(sql_instant(ctx.until)))})""")
         ctx._cache["state_table"] = name
     return ctx._cache["state_table"]

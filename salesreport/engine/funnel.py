@@ -29,7 +29,7 @@ class Facts:
     """The funnel facts of a data set: the fact tables in DuckDB (`con`: deal, ev, stays, acts; see FACTS_SQL
     and DEAL_SQL), the deals frame (row i is the deal at pos i), the reps and the warnings found so far."""
 
-    def __init__(self, con, deals: pd.DataFrame, actions_in: pd.DataFrame, reps: pd.DataFrame,
+    def __init__(self, con, deals: pd.DataFrame, actions_in: str | None, reps: pd.DataFrame,
                  warnings: list[str]):
         self.con = con
         self.deals = deals  # deal_id, owner, amount, created_at, signed_at, lost_at, expected_close_date, status…
@@ -43,21 +43,11 @@ class Facts:
 
     @cached_property
     def acts(self) -> str:
-        """The name of the SQL table of done sales actions: owner, action, day, deal_pos (NULL: no deal, or one
-        not in the deals table). It reads the compact actions in place; deal ids are resolved once each."""
-        a = self._actions_in
-        if a is None or not len(a):
-            self.con.sql("CREATE TEMP TABLE acts (owner VARCHAR, action VARCHAR, day TIMESTAMP, deal_pos BIGINT)")
+        """The name of the SQL table of done sales actions: owner, action, day, deal_id ('' for none)."""
+        if self._actions_in is None:
+            self.con.sql("CREATE TEMP TABLE acts (owner VARCHAR, action VARCHAR, day TIMESTAMP, deal_id VARCHAR)")
             return "acts"
-        ids = a["deal_id"].cat.categories
-        self.con.register("action_deal_ids", pd.DataFrame({"code": np.arange(len(ids)), "deal_id": ids}))
-        found = arrow(self.con.sql("SELECT i.code, d.pos FROM action_deal_ids i JOIN d USING (deal_id)"))
-        pos_of = np.full(len(ids) + 1, np.nan)  # the last slot answers code −1 (no deal id)
-        pos_of[found.column("code").to_numpy()] = found.column("pos").to_numpy()
-        self._acts_frame = pd.DataFrame({"owner": a["owner"], "action": a["action"], "day": a["day"].to_numpy(),
-                                         "deal_pos": pos_of[a["deal_id"].cat.codes.to_numpy()]})
-        self.con.register("acts", self._acts_frame)
-        return "acts"
+        return self._actions_in
 
     @cached_property
     def date_range(self) -> tuple[date, date] | None:
@@ -86,7 +76,7 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
     The work is relational: the deals and the stage history go into DuckDB, and one set of SQL statements
     (FACTS_SQL) derives status, close dates, the events, the stays and the first entries."""
     warnings = list(ds.warnings)
-    deals = ds.deals.copy()
+    deals = ds.deals.copy(deep=False)  # columns are replaced, never changed in place: ds keeps its own
     no_created = deals["created_at"].isna()
     if no_created.any():
         ids = ", ".join(deals.loc[no_created, "deal_id"].head(SAMPLE_IDS))
@@ -96,7 +86,8 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
         )
         deals = deals[~no_created].reset_index(drop=True)
     n = len(deals)
-    con = connect(config)
+    # a cursor of the data set's database: it sees the actions table, and its temp tables are its own
+    con = ds.con.cursor() if ds.con is not None else connect(config)
     con.register("deals_in", pd.DataFrame({
         "pos": np.arange(n, dtype=np.int64), "deal_id": deals["deal_id"], "owner": deals["owner"],
         "stage_idx": deals["stage_idx"].astype(np.int8), "status": deals["status"],
@@ -123,8 +114,7 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
         for statement in FACTS_SQL.format(n=n, nh=len(history), **_CODES).split(";"):
             if statement.strip():
                 con.sql(statement)
-        con.sql(_first_entries_sql())
-        con.sql(DEAL_SQL)
+        con.sql(DEAL_SQL.format(fe=_first_entries_sql(), lost=LOST_CODE))
     warnings += _facts_warnings(con)
 
     d = arrow(con.sql("SELECT status, signed_at, lost_at FROM d2 ORDER BY pos"))
@@ -138,9 +128,8 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
     )
     owners = {owner for (owner,) in con.sql("SELECT DISTINCT owner FROM ev WHERE rank >= 0").fetchall()}
     owners |= {*pd.unique(deals["owner"])}
-    if ds.actions is not None:  # the owners with an action (a category may be unused)
-        codes = ds.actions["owner"].cat.codes.to_numpy()
-        owners |= set(ds.actions["owner"].cat.categories[np.unique(codes[codes >= 0])])
+    if ds.actions is not None:  # the owners with an action
+        owners |= {owner for (owner,) in con.sql(f"SELECT DISTINCT owner::VARCHAR FROM {ds.actions}").fetchall()}
     owners.discard("")
     unknown = sorted(owners - set(reps["name"]))
     if unknown and ds.reps is not None:
@@ -167,7 +156,6 @@ _CODES = {"loss_time": "CASE WHEN rank < 0 AND entered_at = date_trunc('day', en
 #          dated by day only (midnight) sorts at the end of its day: it ends the stay it happened in, even
 #          one entered later that day (SPEC: a loss ends a stay, whatever its length)
 #   stays  each stay in a funnel stage that ended (by the next change or by being lost): days between dates
-#   fe     per deal and ranked stage r: the first entry into r or a later-ranked stage, and its owner
 FACTS_SQL = """
 CREATE TEMP TABLE d AS
 SELECT pos, deal_id, owner, stage_idx, created_at, status,
@@ -228,20 +216,23 @@ SELECT pos, k, stage_idx, ended_at, date_diff('day', entered_at::DATE, ended_at:
 FROM (SELECT *, lead(entered_at) OVER (PARTITION BY pos ORDER BY k) AS ended_at FROM ev)
 WHERE rank >= 0 AND stage_idx <> {signed} AND ended_at IS NOT NULL;
 
-CREATE TEMP TABLE lost_owner AS
-SELECT pos, arg_max(owner, k) AS lost_owner FROM ev WHERE stage_idx = {lost} GROUP BY pos;
+DROP TABLE d;
+DROP TABLE ev0;
 """
 
-# deal: one row per deal for the formulas — d2, the amount (NULL: none), the first entries (fe), the signer
-# (who a signed deal's revenue belongs to: the owner of its signed entry, else the deal's owner) and the
-# lost owner (the owner of its latest lost entry, else the deal's owner)
+# deal: one row per deal for the formulas — d2, the amount (NULL: none), the first entries (fe: per ranked
+# stage r, the first entry into r or a later-ranked stage, t<r>, and its owner, o<r>), the signer (who a signed
+# deal's revenue belongs to: the owner of its signed entry, else the deal's owner) and the lost owner (the
+# owner of its latest lost entry, else the deal's owner)
 DEAL_SQL = """
 CREATE TEMP TABLE deal AS
-SELECT d2.pos, d2.owner, d2.status, d2.signed_at, d2.lost_at, i.created_at, i.amount, i.expected_close_date,
+SELECT d2.pos, d2.deal_id, d2.owner, d2.status, d2.signed_at, d2.lost_at, i.created_at, i.amount, i.expected_close_date,
        i.competitor, fe.* EXCLUDE (pos),
        CASE WHEN coalesce(fe.o8, '') = '' THEN d2.owner ELSE fe.o8 END AS signer,
        coalesce(l.lost_owner, d2.owner) AS lost_owner
-FROM d2 JOIN deals_in i USING (pos) LEFT JOIN fe USING (pos) LEFT JOIN lost_owner l USING (pos)
+FROM d2 JOIN deals_in i USING (pos) LEFT JOIN ({fe}) fe USING (pos)
+     LEFT JOIN (SELECT pos, arg_max(owner, k) AS lost_owner FROM ev WHERE stage_idx = {lost} GROUP BY pos) l
+     USING (pos)
 """
 
 
@@ -251,13 +242,13 @@ def _times(column) -> np.ndarray:
 
 
 def _first_entries_sql() -> str:
-    """fe: per deal, for each ranked stage r, the earliest entry into r or a later-ranked stage (ties: the
+    """Per deal, for each ranked stage r, the earliest entry into r or a later-ranked stage (ties: the
     lower rank, then the earlier row) as t<r>, and the owner of that entry as o<r>. Among ranked entries the
     order k is exactly (time, rank, row), so the first entry is the one of least k."""
     firsts = ", ".join(f"min({{'k': k, 't': entered_at, 'o': owner}}) FILTER (rank >= {r}) AS f{r}"
                        for r in range(len(RANKED_STAGES)))
     columns = ", ".join(f"f{r}.t AS t{r}, f{r}.o AS o{r}" for r in range(len(RANKED_STAGES)))
-    return (f"CREATE TEMP TABLE fe AS SELECT pos, {columns} FROM "
+    return (f"SELECT pos, {columns} FROM "
             f"(SELECT pos, {firsts} FROM ev WHERE rank >= 0 GROUP BY pos)")
 
 

@@ -13,15 +13,17 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ..config import TABLES, Config
+from ..duck import connect
 from ..errors import InputError
 from ..model import ACTION_TYPES, LOST_CODE, STAGES
 from ..text import is_address, safe_line
-from .fastcsv import read_actions, read_typed
+from .fastcsv import ActionsTable, read_actions, read_typed
 from .parse import (
     FOOTER,
     amount_currencies,
@@ -87,7 +89,9 @@ NON_ACTIONS = {"note", "task", "notes", "tasks"}
 
 @dataclass
 class Dataset:
-    """The canonical tables, parsed and typed; absent tables are None."""
+    """The canonical tables, parsed and typed; absent tables are None. The done sales actions are a table of
+    the in-process DuckDB database `con` (owner, action, day, deal_id): a large activities CSV is read
+    straight into it and never becomes a frame."""
 
     deals: pd.DataFrame
     history: pd.DataFrame | None = None
@@ -95,8 +99,8 @@ class Dataset:
     reps: pd.DataFrame | None = None
     warnings: list[str] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
-    # the done sales actions (done_actions); a large activities CSV arrives only in this compact form
-    actions: pd.DataFrame | None = None
+    actions: str | None = None  # the name of the done sales actions' table in `con`
+    con: Any = None  # a DuckDB connection (duck.connect); engines open their own cursors on it
 
 
 def resolve_sources(data: str | None, config: Config) -> dict[str, Path | str]:
@@ -141,28 +145,29 @@ def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
     """Read, map and parse every available table; raise InputError naming file, row and column."""
     preset = preset_named(config.preset) if config.preset is not None else None
     warnings: list[str] = []
+    con = connect(config)
     if preset is not None:
         config = _with_preset_stages(config, preset)
         raw_tables, names = read_preset(preset, data, config, warnings)
     else:
-        raw_tables, names = _read_sources(resolve_sources(data, config), config, credentials)
+        raw_tables, names = _read_sources(resolve_sources(data, config), config, credentials, con)
     if "deals" not in raw_tables:
         raise InputError("No deals table found: a workbook needs a sheet named deals.")
-    ds = Dataset(deals=pd.DataFrame(), sources=names, warnings=warnings)
-    tables = {t: df if df.attrs.get("typed") else _canonical(t, df, names[t], config, mapped=preset is None,
-                                                            warnings=ds.warnings)
+    ds = Dataset(deals=pd.DataFrame(), sources=names, warnings=warnings, con=con)
+    tables = {t: df if isinstance(df, ActionsTable) or df.attrs.get("typed") else
+              _canonical(t, df, names[t], config, mapped=preset is None, warnings=ds.warnings)
               for t, df in raw_tables.items()}
     ds.deals = _finish_deals(tables["deals"], names["deals"], config, ds.warnings)
     if "stage_history" in tables:
         ds.history = _finish_history(tables["stage_history"], names["stage_history"], config)
     if "activities" in tables:
         activities = tables["activities"]
-        if activities.attrs.get("actions"):  # the fast path already kept only the done sales actions
-            ds.actions = activities
-            warn_unmapped_types(names["activities"], activities.attrs["unmapped"], ds.warnings)
+        if isinstance(activities, ActionsTable):  # the fast path already kept only the done sales actions
+            ds.actions = activities.name
+            warn_unmapped_types(names["activities"], activities.unmapped, ds.warnings)
         else:
             ds.activities = _finish_activities(activities, names["activities"], config, ds.warnings)
-            ds.actions = done_actions(ds.activities)
+            ds.actions = actions_table(con, done_actions(ds.activities))
     if "reps" in tables:
         ds.reps = _finish_reps(tables["reps"], names["reps"], ds.warnings)
     if pipeline is not None:
@@ -170,7 +175,7 @@ def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
     return ds
 
 
-def _read_sources(sources: dict, config: Config, credentials: Path | None):
+def _read_sources(sources: dict, config: Config, credentials: Path | None, con):
     if "spreadsheet" in sources:
         from .gsheet import read_tables  # gspread and google-auth load only when a sheet is used
 
@@ -181,11 +186,11 @@ def _read_sources(sources: dict, config: Config, credentials: Path | None):
     raw_tables = {}
     for table, path in sources.items():  # DuckDB, when the file takes the fast path
         if table == "activities":
-            typed = read_actions(path, SCHEMA[table], config, action_lookup(config), NON_ACTIONS)
+            typed = read_actions(con, path, SCHEMA[table], config, action_lookup(config), NON_ACTIONS)
         else:
             typed = read_typed(path, table, SCHEMA[table], config)
-        if typed is not None:
-            typed.attrs["typed"] = True
+            if typed is not None:
+                typed.attrs["typed"] = True
         raw_tables[table] = typed if typed is not None else read_csv_text(path, config.encoding)
     return raw_tables, {t: p.name for t, p in sources.items()}
 
@@ -699,6 +704,15 @@ def done_actions(activities: pd.DataFrame) -> pd.DataFrame:
     })
 
 
+def actions_table(con, actions: pd.DataFrame, name: str = "actions_in") -> str:
+    """The done sales actions (done_actions' frame) as table `name` of `con`, as the fast path writes it."""
+    con.register("actions_frame", actions)
+    con.execute(f"CREATE TABLE {name} AS SELECT owner::VARCHAR AS owner, action::VARCHAR AS action, "
+                "day::TIMESTAMP AS day, deal_id::VARCHAR AS deal_id FROM actions_frame")
+    con.unregister("actions_frame")
+    return name
+
+
 def _finish_reps(df: pd.DataFrame, source: str, warnings: list[str]) -> pd.DataFrame:
     for column, (_, kind) in SCHEMA["reps"].items():
         if column not in df:
@@ -741,8 +755,9 @@ def _filter_pipeline(ds: Dataset, pipeline: str) -> None:
     if ds.activities is not None:
         a = ds.activities
         ds.activities = a[(a["deal_id"] == "") | a["deal_id"].isin(ids)].reset_index(drop=True)
-    if ds.actions is not None:
-        a = ds.actions
-        keep = ((a["deal_id"] == "") | a["deal_id"].isin(ids)).to_numpy()
-        ds.actions = a[keep].reset_index(drop=True).assign(deal_id=lambda f: f["deal_id"].cat.remove_unused_categories())
+    if ds.actions is not None:  # actions on deals of other pipelines go too; those on no deal stay
+        ds.con.register("pipeline_deals", ds.deals[["deal_id"]])
+        ds.con.execute(f"DELETE FROM {ds.actions} WHERE deal_id <> '' AND deal_id NOT IN "
+                       "(SELECT deal_id FROM pipeline_deals)")
+        ds.con.unregister("pipeline_deals")
 

@@ -16,17 +16,17 @@ reach pandas, just owner and action as categories, the day and the deal id. Ever
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 
 from ..config import Config
 from ..duck import arrow as _arrow
 from ..duck import connect as _connect
 from ..duck import memory_guard
 from ..duck import quote as _quote
+from ..model import ACTION_TYPES
 from .parse import FALSE_WORDS, FIRST_DAY, FOOTER, LAST_DAY, TRUE_WORDS
 
 # every character Python's str.strip() removes, so that SQL trims text exactly as the general parser does
@@ -176,20 +176,19 @@ def _has_nul(path: Path) -> bool:
         return True
 
 
-def _run(con, layout: _Layout, sql: str, footer: bool = True) -> bool:
-    """Run `sql`, whose {source} is the scan of the file; False when DuckDB cannot read the file as asked
-    (invalid UTF-8, a row wider than the header, a broken quote: the general reader says which)."""
+def _run(con, layout: _Layout, sql: str, footer: bool = True) -> list | None:
+    """Run `sql`, whose {source} is the scan of the file, and fetch its rows; None when DuckDB cannot read the
+    file as asked (invalid UTF-8, a row wider than the header, a broken quote: the general reader says which)."""
     import duckdb
 
     for parallel in (True, False):  # DuckDB reads short rows beside quoted line breaks in one thread only
         try:
             with memory_guard(con, f"{layout.path.name}: reading it"):
-                con.sql(sql.replace("{source}", layout.source(parallel, footer)))
-            return True
+                return con.execute(sql.replace("{source}", layout.source(parallel, footer))).fetchall()
         except duckdb.Error as exc:
             if not parallel or "parallel" not in str(exc):
-                return False
-    return False
+                return None
+    return None
 
 
 def read_typed(path: Path, table: str, schema: dict[str, tuple[bool, str]], config: Config,
@@ -201,7 +200,7 @@ def read_typed(path: Path, table: str, schema: dict[str, tuple[bool, str]], conf
     con = _connect(config)
     # one pass: read, trim, type, and flag every cell outside the fast path; DuckDB keeps the file's row
     # order (preserve_insertion_order) however many threads scan it
-    if not _run(con, layout, "CREATE TEMP TABLE typed AS " + layout.query(config.timezone)):
+    if _run(con, layout, "CREATE TEMP TABLE typed AS " + layout.query(config.timezone)) is None:
         return None
     declined = con.sql("SELECT count(*) = 0 OR coalesce(bool_or(_outside), false) FROM typed").fetchall()
     if declined[0][0]:
@@ -222,79 +221,68 @@ def read_typed(path: Path, table: str, schema: dict[str, tuple[bool, str]], conf
     return frame
 
 
-def read_actions(path: Path, schema: dict[str, tuple[bool, str]], config: Config, lookup: dict[str, str],
-                 non_actions: set[str], min_bytes: int = FAST_PATH_MIN_BYTES) -> pd.DataFrame | None:
-    """An activities CSV as its done sales actions only (canonical.done_actions' compact form), with the
-    unmapped types' row counts in attrs["unmapped"]; None to decline. Row order is not kept: actions are
-    counted, never listed, so the scan need not be serial."""
+@dataclass
+class ActionsTable:
+    """Done sales actions read into DuckDB: `name` is a view (owner, action, day, deal_id; as
+    canonical.actions_table writes them) over every activity kept compactly; and the row counts of the
+    activity types that are not sales actions, for the warning."""
+
+    name: str
+    unmapped: dict[str, int]
+
+
+def read_actions(con, path: Path, schema: dict[str, tuple[bool, str]], config: Config, lookup: dict[str, str],
+                 non_actions: set[str], name: str = "actions_in",
+                 min_bytes: int = FAST_PATH_MIN_BYTES) -> ActionsTable | None:
+    """An activities CSV as its done sales actions, the view `name` of `con`; None to decline.
+
+    Two scans: the first counts the rows of each type and owner (a streaming aggregate, no typing); the
+    second types every row into a compact table — owner and type as ENUMs of the values found, the day, the
+    deal id, the done flag as a code — which is then checked by aggregates (no date, a date out of range or
+    a flag that is no flag declines the file: the general reader names the row). Row order is not kept:
+    actions are counted, never listed."""
     needed = {column: spec for column, spec in schema.items() if column != "activity_id"}
     layout = _layout(path, "activities", needed, config, min_bytes)
     if layout is None:
         return None
-    con = _connect(config)
-    # one pass: read, trim, type and flag the rows (an activity without a date stops the run: the general
-    # reader names its row, and so does a report footer, whose date cell is empty)
-    if not _run(con, layout, "CREATE TEMP TABLE typed AS SELECT * REPLACE (_outside OR occurred_at IS NULL "
-                f"AS _outside) FROM ({layout.query(config.timezone, footer=False)})", footer=False):
-        return None
-    # the distinct types and owners (few), mapped in Python exactly as the general path maps them
-    kinds = con.sql("SELECT type, owner, count(*), coalesce(bool_or(_outside), false) FROM typed "
-                    "GROUP BY type, owner").fetchall()
-    if not kinds or any(bad for *_, bad in kinds):
+    cell = {column: f"c{index}" for column, (index, _) in layout.chosen.items()}
+    kinds = _run(con, layout, f"SELECT {cell['type']}, {cell['owner']}, count(*) FROM {{source}} GROUP BY ALL",
+                 footer=False)
+    if not kinds:
         return None
     rows_of: dict[str, int] = {}
-    for name, _, n, _ in kinds:
-        rows_of[name] = rows_of.get(name, 0) + n
-    action_of = {name: lookup.get(name.strip().lower(), "") for name in rows_of}
-    unmapped = {name: n for name, n in rows_of.items()
-                if action_of[name] == "" and name.strip().lower() not in non_actions and name.strip() != ""}
-    pairs = [(name, action) for name, action in action_of.items() if action]
-    if not pairs:
-        con.close()
-        empty = pa.table({"owner": pa.array([], pa.string()), "action": pa.array([], pa.string()),
-                          "day": pa.array([], pa.timestamp("us")), "deal_id": pa.array([], pa.string())})
-        return _actions_frame(empty, layout, unmapped)
-    # the done actions; owner and action come back dictionary-encoded, as ENUMs in sorted order
-    con.sql(f"CREATE TYPE owner_enum AS ENUM ({', '.join(map(_quote, sorted({o for _, o, _, _ in kinds})))})")
-    con.sql(f"CREATE TYPE action_enum AS ENUM ({', '.join(map(_quote, sorted({a for _, a in pairs})))})")
-    values = ", ".join(f"({_quote(name)}, {_quote(action)})" for name, action in pairs)
-    con.sql(f"CREATE TEMP TABLE mapping AS SELECT * FROM (VALUES {values}) AS m(type, action)")
-    done = "coalesce(done, true)" if "done" in layout.chosen else "true"
-    deal = "deal_id" if "deal_id" in layout.chosen else "''"
-    arrow = _arrow(con.sql(
-        f"SELECT owner::owner_enum AS owner, m.action::action_enum AS action, "
-        f"date_trunc('day', occurred_at) AS day, {deal} AS deal_id FROM typed JOIN mapping m USING (type) "
-        f"WHERE {done}"))
-    con.close()
-    return _actions_frame(arrow, layout, unmapped)
-
-
-def _actions_frame(arrow: pa.Table, layout: _Layout, unmapped: dict[str, int]) -> pd.DataFrame:
-    frame = pd.DataFrame({
-        "owner": _categorical(arrow.column("owner")),
-        "action": _categorical(arrow.column("action")),
-        "day": arrow.column("day").to_numpy().astype("datetime64[ns]"),
-        "deal_id": _categorical(arrow.column("deal_id"), sort=False),  # only ever looked up, never listed
-    })
-    frame.attrs.update(typed=True, actions=True, unmapped=unmapped,
-                       headers={column: layout.names[index] for column, (index, _) in layout.chosen.items()})
-    return frame
-
-
-def _categorical(column: pa.ChunkedArray, sort: bool = True) -> pd.Categorical:
-    """A pandas Categorical with sorted categories, as pd.Categorical(strings) makes it; a column DuckDB
-    already sent dictionary-encoded in sorted order (an ENUM) is taken as it is."""
-    import pyarrow.compute as pc
-
-    if pa.types.is_dictionary(column.type):
-        return pd.Categorical(column.to_pandas())
-    encoded = pc.dictionary_encode(column).combine_chunks()
-    if not sort:
-        return pd.Categorical.from_codes(encoded.indices.to_numpy(zero_copy_only=False),
-                                         categories=pd.Index(encoded.dictionary.to_pandas()))
-    categories = encoded.dictionary.to_pylist()
-    order = np.argsort(np.array(categories, dtype=object)) if categories else np.array([], dtype=np.int64)
-    rank = np.empty(len(categories), dtype=np.int64)
-    rank[order] = np.arange(len(categories))
-    codes = rank[encoded.indices.to_numpy(zero_copy_only=False)] if len(categories) else np.array([], dtype=np.int64)
-    return pd.Categorical.from_codes(codes, categories=[categories[i] for i in order])
+    for kind, _, n in kinds:
+        rows_of[kind] = rows_of.get(kind, 0) + n
+    action_of = {kind: lookup.get(kind.lower(), "") for kind in rows_of}
+    unmapped = {kind: n for kind, n in rows_of.items()
+                if action_of[kind] == "" and kind.lower() not in non_actions and kind != ""}
+    types = {column: f"{name}_{column}" for column in ("owner", "type", "action")}
+    for column, values in (("owner", {o for _, o, _ in kinds}), ("type", rows_of), ("action", ACTION_TYPES)):
+        con.execute(f"CREATE TYPE {types[column]} AS ENUM ({', '.join(map(_quote, sorted(values)))})")
+    if "done" in cell:  # 1 done, 0 not done, NULL empty (done), −1 not a flag
+        d = cell["done"]
+        done = (f"CASE WHEN {d} = '' THEN NULL WHEN lower({d}) IN ({', '.join(map(_quote, sorted(TRUE_WORDS)))}) "
+                f"THEN 1 WHEN lower({d}) IN ({', '.join(map(_quote, sorted(FALSE_WORDS)))}) THEN 0 ELSE -1 END")
+    else:
+        done = "NULL"
+    created = _run(con, layout, f"""
+        CREATE TABLE {name}_all AS
+        SELECT {cell['owner']}::{types['owner']} AS owner, {cell['type']}::{types['type']} AS type,
+               date_trunc('day', {_typed(cell['occurred_at'], 'datetime', config.timezone)}) AS day,
+               {cell.get('deal_id', "''")} AS deal_id, ({done})::TINYINT AS done
+        FROM {{source}}""", footer=False)
+    # the fast path's dates end a day before the general parser's last instant: that day declines, safely
+    (outside,), = [(True,)] if created is None else con.execute(
+        f"SELECT count(*) FILTER (day IS NULL OR day NOT BETWEEN TIMESTAMP '{FIRST_DAY}' AND "
+        f"TIMESTAMP '{LAST_DAY}' - INTERVAL 1 DAY OR done = -1) > 0 FROM {name}_all").fetchall()
+    if outside:
+        con.execute(f"DROP TABLE IF EXISTS {name}_all; " + "; ".join(f"DROP TYPE {t}" for t in types.values()))
+        return None
+    pairs = [(kind, action) for kind, action in action_of.items() if action]
+    cases = " ".join(f"WHEN {_quote(kind)} THEN {_quote(action)}" for kind, action in pairs)
+    con.execute(f"CREATE VIEW {name} AS SELECT owner, action, day, deal_id FROM (SELECT owner, "
+                f"(CASE type {cases} END)::{types['action']} AS action, day, deal_id, done FROM {name}_all) "
+                f"WHERE action IS NOT NULL AND coalesce(done, 1) = 1" if pairs else
+                f"CREATE VIEW {name} AS SELECT owner, NULL::{types['action']} AS action, day, deal_id "
+                f"FROM {name}_all WHERE false")
+    return ActionsTable(name, unmapped)

@@ -40,6 +40,10 @@ def best(run, times: int = 3) -> tuple[float, object]:
     return min(walls), out
 
 
+def arrow(result):
+    return result.to_arrow_table() if hasattr(result, "to_arrow_table") else result.fetch_arrow_table()
+
+
 def main(folder: str) -> None:
     con = duckdb.connect()
     con.execute(f"CREATE TABLE acts AS SELECT owner, type AS action, date_trunc('day', occurred_at::TIMESTAMP) "
@@ -76,12 +80,12 @@ def main(folder: str) -> None:
           "connection)")
     print(f"{'question':16} {'SQL s':>7} {'Ibis s':>7} {'compile s':>9}  equal")
     for name, query in sql.items():
-        sql_s, a = best(lambda: con.sql(query).fetchall())
+        sql_s, a = best(lambda: arrow(con.sql(query)))  # both answers come back as Arrow
         t = time.perf_counter()
         ibis.to_sql(expressions[name], dialect="duckdb")
         compile_s = time.perf_counter() - t
         ibis_s, b = best(lambda: expressions[name].to_pyarrow())
-        same = [tuple(row) for row in a] == [tuple(row.values()) for row in b.to_pylist()]
+        same = a.to_pylist() == b.rename_columns(a.column_names).to_pylist()
         print(f"{name:16} {sql_s:7.2f} {ibis_s:7.2f} {compile_s:9.3f}  {same}")
 
 

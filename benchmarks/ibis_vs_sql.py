@@ -18,12 +18,12 @@ import sys
 import time
 
 t0 = time.perf_counter()
-import duckdb  # noqa: E402
+import duckdb
 
 DUCKDB_IMPORT = time.perf_counter() - t0
 t0 = time.perf_counter()
-import ibis  # noqa: E402
-from ibis import _  # noqa: E402
+import ibis
+from ibis import _
 
 IBIS_IMPORT = time.perf_counter() - t0
 
@@ -33,7 +33,7 @@ WEEK = ("2026-11-09", "2026-11-16")
 
 def best(run, times: int = 3) -> tuple[float, object]:
     out, walls = None, []
-    for _ in range(times):
+    for _attempt in range(times):
         t = time.perf_counter()
         out = run()
         walls.append(time.perf_counter() - t)
@@ -80,11 +80,11 @@ def main(folder: str) -> None:
           "connection)")
     print(f"{'question':16} {'SQL s':>7} {'Ibis s':>7} {'compile s':>9}  equal")
     for name, query in sql.items():
-        sql_s, a = best(lambda: arrow(con.sql(query)))  # both answers come back as Arrow
+        sql_s, a = best(lambda query=query: arrow(con.sql(query)))  # both answers come back as Arrow
         t = time.perf_counter()
         ibis.to_sql(expressions[name], dialect="duckdb")
         compile_s = time.perf_counter() - t
-        ibis_s, b = best(lambda: expressions[name].to_pyarrow())
+        ibis_s, b = best(lambda name=name: expressions[name].to_pyarrow())
         same = a.to_pylist() == b.rename_columns(a.column_names).to_pylist()
         print(f"{name:16} {sql_s:7.2f} {ibis_s:7.2f} {compile_s:9.3f}  {same}")
 

@@ -51,6 +51,8 @@ class Config:
     rates: dict[str, float] = field(default_factory=dict)  # [plan] rates: one unit of a currency in the plan's
     lost_names: tuple[str, ...] = ("Lost", "Closed Lost")
     stage_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # stage names found in the data that nothing places on the funnel (set while reading, never by the user)
+    unplaced_stages: tuple[str, ...] = ()
     activity_types: dict[str, tuple[str, ...]] = field(default_factory=dict)
     columns: dict[str, dict[str, str]] = field(default_factory=dict)
     targets: dict[str, float | tuple[float, float]] = field(default_factory=dict)

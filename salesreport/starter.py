@@ -10,7 +10,6 @@ from __future__ import annotations
 import difflib
 import json
 import os
-import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -30,24 +29,9 @@ from .sources.canonical import (
     read_preset,
 )
 from .sources.parse import amount_currencies
+from .sources.placement import WORDS, guess_by_words, place_stages
 from .sources.presets import PRESETS, Preset, guess_preset
 
-# words in a stage name → the canonical stage it most likely is (first rule that matches wins)
-STAGE_WORDS: list[tuple[str, tuple[str, ...]]] = [
-    ("lost", ("lost", "lose", "проигр", "провал", "не реализ", "отказ", "perdid", "verloren", "perdu",
-              "disqualif", "unqualif", "rejected", "dead")),
-    ("replied_negative", ("not interested", "не интерес", "negative")),
-    ("signed", ("won", "signed", "успешн", "подписан", "оплачен", "ganad", "gewonnen", "gagn", "closed - won")),
-    ("offer_sent", ("proposal", "offer", "quote", "negotiat", "contract", "предлож", "счёт", "счет", "договор",
-                    "propuesta", "negociac", "angebot")),
-    ("qualified", ("qualif", "квалиф", "decision", "решени", "bought-in")),
-    ("demo_run", ("demo done", "demo held", "demo run", "presentation", "презентац", "демо проведен")),
-    ("demo_appointed", ("demo", "meeting", "appointment", "встреч", "демо", "reuni", "cita", "termin")),
-    ("replied_positive", ("interes", "engag", "интерес")),
-    ("replied", ("contact", "replied", "reply", "respond", "контакт", "ответ")),
-    ("work_started", ("prospect", "work", "outreach", "в работе", "первичн", "attempt", "взят")),
-    ("new", ("new", "нов", "lead", "incoming", "неразобр")),
-]
 ACTIVITY_WORDS: list[tuple[str, tuple[str, ...]]] = [
     ("message", ("message", "mensaje", "sms", "whatsapp", "telegram", "linkedin", "chat", "сообщ")),
     ("email", ("mail", "письм", "correo")),
@@ -127,7 +111,8 @@ def inspect(paths: list[Path], out_dir: Path, encoding: str | None = None) -> St
         starter.preset, starter.preset_file = preset, main.name
         starter.sources = {"deals": _relative(main, out_dir)}
         tables, _ = read_preset(preset, str(main), config, [])
-        stages = _names(tables["deals"], "stage", tables.get("stage_history"))
+        history = tables.get("stage_history")
+        stages = _names(tables["deals"], "stage", history)
         deals = tables["deals"]
         types = tables["activities"]["type"] if "activities" in tables else None
     else:
@@ -143,7 +128,7 @@ def inspect(paths: list[Path], out_dir: Path, encoding: str | None = None) -> St
         history = read_csv_text(by_role["stage_history"], encoding) if "stage_history" in by_role else None
         stages = _names(deals, "stage", history)
         types = read_csv_text(by_role["activities"], encoding)["type"] if "activities" in by_role else None
-    _place_stages(starter, stages, preset)
+    _place_stages(starter, stages, preset, deals, history)
     if types is not None:
         _place_activity_types(starter, types, preset)
     _currencies(starter, deals)
@@ -188,32 +173,27 @@ def _names(deals: pd.DataFrame, column: str, history: pd.DataFrame | None) -> pd
     return counts
 
 
-def _guess(name: str, rules: list[tuple[str, tuple[str, ...]]]) -> str | None:
-    """The first rule with a word that starts a word of `name` ("lose" is not in "Closed")."""
-    key = name.lower()
-    return next((target for target, words in rules
-                 if any(re.search(r"(?<!\w)" + re.escape(w), key) for w in words)), None)
-
-
-def _place_stages(starter: Starter, counts: pd.Series, preset: Preset | None) -> None:
+def _place_stages(starter: Starter, counts: pd.Series, preset: Preset | None, deals: pd.DataFrame,
+                  history: pd.DataFrame | None) -> None:
+    """The preset's own names first, then what the export says (placement.place_stages), the words last."""
     known = {}
     if preset is not None:
         known = {n.lower(): s for s, names in preset.stage_names.items() for n in names}
         known |= {n.lower(): "lost" for n in preset.lost_names}
+    names = [str(n) for n in counts.index if str(n).lower() not in STAGES]  # a canonical id needs no mapping
+    where = {n: (known[n.lower()], "preset") for n in names if n.lower() in known}
+    for p in place_stages([n for n in names if n not in where], deals, history):
+        where[p.name] = (p.stage, p.evidence)
     placed: dict[str, list[tuple[str, int, str]]] = {s: [] for s in STAGES}
-    for name, count in counts.items():
-        name = str(name)
-        if name.lower() in STAGES:
-            continue  # a canonical id needs no mapping
-        stage, how = known.get(name.lower()), "preset"
-        if stage is None:
-            stage, how = _guess(name, STAGE_WORDS), "guessed"
+    for name in names:  # in the order found: the deals' stages by count, then the history's
+        stage, how = where[name]
+        count = int(counts[name])
         if stage == "lost":
-            starter.lost.append((name, int(count)))
+            starter.lost.append((name, count))
         elif stage is None:
-            starter.unplaced.append((name, int(count)))
+            starter.unplaced.append((name, count))
         else:
-            placed[stage].append((name, int(count), how))
+            placed[stage].append((name, count, how))
     starter.placed = {s: names for s, names in placed.items() if names}
 
 
@@ -224,7 +204,7 @@ def _place_activity_types(starter: Starter, types: pd.Series, preset: Preset | N
     for name, count in zip(counts["first"], counts["size"], strict=True):  # one line per name, any case
         if name == "" or name.lower() in ACTION_TYPES or name.lower() in NON_ACTIONS:
             continue
-        kind = known.get(name.lower()) or _guess(name, ACTIVITY_WORDS)
+        kind = known.get(name.lower()) or guess_by_words(name, ACTIVITY_WORDS)
         if kind is None:
             starter.activity_unplaced.append((str(name), int(count)))
         else:
@@ -249,8 +229,10 @@ def render(starter: Starter, dayfirst_note: str = "") -> str:
     env.filters["toml"] = lambda v: json.dumps(str(v), ensure_ascii=False)
     notes = {}
     for stage, names in starter.placed.items():
-        guessed = [n for n, _, how in names if how == "guessed"]
-        notes[stage] = f"guessed from the name, check: {', '.join(guessed)}" if guessed else ""
+        guessed = [n for n, _, how in names if how == WORDS]
+        evidence = [f"{n} ({how}, {count} deals)" for n, count, how in names if how not in ("preset", WORDS)]
+        notes[stage] = "; ".join([*([f"guessed from the name, check: {', '.join(guessed)}"] if guessed else []),
+                                  *([f"placed from the export, check: {', '.join(evidence)}"] if evidence else [])])
     currency_note = ("the most common currency in the export" + (f"; also {', '.join(starter.currencies)}"
                                                                   if starter.currencies else ""))
     return env.get_template("salesreport.toml.j2").render(

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from salesreport.cli import app
 from salesreport.config import Config, load_config, parse_config
-from salesreport.engine.funnel import build_facts
 from salesreport.duck import connect
+from salesreport.engine.funnel import build_facts
 from salesreport.errors import ConfigError, InputError
 from salesreport.outputs.json import render_json
 from salesreport.periods import parse_day, parse_month, parse_week

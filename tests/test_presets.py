@@ -13,7 +13,7 @@ import pytest
 from salesreport.config import parse_config
 from salesreport.errors import ConfigError, InputError
 from salesreport.model import STAGES
-from salesreport.sources.canonical import load_dataset
+from salesreport.sources.canonical import NO_STAGE, load_dataset
 
 ASSETS = Path(__file__).parent / "assets"
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -172,16 +172,18 @@ def test_amocrm_cp1251_semicolon_export_runs_the_monthly_report_and_says_what_is
     assert any("No stage_history table" in w and "approximations" in w for w in doc["warnings"])
 
 
-def test_bitrix24_unknown_stage_lists_each_name_with_a_snippet(tmp_path):
+def test_bitrix24_stage_nothing_places_is_a_warning_with_the_line_to_add(tmp_path):
     (tmp_path / "deals.csv").write_text(
         "ID;Название сделки;Стадия сделки;Сумма;Валюта;Ответственный;Дата создания\n"
         "1;A;Переговоры;1 000,00;RUB;Анна;01.03.2026 10:00:00\n2;B;Переговоры;;RUB;Анна;02.03.2026 10:00:00\n"
         "3;C;C4:WON;500;RUB;Анна;03.03.2026 10:00:00\n", encoding="utf-8")
-    with pytest.raises(InputError) as err:
-        load_dataset(str(tmp_path / "deals.csv"), parse_config({"preset": "bitrix24"}))
-    message = str(err.value)
-    assert 'column "Стадия сделки"' in message and '"Переговоры" (2 rows)' in message
-    assert '[funnel.stages]\n#   <stage id> = ["Переговоры"]' in message
+    # nothing in this export says where "Переговоры" stands (no status, probability, order or history, and
+    # no word of it is known): the report runs, its deals off the funnel, and the warning gives the line to add
+    ds = load_dataset(str(tmp_path / "deals.csv"), parse_config({"preset": "bitrix24"}))
+    message = next(w for w in ds.warnings if "not on the funnel" in w)
+    assert 'column "Стадия сделки"' in message and '"Переговоры" (2 deals)' in message
+    assert '[funnel.stages]\nwork_started = ["Переговоры"]' in message
+    assert list(ds.deals["stage_idx"]) == [NO_STAGE, NO_STAGE, STAGES.index("signed")]
     ds = load_dataset(str(tmp_path / "deals.csv"),
                       parse_config({"preset": "bitrix24", "funnel": {"stages": {"replied_positive": ["Переговоры"]}}}))
     assert list(ds.deals["amount"].fillna(-1)) == [1000.0, -1, 500.0]

@@ -26,15 +26,18 @@ from ..text import is_address, safe_line
 from .fastcsv import ActionsTable, read_actions, read_typed
 from .parse import (
     FOOTER,
+    STATUS_WORDS,
     amount_currencies,
     parse_amounts,
     parse_booleans,
     parse_datetimes,
     row_label,
 )
+from .placement import place_stages
 from .presets import Preset, PresetReader, guess_preset, preset_named
 
 NO_STAGE = -2  # a deal row with an empty stage cell
+UNPLACED = -3  # a stage name nothing places on the funnel (placement.py found no evidence either)
 
 # canonical column → (required, kind). kind: text | datetime | amount | bool
 SCHEMA: dict[str, dict[str, tuple[bool, str]]] = {
@@ -54,6 +57,8 @@ SCHEMA: dict[str, dict[str, tuple[bool, str]]] = {
         "competitor": (False, "text"),
         "pipeline": (False, "text"),
         "currency": (False, "text"),
+        "probability": (False, "amount"),  # the stage's win probability, % or 0–1 (to place unknown stages)
+        "stage_order": (False, "amount"),  # the stage's position in the CRM's own order (the same)
     },
     "stage_history": {
         "deal_id": (True, "text"),
@@ -80,10 +85,6 @@ SCHEMA: dict[str, dict[str, tuple[bool, str]]] = {
     },
 }
 
-_STATUS = {
-    "open": "open", "won": "won", "signed": "won", "closed won": "won", "closedwon": "won",
-    "lost": "lost", "closed lost": "lost", "closedlost": "lost", "": "",
-}
 NON_ACTIONS = {"note", "task", "notes", "tasks"}
 
 
@@ -157,6 +158,7 @@ def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
     tables = {t: df if isinstance(df, ActionsTable) or df.attrs.get("typed") else
               _canonical(t, df, names[t], config, mapped=preset is None, warnings=ds.warnings)
               for t, df in raw_tables.items()}
+    config = _place_stages(config, tables, names, ds.warnings)
     ds.deals = _finish_deals(tables["deals"], names["deals"], config, ds.warnings)
     if "stage_history" in tables:
         ds.history = _finish_history(tables["stage_history"], names["stage_history"], config)
@@ -524,7 +526,7 @@ def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped
                                           warnings=warnings)
         elif kind == "amount":
             out[column] = parse_amounts(values, source=source, column=header)
-            if table == "deals":
+            if table == "deals" and column == "amount":
                 out["amount_currency"] = amount_currencies(values)
         elif kind == "bool":
             out[column] = parse_booleans(values, source=source, column=header, default=True)
@@ -537,8 +539,8 @@ def _header(df: pd.DataFrame, column: str) -> str:
     return df.attrs.get("headers", {}).get(column, column)
 
 
-def stage_codes(names: pd.Series, config: Config, source: str, column: str = "stage") -> pd.Series:
-    """Map CRM stage names to indexes into STAGES; lost names → LOST_CODE; empty → NO_STAGE."""
+def stage_lookup(config: Config) -> dict[str, int]:
+    """Stage name (stripped, lower case) → index into STAGES, LOST_CODE, NO_STAGE (empty) or UNPLACED."""
     lookup: dict[str, int] = {s: i for i, s in enumerate(STAGES)}
     for stage, crm_names in config.stage_names.items():
         for n in crm_names:
@@ -547,6 +549,58 @@ def stage_codes(names: pd.Series, config: Config, source: str, column: str = "st
         lookup[n.strip().lower()] = LOST_CODE
     lookup["lost"] = LOST_CODE
     lookup[""] = NO_STAGE
+    for n in config.unplaced_stages:
+        lookup.setdefault(n.strip().lower(), UNPLACED)
+    return lookup
+
+
+def _place_stages(config: Config, tables: dict[str, pd.DataFrame], names: dict[str, str],
+                  warnings: list[str]) -> Config:
+    """The config with every stage name it does not place placed from the export's evidence (placement.py),
+    each said in a warning; a name nothing places is listed in config.unplaced_stages, with the line to add."""
+    deals, history = tables["deals"], tables.get("stage_history")
+    if "stage" not in deals and history is None:
+        return config
+    lookup = stage_lookup(config)
+    found = [] if "stage" not in deals else list(deals["stage"])
+    if history is not None:
+        found += list(pd.unique(history["stage"]))
+    unknown = sorted({n.strip() for n in found if isinstance(n, str) and n.strip().lower() not in lookup})
+    if not unknown:
+        return config
+    placements = place_stages(unknown, deals, history)
+    stages = {s: list(n) for s, n in config.stage_names.items()}
+    lost = list(config.lost_names)
+    for p in placements:
+        if p.stage == "lost":
+            lost.append(p.name)
+        elif p.stage is not None:
+            stages.setdefault(p.stage, []).append(p.name)
+    placed = [p for p in placements if p.stage is not None]
+    if placed:
+        listed = "; ".join(f'"{safe_line(p.name, 60)}" → {p.stage} ({p.evidence}, {p.deals} deals)' for p in placed)
+        warnings.append(f"{names['deals']}: stage name(s) placed on the funnel from the export, not from "
+                        f"salesreport.toml: {listed}. Check them, and put any you would place otherwise under "
+                        "[funnel.stages] (or [funnel] lost) in salesreport.toml.")
+    unplaced = [p for p in placements if p.stage is None]
+    if unplaced:
+        listed = ", ".join(f'"{safe_line(p.name, 60)}" ({p.deals} deals)' for p in unplaced)
+        lines = "\n".join(f'work_started = ["{safe_line(p.name, 60)}"]' for p in unplaced)
+        warnings.append(
+            f'{names["deals"]}, column "{_header(deals, "stage")}": stage name(s) {listed} are not on the funnel: '
+            "nothing in the export tells where "
+            "they belong. Revenue, deals signed, the cycle and the actions count their deals; the funnel figures "
+            "(reached, conversions, stage days, open deals by stage) leave them out. Place each in "
+            f"salesreport.toml under the stage it is (here work_started; or another of {', '.join(STAGES)}; "
+            f"or [funnel] lost):\n[funnel.stages]\n{lines}")
+    return replace(config, stage_names={s: tuple(n) for s, n in stages.items()}, lost_names=tuple(lost),
+                   unplaced_stages=tuple(p.name for p in unplaced))
+
+
+def stage_codes(names: pd.Series, config: Config, source: str, column: str = "stage") -> pd.Series:
+    """Map CRM stage names to indexes into STAGES; lost names → LOST_CODE; empty → NO_STAGE; the names
+    nothing places → UNPLACED."""
+    lookup = stage_lookup(config)
     # millions of history rows name a few dozen stages: map each distinct name once
     positions, distinct = pd.factorize(names)
     by_name = pd.Series(distinct).str.strip().str.lower().map(lookup).to_numpy(dtype="float64")
@@ -589,8 +643,8 @@ def _finish_deals(df: pd.DataFrame, source: str, config: Config, warnings: list[
                 np.nan if kind == "amount" else ""
             )
     df["amount"] = _in_plan_currency(df, source, config, warnings)
-    df["stage_idx"] = stage_codes(df["stage"], config, source, _header(df, "stage"))
-    status = df["status"].str.lower().str.strip().map(_STATUS)
+    df["stage_idx"] = stage_codes(df["stage"], config, source, _header(df, "stage")).replace(UNPLACED, NO_STAGE)
+    status = df["status"].str.lower().str.strip().map(STATUS_WORDS)
     if status.isna().any():
         i = status.isna().idxmax()
         raise InputError(
@@ -649,6 +703,7 @@ def _finish_history(df: pd.DataFrame, source: str, config: Config) -> pd.DataFra
             f'{source}, row {row_label(empty.idxmax())}, column "{_header(df, "stage")}": the stage is empty. '
             "Fill it in or remove the row."
         )
+    df = df[df["stage_idx"] != UNPLACED]  # entries into a stage not on the funnel (a warning said which)
     return df[["deal_id", "stage_idx", "entered_at", "owner"]].reset_index(drop=True)
 
 

@@ -28,6 +28,10 @@ _SLASH_TIMES = (" %H:%M:%S", " %H:%M", " %I:%M %p", " %I:%M%p", " %I:%M:%S %p", 
 TRUE_WORDS = frozenset({"true", "yes", "y", "1", "t", "done", "completed", "complete", "да"})
 FALSE_WORDS = frozenset({"false", "no", "n", "0", "f", "not done", "open", "нет"})
 # the first cell of a report export's trailer rows ("Grand Totals (N records)", "Confidential Information…")
+STATUS_WORDS = {  # a status cell (lower case) → won / lost / open ('' to derive it)
+    "open": "open", "won": "won", "signed": "won", "closed won": "won", "closedwon": "won",
+    "lost": "lost", "closed lost": "lost", "closedlost": "lost", "": "",
+}
 FOOTER = r"^(Grand Totals \(|Confidential Information|Copyright \(c\)|Total general|Gesamtsumme)"
 _CURRENCY = re.compile(r"[$€£₽¥₹₴₸₩₪₺₦₱฿₫]|\b[A-Z]{3}\b|руб\.?|р\.|(?<=\d)\s*[A-Za-z]{1,3}\.?$")
 _SPACES = re.compile(r"[\s\u00a0\u202f']")

@@ -61,6 +61,7 @@ def _hubspot(raw: Tables, read: PresetReader, warnings: list[str]) -> Tables:
         "closed_at": close, "expected_close_date": close,
         "lost_reason": text(deals, "Closed Lost Reason", "closed_lost_reason"),
         "pipeline": text(deals, "Pipeline", "pipeline"),
+        "probability": text(deals, "Deal probability", "hs_deal_stage_probability"),  # places custom stages
     })
     tables: Tables = {"deals": out}
     history = _stage_entries(deals, ids)

@@ -22,12 +22,13 @@ SF_LABELS = {  # report "Export details" labels → API names
     "opportunity id": "Id", "opportunity name": "Name", "stage": "StageName", "close date": "CloseDate",
     "opportunity owner": "OwnerName", "created date": "CreatedDate", "won": "IsWon", "closed": "IsClosed",
     "account name": "AccountName", "currency": "CurrencyIsoCode", "loss reason": "LossReason__c",
+    "probability (%)": "Probability",
 }
 SF_NAMES = ["Id", "IsDeleted", "AccountId", "Name", "StageName", "Amount", "CloseDate", "IsClosed", "IsWon",
             "CurrencyIsoCode", "OwnerId", "CreatedDate", "OpportunityId", "Subject", "ActivityDate", "Status",
             "Type", "WhatId", "ActivityDateTime", "CompletedDateTime", "TaskSubtype", "IsoCode", "ConversionRate",
             "IsCorporate", "FirstName", "LastName", "Email", "LossReason__c", "Loss_Reason__c", "Reason__c",
-            "IsActive", "UserRoleId", "Title"]
+            "IsActive", "UserRoleId", "Title", "Probability", "StageSortOrder"]
 ACTIVITY_WORDS = {
     "email": ("email", "e-mail", "correo", "mail", "email de lista", "list email"),
     "call": ("call", "llamada", "llamar", "llamado", "phone", "telefono", "ligacao"),
@@ -84,6 +85,8 @@ def _salesforce(raw: Tables, read: PresetReader, warnings: list[str]) -> Tables:
         "lost_reason": next((text(opp, c) for c in ("LossReason__c", "Loss_Reason__c", "Reason__c") if c in opp),
                             pd.Series("", index=opp.index)),
         "currency": text(opp, "CurrencyIsoCode"),
+        # where the org's own stages stand: how unknown stage names are placed on the funnel
+        "probability": text(opp, "Probability"), "stage_order": text(opp, "StageSortOrder"),
     })
     codes = sorted(set(deals["currency"]) - {""})
     if len(codes) > 1 and raw.get("currencytype") is None and not read.rates:

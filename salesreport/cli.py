@@ -343,19 +343,20 @@ def init(
     out: Annotated[Path, typer.Option("--out", metavar="FILE", help="Config file to write.")] = Path("salesreport.toml"),
     force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
     encoding: Annotated[str | None, typer.Option("--encoding", metavar="NAME", help="The exports' text encoding, if detection picks the wrong one.")] = None,
+    timezone: Annotated[str | None, typer.Option("--timezone", metavar="ZONE", help="The sales team's IANA time zone, e.g. America/Mexico_City. Default: this machine's, as a guess.")] = None,
     verbose: VerboseOpt = False,
 ) -> None:
     """Write a commented starter salesreport.toml from a CRM export: the preset guessed
-    from its headers, its stage names under the canonical stages, this machine's time
+    from its headers, its stage names placed on the canonical funnel, the team's time
     zone and a placeholder plan.
 
-    Example: salesreport init hubspot-crm-exports-all-deals-2026-11-20.csv
+    Example: salesreport init hubspot-crm-exports-all-deals-2026-11-20.csv --timezone Europe/Berlin
     """
     from .starter import write_starter
 
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     try:
-        starter, problem = write_starter(list(exports or []), out, force, encoding)
+        starter, problem = write_starter(list(exports or []), out, force, encoding, timezone)
     except SalesReportError as exc:
         _fail(exc, verbose)
         return
@@ -364,6 +365,9 @@ def init(
     lines = [f"Wrote {out}: {layout}, time zone {starter.timezone}"
              + (f", {placed} stage name(s) placed" if placed else "")
              + (f", {len(starter.unplaced)} left for you (marked ?)" if starter.unplaced else "") + "."]
+    if starter.timezone_guessed:
+        lines.append(f"Time zone {starter.timezone} is this machine's, a guess: CRM exports are mostly in UTC and "
+                     "the report's days follow [report] timezone. Give the team's with --timezone ZONE, or edit it.")
     lines.append("Next: put your plan in [plan], check [funnel.stages], then run: salesreport check")
     if problem:
         lines.append(f"A report would stop here for now: {problem}")

@@ -13,11 +13,12 @@ import os
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
 from .config import load_config, parse_config
-from .errors import InputError, SalesReportError
+from .errors import InputError, SalesReportError, UsageError
 from .model import ACTION_TYPES, STAGES
 from .outputs.files import write_atomic
 from .sources.canonical import (
@@ -74,6 +75,7 @@ class Starter:
     currency: str | None = None
     currencies: list[str] = field(default_factory=list)
     timezone: str = "UTC"
+    timezone_guessed: bool = True  # this machine's zone, not one the user gave
 
 
 def local_timezone() -> str:
@@ -98,8 +100,9 @@ def _csv_files(paths: list[Path]) -> list[Path]:
     return files
 
 
-def inspect(paths: list[Path], out_dir: Path, encoding: str | None = None) -> Starter:
-    starter = Starter(exports=[str(p) for p in paths], timezone=local_timezone())
+def inspect(paths: list[Path], out_dir: Path, encoding: str | None = None, timezone: str | None = None) -> Starter:
+    starter = Starter(exports=[str(p) for p in paths], timezone=timezone or local_timezone(),
+                      timezone_guessed=timezone is None)
     if not paths:
         return starter
     files = _csv_files(paths)
@@ -238,7 +241,9 @@ def render(starter: Starter, dayfirst_note: str = "") -> str:
     return env.get_template("salesreport.toml.j2").render(
         today=date.today().isoformat(), exports=starter.exports or ["no export"], preset=starter.preset.name if starter.preset else "",
         preset_title=starter.preset.title if starter.preset else "", preset_file=starter.preset_file,
-        known_presets=list(PRESETS), sources=starter.sources, timezone=starter.timezone, currency=starter.currency,
+        known_presets=list(PRESETS), sources=starter.sources, timezone=starter.timezone,
+        timezone_note="this machine's time zone: a guess; CRM exports are mostly in UTC, the team often is not"
+        if starter.timezone_guessed else "given to init --timezone", currency=starter.currency,
         currency_note=currency_note, currencies=starter.currencies, lost=starter.lost, placed=starter.placed,
         placed_notes=notes, unplaced=starter.unplaced, activity_types=starter.activity_types,
         activity_unplaced=starter.activity_unplaced, columns=starter.columns,
@@ -246,13 +251,19 @@ def render(starter: Starter, dayfirst_note: str = "") -> str:
     )
 
 
-def write_starter(paths: list[Path], out: Path, force: bool, encoding: str | None = None
-                  ) -> tuple[Starter, str | None]:
+def write_starter(paths: list[Path], out: Path, force: bool, encoding: str | None = None,
+                  timezone: str | None = None) -> tuple[Starter, str | None]:
     """Write the starter config; return what was found and the first problem a run would still stop at."""
     if out.exists() and not force:
         raise InputError(f"{out} exists already; init does not overwrite it. Pass --force to replace it, or "
                          "--out another file.")
-    starter = inspect(paths, out.parent, encoding)
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise UsageError(f"--timezone {timezone!r} is not an IANA time zone; use a name like \"Europe/Berlin\", "
+                             '"America/Mexico_City" or "UTC".') from None
+    starter = inspect(paths, out.parent, encoding, timezone)
     write_atomic(out, render(starter))
     try:
         load_dataset(None, load_config(out))

@@ -274,7 +274,7 @@ def pipeline(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     team: Team = {
         "stuck_share_active": ratio(n_stuck, n_active),
         "stale_share": ratio(n_stale, n_open),
-        "untouched_deals": untouched,
+        "untouched_deals": untouched if f.has_actions else None,  # no activities table: unknown
         "funnel_balance": ratio(early, late),
         "zero_amount_after_qualified": n_zero,
         "outreach_sdr": n_sdr,

@@ -36,6 +36,13 @@ class Facts:
         self._actions_in = actions_in
         self.reps = reps  # name, role, hire_date, left_at, monthly_quota, team
         self.warnings = warnings
+        self.warning_ids: dict[str, tuple[str, ...]] = {}  # the deals a warning is about, all of them
+        self.currency: str | None = None  # the one currency of the amounts, when the data names it
+
+    @property
+    def has_actions(self) -> bool:
+        """Whether the data set has activities at all (without them, action figures are unknown, not 0)."""
+        return self._actions_in is not None
 
     @property
     def n(self) -> int:
@@ -115,7 +122,8 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
             if statement.strip():
                 con.sql(statement)
         con.sql(DEAL_SQL.format(fe=_first_entries_sql(), lost=LOST_CODE))
-    warnings += _facts_warnings(con)
+    warning_ids: dict[str, tuple[str, ...]] = {}
+    warnings += _facts_warnings(con, warning_ids)
 
     d = arrow(con.sql("SELECT status, signed_at, lost_at FROM d2 ORDER BY pos"))
     deals["status"] = d.column("status").to_numpy(zero_copy_only=False).astype(object)
@@ -139,7 +147,10 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
         )
     elif ds.reps is None:
         warnings.append("No reps table: every rep's role is \"unknown\", so the SDR and AE figures are empty.")
-    return Facts(con, deals, ds.actions, reps, warnings)
+    facts = Facts(con, deals, ds.actions, reps, warnings)
+    facts.warning_ids = warning_ids
+    facts.currency = ds.currency
+    return facts
 
 
 _CODES = {"loss_time": "CASE WHEN rank < 0 AND entered_at = date_trunc('day', entered_at) "
@@ -252,8 +263,9 @@ def _first_entries_sql() -> str:
             f"(SELECT pos, {firsts} FROM ev WHERE rank >= 0 GROUP BY pos)")
 
 
-def _facts_warnings(con) -> list[str]:
-    """What FACTS_SQL found amiss: orphan history rows, closed deals without a date, backward moves."""
+def _facts_warnings(con, flagged: dict[str, tuple[str, ...]]) -> list[str]:
+    """What FACTS_SQL found amiss: orphan history rows, closed deals without a date, backward moves (whose
+    deals go into `flagged`, by message: check lists them all)."""
     out = []
     (orphans, ids), = con.sql(
         f"SELECT (SELECT count(*) FROM orphans), (SELECT list(deal_id) FROM (SELECT deal_id FROM orphans "
@@ -272,12 +284,14 @@ def _facts_warnings(con) -> list[str]:
                                 ).fetchall()
         if count:
             out.append(f"{count} " + wording.format(ids=", ".join(ids)))
-    (backwards,), = con.sql("SELECT count(DISTINCT pos) FROM (SELECT pos, rank, lag(rank) OVER "
-                            "(PARTITION BY pos ORDER BY k) AS previous FROM ev WHERE rank >= 0) "
-                            "WHERE rank < previous").fetchall()
+    (backwards,), = con.sql("SELECT list(d2.deal_id ORDER BY pos) FROM d2 JOIN (SELECT DISTINCT pos FROM (SELECT pos, "
+                            "rank, lag(rank) OVER (PARTITION BY pos ORDER BY k) AS previous FROM ev WHERE rank >= 0) "
+                            "WHERE rank < previous) USING (pos)").fetchall()
     if backwards:
-        out.append(f"{backwards} deal(s) have a stage history that moves backwards; 'reached' keeps their "
-                   "furthest stage.")
+        message = (f"{len(backwards)} deal(s) have a stage history that moves backwards; 'reached' keeps their "
+                   f"furthest stage (e.g. {', '.join(backwards[:SAMPLE_IDS])}).")
+        out.append(message)
+        flagged[message] = tuple(backwards)
     return out
 
 

@@ -15,7 +15,7 @@ def findings_for(facts: Facts, as_of: date) -> list[Finding]:
     """Data-quality findings as of a day; loading errors are raised before this is reached."""
     until = np.datetime64(as_of, "ns") + np.timedelta64(1, "D")
     d = facts.deals
-    out = [Finding("warning", "input", w) for w in facts.warnings]
+    out = [Finding("warning", "input", w, list(facts.warning_ids.get(w, ()))) for w in facts.warnings]
     amount = d["amount"].to_numpy()
     signed = d["signed_at"].to_numpy() < until
     zero = zero_amount_after_qualified(facts, until)

@@ -174,7 +174,8 @@ METRICS: list[Metric] = [
        direction=DOWN, target=0),
     _m("stale_share", 17, "Stale deals", R, "open deals with no stage change in 90 days / all open deals", MO,
        "pipeline", direction=DOWN, target=0.20),
-    _m("untouched_deals", 17, "Untouched deals", C, "open deals with no sales action in 90 days", MO, "pipeline"),
+    _m("untouched_deals", 17, "Untouched deals", C,
+       "open deals with no sales action in 90 days (null without an activities table)", MO, "pipeline"),
     # --- weekly / daily revenue
     _m("signed_value", 28, "Signed value", M, "Σ amount of deals signed in the period", {WEEKLY, DAILY},
        "revenue", per_rep=True),

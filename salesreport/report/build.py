@@ -67,7 +67,7 @@ def build_report(
         return cache[p.label]
 
     metrics = metrics_for(report)
-    out = Report(name=report, timezone=config.timezone, currency=config.currency, periods=[],
+    out = Report(name=report, timezone=config.timezone, currency=config.currency or facts.currency, periods=[],
                  warnings=list(facts.warnings))
     for p in chosen:
         team, per_rep, ctx = raw(p)

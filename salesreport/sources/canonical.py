@@ -102,6 +102,7 @@ class Dataset:
     sources: dict[str, str] = field(default_factory=dict)
     actions: str | None = None  # the name of the done sales actions' table in `con`
     con: Any = None  # a DuckDB connection (duck.connect); engines open their own cursors on it
+    currency: str | None = None  # the one currency the deals' amounts are in, when the data names it
 
 
 def resolve_sources(data: str | None, config: Config) -> dict[str, Path | str]:
@@ -159,7 +160,7 @@ def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
               _canonical(t, df, names[t], config, mapped=preset is None, warnings=ds.warnings)
               for t, df in raw_tables.items()}
     config = _place_stages(config, tables, names, ds.warnings)
-    ds.deals = _finish_deals(tables["deals"], names["deals"], config, ds.warnings)
+    ds.deals, ds.currency = _finish_deals(tables["deals"], names["deals"], config, ds.warnings)
     if "stage_history" in tables:
         ds.history = _finish_history(tables["stage_history"], names["stage_history"], config)
     if "activities" in tables:
@@ -232,10 +233,13 @@ def read_csv_text(path: Path, encoding: str | None = None) -> pd.DataFrame:
         df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=False)
     except (pd.errors.ParserError, ValueError) as exc:
         raise InputError(f"{path.name}: not a readable CSV file ({exc}). Save it as CSV from the CRM or Excel.") from None
-    df.columns = [str(c).strip() for c in df.columns]
+    written = [h.strip() for h in next(csv.reader(io.StringIO(text), delimiter=sep), [])]
+    # a column without a header is named for what it is, not pandas' "Unnamed: 7"
+    df.columns = [f"column {i + 1} (no header)" if i < len(written) and not written[i] else str(c).strip()
+                  for i, c in enumerate(df.columns)]
     df = _drop_footer(df)
     # pandas renames a repeated header (amount, amount.1): keep the header row as written, for the check
-    df.attrs["written_headers"] = [h.strip() for h in next(csv.reader(io.StringIO(text), delimiter=sep), [])]
+    df.attrs["written_headers"] = written
     return df
 
 
@@ -619,7 +623,9 @@ def stage_codes(names: pd.Series, config: Config, source: str, column: str = "st
     return codes.astype("int8")
 
 
-def _finish_deals(df: pd.DataFrame, source: str, config: Config, warnings: list[str]) -> pd.DataFrame:
+def _finish_deals(df: pd.DataFrame, source: str, config: Config, warnings: list[str]
+                  ) -> tuple[pd.DataFrame, str | None]:
+    """The deals checked and typed, and the one currency their amounts name (None: none, or converted)."""
     if len(df) == 0:
         raise InputError(f"{source}: the deals table has a header but no rows. Export it again with its deals.")
     empty_id = df["deal_id"] == ""
@@ -642,7 +648,7 @@ def _finish_deals(df: pd.DataFrame, source: str, config: Config, warnings: list[
             df[column] = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]") if kind == "datetime" else (
                 np.nan if kind == "amount" else ""
             )
-    df["amount"] = _in_plan_currency(df, source, config, warnings)
+    df["amount"], currency = _in_plan_currency(df, source, config, warnings)
     df["stage_idx"] = stage_codes(df["stage"], config, source, _header(df, "stage")).replace(UNPLACED, NO_STAGE)
     status = df["status"].str.lower().str.strip().map(STATUS_WORDS)
     if status.isna().any():
@@ -652,12 +658,14 @@ def _finish_deals(df: pd.DataFrame, source: str, config: Config, warnings: list[
             "Use open, won or lost (or leave it empty to derive it from the stage)."
         )
     df["status"] = status
-    return df.reset_index(drop=True)
+    return df.reset_index(drop=True), currency
 
 
-def _in_plan_currency(df: pd.DataFrame, source: str, config: Config, warnings: list[str]) -> pd.Series:
+def _in_plan_currency(df: pd.DataFrame, source: str, config: Config, warnings: list[str]
+                      ) -> tuple[pd.Series, str | None]:
     """Amounts in one currency: the deal's currency column, else the symbol or code in the amount cell;
-    several currencies are converted with [plan] rates into [plan] currency, and refused without them."""
+    several currencies are converted with [plan] rates into [plan] currency, and refused without them. Also
+    the currency the amounts are then in, when the data names one."""
     written = df["amount_currency"] if "amount_currency" in df else pd.Series("", index=df.index)
     code = df["currency"].str.strip().str.upper()
     code = code.where(code != "", written)
@@ -665,7 +673,7 @@ def _in_plan_currency(df: pd.DataFrame, source: str, config: Config, warnings: l
     codes = code[df["amount"].notna() & (code != "")]
     found = codes.value_counts()
     if len(found) == 0 or (len(found) == 1 and found.index[0] == plan):
-        return df["amount"]
+        return df["amount"], (found.index[0] if len(found) else None)
     header = _header(df, "amount")
     missing = [c for c in found.index if c != plan and c not in config.rates]
     if len(found) > 1 and (not plan or missing):
@@ -681,9 +689,9 @@ def _in_plan_currency(df: pd.DataFrame, source: str, config: Config, warnings: l
         if plan:
             warnings.append(f"{source}: the amounts are in {missing[0]}, the plan in {plan}; they are reported as "
                             f"they are. Add [plan] rates = {{ {missing[0]} = <value in {plan}> }} to convert them.")
-        return df["amount"]
+        return df["amount"], missing[0]
     rate = code.map(config.rates).where(code != plan, 1.0).fillna(1.0)
-    return df["amount"] * rate
+    return df["amount"] * rate, plan
 
 
 def _finish_history(df: pd.DataFrame, source: str, config: Config) -> pd.DataFrame:

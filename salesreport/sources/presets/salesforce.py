@@ -95,8 +95,10 @@ def _salesforce(raw: Tables, read: PresetReader, warnings: list[str]) -> Tables:
             "to convert them. Put CurrencyType.csv from the same Salesforce export beside Opportunity.csv, or "
             "give [plan] currency and rates in salesreport.toml."
         )
-    if raw.get("currencytype") is not None:
-        deals = deals.drop(columns="currency")  # converted into the corporate currency already
+    if raw.get("currencytype") is not None:  # converted into the corporate currency already
+        rates = _api_case(raw["currencytype"])
+        corporate = text(rates, "IsoCode")[truthy(text(rates, "IsCorporate"))]
+        deals["currency"] = corporate.iloc[0] if len(corporate) == 1 else ""
     tables: Tables = {"deals": deals.reset_index(drop=True)}
     if raw.get("opportunityhistory") is not None:
         tables["stage_history"] = _stage_entries(_api_case(raw["opportunityhistory"]), read)

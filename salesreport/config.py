@@ -61,6 +61,8 @@ class Config:
     forecast_stage: str = "qualified"
     dayfirst: bool | None = None
     encoding: str | None = None  # [input] encoding: skip detection
+    date_formats: tuple[str, ...] = ()  # [input] date_format: strftime patterns tried before the built-in ones
+    keep_negative_amounts: bool = False  # [input] negative_amounts = "keep" (credit notes count in revenue)
     templates: Path | None = None  # [report] templates: a folder whose templates replace the shipped ones
     memory_limit: str = "50%"  # [engine] memory_limit: DuckDB spills to disk past it ("4GB", or a share of RAM)
     temp_directory: Path | None = None  # [engine] temp_directory: where it spills (default: DuckDB's own)
@@ -251,6 +253,16 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
             raise ConfigError(f'{where}: [input] encoding = "{encoding}" is not an encoding Python knows; use a '
                               'name like "utf-8", "cp1252", "iso-8859-1", "cp1251" or "utf-16".') from None
 
+    date_format = get.table("input").get("date_format", [])
+    date_formats = (date_format,) if isinstance(date_format, str) else date_format
+    if not isinstance(date_formats, list | tuple) or not all(isinstance(f, str) and "%" in f for f in date_formats):
+        raise ConfigError(f'{where}: [input] date_format must be a strftime pattern such as "%d %b, %Y %H:%M:%S", '
+                          "or a list of them.")
+    negative = get.table("input").get("negative_amounts", "drop")
+    if negative not in ("drop", "keep"):
+        raise ConfigError(f'{where}: [input] negative_amounts must be "drop" (the default: credit notes are '
+                          'listed and left out of revenue) or "keep".')
+
     engine = get.table("engine")
     unknown_engine = sorted(set(engine) - ENGINE_KEYS)
     if unknown_engine:
@@ -293,7 +305,8 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
         plan_annual=annual, plan_monthly=monthly, currency=currency, rates=rates, lost_names=lost_names,
         stage_names=stage_names, activity_types=activity_types, columns=columns, targets=targets,
         forecast_method=method, history_days=history_days, forecast_stage=forecast_stage,
-        dayfirst=dayfirst, encoding=encoding, templates=templates, memory_limit=memory_limit,
+        dayfirst=dayfirst, encoding=encoding, date_formats=tuple(date_formats),
+        keep_negative_amounts=negative == "keep", templates=templates, memory_limit=memory_limit,
         temp_directory=temp_directory, preset=preset, smtp=dict(smtp), spreadsheet=spreadsheet, source_worksheets=source_worksheets,
         google_credentials=credentials, report_worksheets=report_worksheets, google_retries=retries,
         google_backoff=backoff,

@@ -22,8 +22,8 @@ CASES = [
      ["deals.csv", '"created_at"', "dayfirst"]),
     ("bad amount", {"deals.csv": "deal_id,created_at,amount\nD1,2026-01-05,twelve grand\n"}, None,
      ["deals.csv", "row 2", '"amount"', "is not an amount"]),
-    ("negative amount", {"deals.csv": "deal_id,created_at,amount\nD1,2026-01-05,-5\n"}, None,
-     ["row 2", "negative"]),
+    ("negative quota", {"deals.csv": GOOD_DEALS, "reps.csv": "name,role,monthly_quota\nAnna,AE,-5\n"}, None,
+     ["reps.csv", "row 2", "negative"]),  # a deal's negative amount is a credit note: a warning, not a stop
     ("duplicate id", {"deals.csv": "deal_id,created_at\nD1,2026-01-05\nD2,2026-01-05\nD1,2026-01-06\n"}, None,
      ["deals.csv", "rows 2 and 4", '"D1" is used twice']),
     ("empty file", {"deals.csv": ""}, None, ["deals.csv", "empty"]),
@@ -70,8 +70,8 @@ CASES = [
     ("two currencies, no rates", {"deals.csv": 'deal_id,created_at,amount\nD1,2026-01-05,"$1,234.50"\n'
                                   'D2,2026-01-06,"1.234,50 €"\n'}, None,
      ['column "amount"', "several currencies", "USD (1 deals)", "EUR (1 deals)", "[plan] currency", "rates"]),
-    ("accounting negative", {"deals.csv": 'deal_id,created_at,amount\nD1,2026-01-05,"(1,200.00)"\n'}, None,
-     ["deals.csv", "row 2", '"(1,200.00)" is negative', "0 or more"]),
+    ("accounting negative quota", {"deals.csv": GOOD_DEALS, "reps.csv": 'name,monthly_quota\nAnna,"(1,200.00)"\n'},
+     None, ["reps.csv", "row 2", '"(1,200.00)" is negative', "0 or more"]),
     ("month name that is not a date", {"deals.csv": "deal_id,created_at\nD1,\"Sep 31, 2026\"\n"}, None,
      ["row 2", '"Sep 31, 2026" is not a valid date']),
     ("UTF-16 file with a bad date", {"deals.csv": "deal_id\tcreated_at\r\nD1\t2026-01-05\r\nD2\t31.02.2026\r\n"

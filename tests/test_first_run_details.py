@@ -80,3 +80,54 @@ def test_a_column_without_a_header_is_named_for_what_it_is(tmp_path):
     proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", cwd=tmp_path)
     assert proc.returncode == 1
     assert "found: opportunity, column 2 (no header), created" in proc.stderr and "Unnamed" not in proc.stderr
+
+
+def test_credit_notes_are_listed_and_left_out_of_revenue_unless_kept(tmp_path):
+    (tmp_path / "deals.csv").write_text(
+        "deal_id,created_at,stage,status,amount,signed_at\nD1,2026-03-01,signed,won,1000,2026-03-05\n"
+        "D2,2026-03-02,signed,won,-300,2026-03-06\nD3,2026-03-02,signed,won,(50),2026-03-07\n", encoding="utf-8")
+    proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["metrics"]["revenue_month"]["value"] == 1000 and doc["metrics"]["deals_signed"]["value"] == 3
+    warning = next(w for w in doc["warnings"] if "negative amount" in w)
+    assert "2 deal(s)" in warning and "D2 (-300), D3 (-50)" in warning and 'negative_amounts = "keep"' in warning
+    proc = run("check", "--data", str(tmp_path), "--format", "json", cwd=tmp_path)
+    findings = json.loads(proc.stdout)["findings"]
+    assert [f["deal_ids"] for f in findings if "negative amount" in f["message"]] == [["D2", "D3"]]
+    assert not any(f["code"] in ("signed_without_amount", "zero_amount_after_qualified") for f in findings)
+    (tmp_path / "salesreport.toml").write_text('[input]\nnegative_amounts = "keep"\n', encoding="utf-8")
+    proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", "--format", "json", cwd=tmp_path)
+    doc = json.loads(proc.stdout)
+    assert doc["metrics"]["revenue_month"]["value"] == 650
+    assert not any("negative amount" in w for w in doc["warnings"])
+
+
+def test_every_bad_cell_of_a_column_is_in_one_message(tmp_path):
+    rows = "".join(f"D{i},{'2026-03-01' if i % 2 else f'soon {i}'}\n" for i in range(1, 51))
+    (tmp_path / "deals.csv").write_text("deal_id,created_at\n" + rows, encoding="utf-8")
+    proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", cwd=tmp_path)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    message = " ".join(proc.stderr.split())
+    # the first bad cell with the fix, then the next 19 by row and how many more: 25 bad cells in all
+    assert 'row 3, column "created_at": "soon 2" is not a date' in message
+    assert '24 more cell(s) of this column are like it, in rows 5 ("soon 4"), 7 ("soon 6")' in message
+    assert '41 ("soon 40") and 5 more; fix them all' in message
+
+
+def test_zoho_dates_and_any_other_layout_through_date_format(tmp_path):
+    (tmp_path / "deals.csv").write_text("deal_id,created_at\nD1,\"15 Apr, 2021 00:02:00\"\nD2,03-Apr-2021\n",
+                                        encoding="utf-8")
+    proc = run("monthly", "--data", str(tmp_path), "--month", "2021-04", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    (tmp_path / "deals.csv").write_text("deal_id,created_at\nD1,2021|04|15 10:00\nD2,2021|04|16 11:30\n",
+                                        encoding="utf-8")
+    proc = run("monthly", "--data", str(tmp_path), "--month", "2021-04", cwd=tmp_path)
+    assert proc.returncode == 1 and "[input] date_format" in " ".join(proc.stderr.split())
+    (tmp_path / "salesreport.toml").write_text('[input]\ndate_format = ["%d.%m.%y", "%Y|%m|%d %H:%M"]\n',
+                                               encoding="utf-8")
+    proc = run("monthly", "--data", str(tmp_path), "--month", "2021-04", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    (tmp_path / "salesreport.toml").write_text('[input]\ndate_format = "day-month"\n', encoding="utf-8")
+    proc = run("monthly", "--data", str(tmp_path), "--month", "2021-04", cwd=tmp_path)
+    assert proc.returncode == 1 and "date_format must be a strftime pattern" in proc.stderr

@@ -217,12 +217,12 @@ def _flags(until: str) -> str:
 
 
 # metric 16: open or signed deals that reached qualified, with an empty or zero amount
-ZERO_AMOUNT = "(open OR signed) AND qualified AND coalesce(amount = 0, true)"
+ZERO_AMOUNT = "(open OR signed) AND qualified AND coalesce(amount = 0, NOT credit)"  # a credit note is no gap
 
 
 def zero_amount_after_qualified(f: Facts, until: np.datetime64) -> np.ndarray:
     """Metric 16's deals as of `until`, as a mask over the deals."""
-    rows = f.con.sql(f"SELECT pos FROM (SELECT pos, amount, {_flags(sql_instant(until))} FROM deal) "
+    rows = f.con.sql(f"SELECT pos FROM (SELECT pos, amount, credit, {_flags(sql_instant(until))} FROM deal) "
                      f"WHERE {ZERO_AMOUNT}").fetchall()
     mask = np.zeros(f.n, dtype=bool)
     mask[[p for (p,) in rows]] = True
@@ -230,7 +230,7 @@ def zero_amount_after_qualified(f: Facts, until: np.datetime64) -> np.ndarray:
 
 
 STATE_SQL = """
-SELECT deal.pos, deal.deal_id, amount, expected_close_date, {flags},
+SELECT deal.pos, deal.deal_id, amount, credit, expected_close_date, {flags},
        coalesce(s.stage_idx, {new}) AS stage_idx, coalesce(s.owner, deal.owner) AS owner,
        coalesce(s.changed, deal.created_at) AS changed
 FROM deal LEFT JOIN (

@@ -102,6 +102,8 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
         "created_at": deals["created_at"], "amount": deals["amount"],
         "expected_close_date": deals["expected_close_date"],
         "competitor": deals["competitor"],
+        # a credit note left out of revenue ([input] negative_amounts): its amount is no missing amount
+        "credit": deals["negative_amount"] if "negative_amount" in deals else False,
     }))
     history = ds.history if ds.history is not None and len(ds.history) else None
     if history is None:
@@ -122,7 +124,7 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
             if statement.strip():
                 con.sql(statement)
         con.sql(DEAL_SQL.format(fe=_first_entries_sql(), lost=LOST_CODE))
-    warning_ids: dict[str, tuple[str, ...]] = {}
+    warning_ids = dict(ds.warning_ids)
     warnings += _facts_warnings(con, warning_ids)
 
     d = arrow(con.sql("SELECT status, signed_at, lost_at FROM d2 ORDER BY pos"))
@@ -238,7 +240,7 @@ DROP TABLE ev0;
 DEAL_SQL = """
 CREATE TEMP TABLE deal AS
 SELECT d2.pos, d2.deal_id, d2.owner, d2.status, d2.signed_at, d2.lost_at, i.created_at, i.amount, i.expected_close_date,
-       i.competitor, fe.* EXCLUDE (pos),
+       i.competitor, i.credit, fe.* EXCLUDE (pos),
        CASE WHEN coalesce(fe.o8, '') = '' THEN d2.owner ELSE fe.o8 END AS signer,
        coalesce(l.lost_owner, d2.owner) AS lost_owner
 FROM d2 JOIN deals_in i USING (pos) LEFT JOIN ({fe}) fe USING (pos)

@@ -24,7 +24,8 @@ def findings_for(facts: Facts, as_of: date) -> list[Finding]:
         out.append(Finding("warning", "zero_amount_after_qualified",
                            f"{len(ids)} open or signed deal(s) reached qualified with no amount (metric 16). "
                            "Fill in their amounts in the CRM.", ids))
-    signed_no_amount = signed & np.isnan(amount)
+    credit = d["negative_amount"].to_numpy(dtype=bool) if "negative_amount" in d else np.zeros(len(d), bool)
+    signed_no_amount = signed & np.isnan(amount) & ~credit  # a credit note left out has its own warning
     if signed_no_amount.any():
         ids = list(d.loc[signed_no_amount, "deal_id"])
         out.append(Finding("warning", "signed_without_amount",

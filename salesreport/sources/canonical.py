@@ -103,6 +103,7 @@ class Dataset:
     actions: str | None = None  # the name of the done sales actions' table in `con`
     con: Any = None  # a DuckDB connection (duck.connect); engines open their own cursors on it
     currency: str | None = None  # the one currency the deals' amounts are in, when the data names it
+    warning_ids: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the deals a warning is about
 
 
 def resolve_sources(data: str | None, config: Config) -> dict[str, Path | str]:
@@ -160,7 +161,7 @@ def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
               _canonical(t, df, names[t], config, mapped=preset is None, warnings=ds.warnings)
               for t, df in raw_tables.items()}
     config = _place_stages(config, tables, names, ds.warnings)
-    ds.deals, ds.currency = _finish_deals(tables["deals"], names["deals"], config, ds.warnings)
+    ds.deals, ds.currency = _finish_deals(tables["deals"], names["deals"], config, ds.warnings, ds.warning_ids)
     if "stage_history" in tables:
         ds.history = _finish_history(tables["stage_history"], names["stage_history"], config)
     if "activities" in tables:
@@ -450,7 +451,7 @@ def read_preset(preset: Preset, data: str | None, config: Config, warnings: list
                          f"(found: {present}). Pass the export folder, or the file itself with --data FILE.csv.")
     raw = {role: read_csv_text(p, config.encoding) for role, p in files.items()}
     tables = preset.build(raw, PresetReader({r: p.name for r, p in files.items()}, config.dayfirst, config.rates,
-                                            warnings=warnings), warnings)
+                                            warnings=warnings, formats=config.date_formats), warnings)
     return tables, _table_sources(preset, tables, {r: p.name for r, p in files.items()})
 
 
@@ -478,7 +479,8 @@ def _read_preset_workbook(preset: Preset, path: Path, config: Config, warnings: 
         roles[preset.main] = next(iter(sheets))
     raw = {role: _drop_footer(sheets[name]) for role, name in roles.items()}
     files = {role: f"{path.name} [{name}]" for role, name in roles.items()}
-    tables = preset.build(raw, PresetReader(files, config.dayfirst, config.rates, serials=True, warnings=warnings),
+    tables = preset.build(raw, PresetReader(files, config.dayfirst, config.rates, serials=True, warnings=warnings,
+                                            formats=config.date_formats),
                           warnings)
     for df in tables.values():
         df.attrs["excel"] = True
@@ -527,9 +529,11 @@ def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped
         elif kind == "datetime":
             out[column] = parse_datetimes(values, source=source, column=header, tz=config.timezone,
                                           dayfirst=config.dayfirst, serials=bool(df.attrs.get("excel")),
-                                          warnings=warnings)
+                                          warnings=warnings, formats=config.date_formats)
         elif kind == "amount":
-            out[column] = parse_amounts(values, source=source, column=header)
+            # a deal's negative amount is a credit note, reported by _finish_deals; a negative quota is an error
+            out[column] = parse_amounts(values, source=source, column=header,
+                                        allow_negative=table == "deals" and column == "amount")
             if table == "deals" and column == "amount":
                 out["amount_currency"] = amount_currencies(values)
         elif kind == "bool":
@@ -623,9 +627,10 @@ def stage_codes(names: pd.Series, config: Config, source: str, column: str = "st
     return codes.astype("int8")
 
 
-def _finish_deals(df: pd.DataFrame, source: str, config: Config, warnings: list[str]
-                  ) -> tuple[pd.DataFrame, str | None]:
-    """The deals checked and typed, and the one currency their amounts name (None: none, or converted)."""
+def _finish_deals(df: pd.DataFrame, source: str, config: Config, warnings: list[str],
+                  flagged: dict[str, tuple[str, ...]]) -> tuple[pd.DataFrame, str | None]:
+    """The deals checked and typed, and the one currency their amounts name (None: none, or converted); a
+    warning about some deals puts their ids in `flagged`, by message."""
     if len(df) == 0:
         raise InputError(f"{source}: the deals table has a header but no rows. Export it again with its deals.")
     empty_id = df["deal_id"] == ""
@@ -649,6 +654,17 @@ def _finish_deals(df: pd.DataFrame, source: str, config: Config, warnings: list[
                 np.nan if kind == "amount" else ""
             )
     df["amount"], currency = _in_plan_currency(df, source, config, warnings)
+    df["negative_amount"] = (df["amount"] < 0).to_numpy()
+    if df["negative_amount"].any() and not config.keep_negative_amounts:
+        ids = tuple(df.loc[df["negative_amount"], "deal_id"])
+        shown = ", ".join(f"{safe_line(i, 40)} ({a:g})" for i, a in
+                          zip(ids[:5], df.loc[df["negative_amount"], "amount"].head(5), strict=False))
+        message = (f'{source}, column "{_header(df, "amount")}": {len(ids)} deal(s) have a negative amount (credit '
+                   f"notes?), e.g. {shown}; they are left out of revenue and deal sizes, as deals without an "
+                   'amount. Set [input] negative_amounts = "keep" in salesreport.toml to count them.')
+        warnings.append(message)
+        flagged[message] = ids
+        df["amount"] = df["amount"].where(~df["negative_amount"])
     df["stage_idx"] = stage_codes(df["stage"], config, source, _header(df, "stage")).replace(UNPLACED, NO_STAGE)
     status = df["status"].str.lower().str.strip().map(STATUS_WORDS)
     if status.isna().any():

@@ -17,7 +17,7 @@ ISO_OFFSET_RE = re.compile(rf"{_OFFSET}$")
 DOTTED_RE = re.compile(r"^\d{1,2}\.\d{1,2}\.\d{4}(?: \d{1,2}:\d{2}(?::\d{2})?)?$")
 SLASH_RE = re.compile(r"^(\d{1,2})/(\d{1,2})/(\d{2}|\d{4})(?: \d{1,2}:\d{2}(?::\d{2})?(?: ?[AaPp][Mm])?)?$")
 
-NAMED_RE = re.compile(r"^(?:[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2} [A-Za-z]{3,9}\.? \d{4})"
+NAMED_RE = re.compile(r"^(?:[A-Za-z]{3,9}\.? \d{1,2},? \d{4}|\d{1,2}[ -][A-Za-z]{3,9}\.?,?[ -]\d{4})"
                       r"(?:,? \d{1,2}:\d{2}(?::\d{2})?(?: ?[AaPp][Mm])?)?$")
 
 _DOTTED_FORMATS = ("%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y")
@@ -42,10 +42,22 @@ def row_label(index: int) -> int:
     return int(index) + 2
 
 
-def _fail(source: str, index: int, column: str, value: str, what: str, fix: str) -> InputError:
-    """The cell is quoted on one line, cut to 80 characters: a 5 MB or multi-line cell cannot flood or forge
-    the message."""
-    return InputError(f'{source}, row {row_label(index)}, column "{column}": "{safe_line(value, 80)}" {what}. {fix}')
+SHOWN_CELLS = 20  # bad cells of a column listed in one message, so a large export is fixed in one pass
+
+
+def _fail(source: str, bad: pd.Series, column: str, text: pd.Series, what: str, fix: str) -> InputError:
+    """Every bad cell of a column in one message: the first with the fix, then the next SHOWN_CELLS − 1 by row
+    and the count. Cells are quoted on one line, cut to 80 (40) characters: a 5 MB or multi-line cell cannot
+    flood or forge the message."""
+    rows = bad.index[bad.to_numpy(dtype=bool)]
+    first = rows[0]
+    message = f'{source}, row {row_label(first)}, column "{column}": "{safe_line(text[first], 80)}" {what}. {fix}'
+    if len(rows) > 1:
+        more = ", ".join(f'{row_label(i)} ("{safe_line(text[i], 40)}")' for i in rows[1:SHOWN_CELLS])
+        rest = f" and {len(rows) - SHOWN_CELLS} more" if len(rows) > SHOWN_CELLS else ""
+        message += (f" {len(rows) - 1} more cell(s) of this column are like it, in rows {more}{rest}; fix them all "
+                    "before the next run.")
+    return InputError(message)
 
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")  # day 0 of Excel's (1900 system) and Google Sheets' serial dates
@@ -55,13 +67,15 @@ MAX_SERIAL = (pd.Timestamp.max.date() - EXCEL_EPOCH.date()).days  # pandas times
 
 def parse_datetimes(
     values: pd.Series, *, source: str, column: str, tz: str, dayfirst: bool | None, serials: bool = False,
-    warnings: list[str] | None = None,
+    warnings: list[str] | None = None, formats: tuple[str, ...] = (),
 ) -> pd.Series:
     """Parse a column of dates or datetimes to naive wall-clock time in `tz`.
 
     Naive values are taken as already in `tz`; values with a UTC offset (or Z) are converted to it.
     Accepted: ISO 8601, dd.mm.yyyy, mm/dd/yyyy or dd/mm/yyyy (decided by the data or by dayfirst), English
-    month names, and with `serials` (a workbook's cells) Excel serial numbers such as 45292 or 45292.75.
+    month names ("Nov 18, 2026", Zoho's "15 Apr, 2021 00:02:00"), `formats` (strftime patterns, [input]
+    date_format) for any other layout, and with `serials` (a workbook's cells) Excel serial numbers such as
+    45292 or 45292.75.
     """
     text = values.fillna("").astype(str).str.strip()
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
@@ -77,21 +91,22 @@ def parse_datetimes(
             result[serial] = moments.astype("datetime64[us]")
             bad = serial & result.isna()
             if bad.any():
-                i = bad.idxmax()
-                raise _fail(source, i, column, text[i], "is not a date", "Fix the cell: format it as a date.")
+                raise _fail(source, bad, column, text, "is not a date", "Fix the cell: format it as a date.")
             present = present & ~serial
     iso = present & text.str.match(ISO_RE.pattern)
     dotted = present & ~iso & text.str.match(DOTTED_RE.pattern)
     slash = present & ~iso & ~dotted & text.str.match(SLASH_RE.pattern)
     named = present & ~iso & ~dotted & ~slash & text.str.match(NAMED_RE.pattern)
     unknown = present & ~iso & ~dotted & ~slash & ~named
+    if unknown.any() and formats:  # [input] date_format: the export's own layout
+        result[unknown] = _try_formats(text[unknown], formats)
+        unknown = unknown & result.isna()
     if unknown.any():
-        i = unknown.idxmax()
-        raise _fail(
-            source, i, column, text[i], "is not a date",
-            "Dates look like 2026-11-18, 2026-11-18 14:30, 2026-11-18T14:30:00+03:00, 18.11.2026, 11/18/2026 "
-            "or Nov 18, 2026; "
-            "fix the cell or map another column in [columns].",
+        raise _fail(source, unknown, column, text, "is not a date",
+            "Dates look like 2026-11-18, 2026-11-18 14:30, 2026-11-18T14:30:00+03:00, 18.11.2026, 11/18/2026, "
+            "Nov 18, 2026 or 15 Apr, 2021; fix the cell, map another column in [columns], or describe the "
+            'export\'s layout in salesreport.toml: [input] date_format = "%d %b, %Y %H:%M:%S" (strftime; a list '
+            "is allowed).",
         )
     if iso.any():
         offset = iso & text.str.contains(ISO_OFFSET_RE.pattern + "$", regex=True) & text.str.contains(
@@ -108,12 +123,13 @@ def parse_datetimes(
     if slash.any():
         result[slash] = _try_formats(text[slash], _slash_formats(text[slash], source, column, dayfirst))
     if named.any():  # "Sep 12, 2026", "12 September 2026 02:30 PM" (English month names)
-        cleaned = text[named].str.replace(r"(?<=[A-Za-z])\.", "", regex=True).str.replace(r"(?<=\d{4}),", "", regex=True)
+        cleaned = (text[named].str.replace(r"(?<=[A-Za-z])[.,]", "", regex=True)  # Zoho: "15 Apr, 2021"
+                   .str.replace(r"(?<=\d{4}),", "", regex=True)
+                   .str.replace(r"^(\d{1,2})-([A-Za-z]+)-(\d{4})", r"\1 \2 \3", regex=True))  # 15-Apr-2021
         result[named] = _try_formats(cleaned, tuple(d + t for t in _NAMED_TIMES for d in _NAMED_DATES))
     bad = present & result.isna()
     if bad.any():
-        i = bad.idxmax()
-        raise _fail(source, i, column, text[i], "is not a valid date", "Check the day and month; fix the cell.")
+        raise _fail(source, bad, column, text, "is not a valid date", "Check the day and month; fix the cell.")
     return _within_bounds(result, text, source, column, warnings)
 
 
@@ -126,8 +142,7 @@ def _within_bounds(result: pd.Series, text: pd.Series, source: str, column: str,
     with a warning; a date before 1677 stops the run naming its cell."""
     early = result < FIRST_DAY
     if early.any():
-        i = early.idxmax()
-        raise _fail(source, i, column, text[i], "is before 1677, earlier than any date this tool reads",
+        raise _fail(source, early, column, text, "is before 1677, earlier than any date this tool reads",
                     "Fix the cell, or leave it empty when the date is unknown.")
     late = result > LAST_DAY
     if late.any():
@@ -201,21 +216,17 @@ def parse_amounts(values: pd.Series, *, source: str, column: str, allow_negative
     numbers = pd.to_numeric(cleaned.where(valid), errors="coerce")
     bad = numbers.isna()
     if bad.any():
-        i = bad.idxmax()
-        raise _fail(
-            source, i, column, text[i], "is not an amount",
+        raise _fail(source, bad, column, text, "is not an amount",
             'Amounts look like 1234.50, "1 234,50" or "$1,234.50"; fix the cell or map another column '
             "in [columns.deals].",
         )
     huge = ~(numbers <= MAX_AMOUNT)  # inf from 400 digits, or beyond any real deal
     if huge.any():
-        i = huge.idxmax()
-        raise _fail(source, i, column, text[i], "is too large to be an amount",
+        raise _fail(source, huge, column, text, "is too large to be an amount",
                     "Amounts up to 10^15 are read; fix the cell (a stray number pasted into it?).")
     numbers = numbers.where(~negative, -numbers)
     if not allow_negative and (numbers < 0).any():
-        i = (numbers < 0).idxmax()
-        raise _fail(source, i, column, text[i], "is negative", "Amounts must be 0 or more; fix the cell.")
+        raise _fail(source, numbers < 0, column, text, "is negative", "Amounts must be 0 or more; fix the cell.")
     result[present] = numbers.astype("float64")
     return result
 
@@ -241,9 +252,8 @@ def parse_booleans(values: pd.Series, *, source: str, column: str, default: bool
     result[text.isin(FALSE_WORDS)] = False
     bad = (text != "") & ~text.isin(TRUE_WORDS | FALSE_WORDS)
     if bad.any():
-        i = bad.idxmax()
         raise _fail(
-            source, i, column, values[i], "is not true or false",
+            source, bad, column, values.fillna("").astype(str), "is not true or false",
             "Use true/false, yes/no or 1/0 (an empty cell counts as done).",
         )
     return result

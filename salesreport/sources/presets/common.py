@@ -46,9 +46,10 @@ class PresetReader:
     """What a build needs besides the tables: file names for messages, the date order and [plan] rates."""
 
     def __init__(self, files: dict[str, str], dayfirst: bool | None, rates: dict[str, float] | None = None,
-                 serials: bool = False, warnings: list[str] | None = None):
+                 serials: bool = False, warnings: list[str] | None = None, formats: tuple[str, ...] = ()):
         self.files, self.dayfirst, self.rates, self.serials = files, dayfirst, rates or {}, serials
         self.warnings = warnings  # where placeholder dates (9999-12-31) are reported
+        self.formats = formats  # [input] date_format
 
     def utc(self, df: pd.DataFrame, column: str, role: str) -> pd.Series:
         """An export timestamp written in UTC without a zone (Salesforce: GMT) → ISO text with "Z"."""
@@ -56,13 +57,14 @@ class PresetReader:
             return pd.Series("", index=df.index)
         moment = parse_datetimes(df[column].fillna("").astype(str), source=self.files.get(role, role),
                                  column=column, tz="UTC", dayfirst=self.dayfirst, serials=self.serials,
-                                 warnings=self.warnings)
+                                 warnings=self.warnings, formats=self.formats)
         return moment.dt.strftime("%Y-%m-%dT%H:%M:%SZ").fillna("")
 
     def moments(self, values: pd.Series, column: str, role: str) -> pd.Series:
         """Wall-clock datetimes of a text column (to compare or combine before the common parsing)."""
         return parse_datetimes(values, source=self.files.get(role, role), column=column, tz="UTC",
-                               dayfirst=self.dayfirst, serials=self.serials, warnings=self.warnings)
+                               dayfirst=self.dayfirst, serials=self.serials, warnings=self.warnings,
+                               formats=self.formats)
 
     def require(self, df: pd.DataFrame, role: str, labels: dict[str, tuple[str, ...]], what: str) -> None:
         """Stop with the file's name and headers when a column the preset cannot do without is absent."""

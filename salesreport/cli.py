@@ -365,6 +365,8 @@ def init(
     lines = [f"Wrote {out}: {layout}, time zone {starter.timezone}"
              + (f", {placed} stage name(s) placed" if placed else "")
              + (f", {len(starter.unplaced)} left for you (marked ?)" if starter.unplaced else "") + "."]
+    if starter.misfit:
+        lines.append(starter.misfit)
     if starter.timezone_guessed:
         lines.append(f"Time zone {starter.timezone} is this machine's, a guess: CRM exports are mostly in UTC and "
                      "the report's days follow [report] timezone. Give the team's with --timezone ZONE, or edit it.")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -53,7 +54,12 @@ COLUMN_WORDS = {
     "lost_reason": ("lost_reason", "lost reason", "loss reason", "reason"),
     "expected_close_date": ("expected_close_date", "expected close date", "expected close"),
     "pipeline": ("pipeline", "воронка"),
+    "won": ("iswon", "is won", "won flag"),
+    "closed": ("isclosed", "is closed", "closed flag"),
 }
+# the stem of a canonical column inside a header no rule above names (the last resort of _guess_columns)
+COLUMN_STEMS = {"deal_id": r"^(external_?)?id(__c)?$|(deal|opportunity|record)_?id", "created_at": r"created",
+                "stage": r"stage", "amount": r"amount", "owner": r"owner", "closed_at": r"close_?date"}
 DEALS_SIGNATURE = {"stage_history": {"deal_id", "stage", "entered_at"}, "activities": {"owner", "type", "occurred_at"},
                    "reps": {"name", "role"}}
 
@@ -76,6 +82,7 @@ class Starter:
     currencies: list[str] = field(default_factory=list)
     timezone: str = "UTC"
     timezone_guessed: bool = True  # this machine's zone, not one the user gave
+    misfit: str = ""  # why the preset the headers suggest could not read the export
 
 
 def local_timezone() -> str:
@@ -110,17 +117,23 @@ def inspect(paths: list[Path], out_dir: Path, encoding: str | None = None, timez
     guesses = ((guess_preset(h), f) for f, h in headers.items())
     preset, main = next(((p, f) for p, f in guesses if p is not None), (None, files[0]))
     config = parse_config({"input": {"encoding": encoding}} if encoding else {})
+    tables = None
     if preset is not None:
+        try:
+            tables, _ = read_preset(preset, str(main), config, [])
+        except InputError as exc:  # the export looks like the CRM's but lacks what the preset needs
+            starter.misfit = (f"{main.name} looks like {preset.title.split(' (')[0]}'s export, but the preset "
+                              f"cannot read it: {exc} The columns below are guesses: check each.")
+    if tables is not None:
         starter.preset, starter.preset_file = preset, main.name
         starter.sources = {"deals": _relative(main, out_dir)}
-        tables, _ = read_preset(preset, str(main), config, [])
         history = tables.get("stage_history")
         stages = _names(tables["deals"], "stage", history)
         deals = tables["deals"]
         types = tables["activities"]["type"] if "activities" in tables else None
     else:
         roles = {f: _canonical_role(h) for f, h in headers.items()}
-        deals_file = next((f for f, r in roles.items() if r == "deals"), files[0])
+        deals_file = next((f for f, r in roles.items() if r == "deals"), main)
         starter.sources = {"deals": _relative(deals_file, out_dir)} | {
             r: _relative(f, out_dir) for f, r in roles.items() if r and r != "deals"}
         raw = read_csv_text(deals_file, encoding)
@@ -150,7 +163,9 @@ def _canonical_role(headers: list[str]) -> str | None:
 
 
 def _guess_columns(headers: list[str]) -> dict[str, str]:
-    """For each canonical deals column, the export header that most likely holds it ("" when none)."""
+    """For each canonical deals column, the export header that most likely holds it ("" when none): a known
+    header, else one close to the column's name, else one that contains its stem (External_Id__c, StageName,
+    DateTimeCreated__c: a custom export of a CRM's object)."""
     lower = {h.strip().lower(): h for h in headers}
     taken: set[str] = set()
     out = {}
@@ -159,6 +174,8 @@ def _guess_columns(headers: list[str]) -> dict[str, str]:
         if hit is None:
             close = difflib.get_close_matches(column, [h for h in lower if lower[h] not in taken], n=1, cutoff=0.75)
             hit = lower[close[0]] if close else ""
+        if not hit and column in COLUMN_STEMS:
+            hit = next((h for key, h in lower.items() if h not in taken and re.search(COLUMN_STEMS[column], key)), "")
         if hit:
             taken.add(hit)
         out[column] = hit
@@ -248,6 +265,7 @@ def render(starter: Starter, dayfirst_note: str = "") -> str:
         placed_notes=notes, unplaced=starter.unplaced, activity_types=starter.activity_types,
         activity_unplaced=starter.activity_unplaced, columns=starter.columns,
         required=[c for c, (req, _) in SCHEMA["deals"].items() if req], dayfirst_note=dayfirst_note,
+        misfit=starter.misfit,
     )
 
 

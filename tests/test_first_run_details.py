@@ -131,3 +131,100 @@ def test_zoho_dates_and_any_other_layout_through_date_format(tmp_path):
     (tmp_path / "salesreport.toml").write_text('[input]\ndate_format = "day-month"\n', encoding="utf-8")
     proc = run("monthly", "--data", str(tmp_path), "--month", "2021-04", cwd=tmp_path)
     assert proc.returncode == 1 and "date_format must be a strftime pattern" in proc.stderr
+
+
+def test_a_won_deal_without_a_date_takes_its_last_stage_change_as_a_lost_one_does(tmp_path):
+    (tmp_path / "deals.csv").write_text("deal_id,created_at,status,amount\nD1,2026-02-10,won,900\n"
+                                        "D2,2026-02-11,lost,100\n", encoding="utf-8")
+    (tmp_path / "stage_history.csv").write_text(
+        "deal_id,stage,entered_at\nD1,work_started,2026-02-10\nD1,offer_sent,2026-03-12\n"
+        "D2,work_started,2026-02-11\nD2,qualified,2026-03-02\n", encoding="utf-8")
+    proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert doc["metrics"]["deals_signed"]["value"] == 1 and doc["metrics"]["revenue_month"]["value"] == 900
+    assert any(w.startswith("1 won deal(s) have no signed date; their last stage change is taken") and "D1" in w
+               for w in doc["warnings"])
+
+
+def test_amocrm_continuation_rows_are_skipped_and_counted(tmp_path):
+    (tmp_path / "amocrm_export_leads.csv").write_text(
+        "ID;Название сделки;Бюджет;Этап сделки;Дата создания;Ответственный\n"
+        "11;Лид 1;1000;Первичный контакт;01.03.2026 10:00:00;Анна\n"
+        ";;;;;\n"
+        ";Лид 1;;Первичный контакт;;\n"
+        "12;Лид 2;500;Первичный контакт;02.03.2026 10:00:00;Анна\n", encoding="utf-8")
+    (tmp_path / "salesreport.toml").write_text('preset = "amocrm"\n', encoding="utf-8")
+    proc = run("monthly", "--data", str(tmp_path / "amocrm_export_leads.csv"), "--month", "2026-03", "--format",
+               "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    doc = json.loads(proc.stdout)
+    assert any("amoCRM: 1 continuation row(s) without an ID" in w for w in doc["warnings"])
+    assert doc["metrics"]["worked"]["value"] == 2
+
+
+def test_a_zoho_potentials_export_is_recognised(tmp_path):
+    (tmp_path / "Potentials_001.csv").write_text(
+        "Potential Id,Potential Name,Potential Owner,Stage,Amount,Closing Date,Created Time\n"
+        "zcrm_1,Big one,Ann,Closed Won,1500,2021-04-20,\"15 Apr, 2021 00:02:00\"\n"
+        "zcrm_2,Small one,Ann,Qualification,200,2021-05-01,\"16 Apr, 2021 09:30:00\"\n", encoding="utf-8")
+    proc = run("init", str(tmp_path / "Potentials_001.csv"), "--timezone", "UTC", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert tomllib.loads((tmp_path / "salesreport.toml").read_text(encoding="utf-8"))["preset"] == "zoho"
+    proc = run("monthly", "--month", "2021-04", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["metrics"]["revenue_month"]["value"] == 1500
+
+
+def test_bitrix24_rest_dump_closed_flag_is_a_flag_not_a_date(tmp_path):
+    (tmp_path / "deals.csv").write_text(
+        "ID,TITLE,STAGE_ID,OPPORTUNITY,CURRENCY_ID,DATE_CREATE,CLOSEDATE,CLOSED,ASSIGNED_BY_NAME\n"
+        "1,A,WON,700,RUB,2026-03-01T10:00:00+03:00,2026-03-15T00:00:00+03:00,Y,Anna\n"
+        "2,B,NEW,300,RUB,2026-03-02T10:00:00+03:00,2026-04-30T00:00:00+03:00,N,Anna\n", encoding="utf-8")
+    (tmp_path / "salesreport.toml").write_text('preset = "bitrix24"\n[report]\ntimezone = "Europe/Moscow"\n',
+                                               encoding="utf-8")
+    proc = run("monthly", "--data", str(tmp_path / "deals.csv"), "--month", "2026-03", "--format", "json",
+               cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads(proc.stdout)["metrics"]
+    assert metrics["deals_signed"]["value"] == 1 and metrics["revenue_month"]["value"] == 700
+
+
+def test_won_and_closed_flags_give_the_status(tmp_path):
+    (tmp_path / "deals.csv").write_text(
+        "deal_id,created_at,stage,amount,close,Won,Closed\nD1,2026-03-01,Contract,1000,2026-03-10,TRUE,TRUE\n"
+        "D2,2026-03-02,Contract,300,2026-03-11,FALSE,TRUE\nD3,2026-03-03,Contract,200,,FALSE,FALSE\n"
+        "D4,2026-03-03,Contract,50,2026-03-12,,\n", encoding="utf-8")
+    (tmp_path / "salesreport.toml").write_text('[columns.deals]\nwon = "Won"\nclosed = "Closed"\nclosed_at = "close"\n',
+                                               encoding="utf-8")
+    from salesreport.config import load_config
+    from salesreport.sources.canonical import load_dataset
+
+    ds = load_dataset(str(tmp_path), load_config(tmp_path / "salesreport.toml"))
+    assert list(ds.deals["status"]) == ["won", "lost", "open", "open"]  # empty flags: neither won nor closed
+    proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    metrics = json.loads(proc.stdout)["metrics"]
+    assert metrics["deals_signed"]["value"] == 1 and metrics["revenue_month"]["value"] == 1000
+    (tmp_path / "deals.csv").write_text("deal_id,created_at,Won\nD1,2026-03-01,maybe\n", encoding="utf-8")
+    proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", cwd=tmp_path)
+    assert proc.returncode == 1 and '"maybe" is not true or false' in proc.stderr
+
+
+def test_init_on_a_salesforce_export_without_id_falls_back_to_column_guesses(tmp_path):
+    (tmp_path / "Opportunity.csv").write_text(
+        "External_Id__c,Name,StageName,Amount,CloseDate,IsClosed,IsWon,DateTimeCreated__c,OwnerId\n"
+        "X1,Acme,Prospecting,100,2026-03-10,0,0,2026-03-01 10:00:00,005A\n"
+        "X2,Beta,Closed Won,500,2026-03-12,1,1,2026-03-02 10:00:00,005A\n", encoding="utf-8")
+    proc = run("init", "Opportunity.csv", "--timezone", "UTC", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "looks like Salesforce's export, but the preset cannot read it" in proc.stderr
+    assert "would stop" not in proc.stderr
+    doc = tomllib.loads((tmp_path / "salesreport.toml").read_text(encoding="utf-8"))
+    assert "preset" not in doc
+    assert doc["columns"]["deals"] == {"deal_id": "External_Id__c", "created_at": "DateTimeCreated__c",
+                                       "owner": "OwnerId", "amount": "Amount", "stage": "StageName",
+                                       "closed_at": "CloseDate", "won": "IsWon", "closed": "IsClosed"}
+    proc = run("monthly", "--month", "2026-03", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["metrics"]["revenue_month"]["value"] == 500

@@ -103,7 +103,7 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
         "expected_close_date": deals["expected_close_date"],
         "competitor": deals["competitor"],
         # a credit note left out of revenue ([input] negative_amounts): its amount is no missing amount
-        "credit": deals["negative_amount"] if "negative_amount" in deals else False,
+        "credit": deals.get("negative_amount", False),
     }))
     history = ds.history if ds.history is not None and len(ds.history) else None
     if history is None:
@@ -163,7 +163,8 @@ _CODES = {"loss_time": "CASE WHEN rank < 0 AND entered_at = date_trunc('day', en
 
 # SPEC §2 in SQL. deals_in(pos, deal_id, owner, stage_idx, status, signed_at, lost_at, closed_at, created_at)
 # and history_in(seq, deal_id, entered_at, stage_idx, owner) in; out:
-#   d2     one row per deal: status, signed_at, lost_at (filled from history, closed_at, last change), lost_owner
+#   d2     one row per deal: status, signed_at, lost_at (filled from history, closed_at, else the last change:
+#          won and lost alike), the flags of what was filled
 #   ev     the stage changes in order (k): given rows, else derived from the deal, plus a signed/lost entry
 #          where the history lacks it; rows repeating the current stage removed; rank −1 = lost. A loss
 #          dated by day only (midnight) sorts at the end of its day: it ends the stay it happened in, even
@@ -195,7 +196,7 @@ FROM d ANTI JOIN (SELECT DISTINCT deal_id FROM history_in) USING (deal_id);
 
 CREATE TEMP TABLE d2 AS
 SELECT d.pos, d.deal_id, d.owner, d.status,
-       CASE WHEN d.status = 'won' THEN coalesce(d.signed_at, h.signed_at) END AS signed_at,
+       CASE WHEN d.status = 'won' THEN coalesce(d.signed_at, h.signed_at, h.last_seen) END AS signed_at,
        CASE WHEN d.status = 'lost' THEN coalesce(d.lost_at, h.lost_at, h.last_seen) END AS lost_at,
        d.status = 'won' AND coalesce(d.signed_at, h.signed_at) IS NULL AS undated_won,
        d.status = 'lost' AND coalesce(d.lost_at, h.lost_at) IS NULL AS undated_lost,
@@ -276,8 +277,8 @@ def _facts_warnings(con, flagged: dict[str, tuple[str, ...]]) -> list[str]:
         out.append(f"{orphans} stage-history row(s) name deals not in the deals table and are ignored "
                    f"(e.g. {', '.join(ids)}).")
     for flag, wording in (
-        ("undated_won", ("won deal(s) have no signed date and count in no revenue (e.g. {ids}). "
-                         "Fill in signed_at (or closed_at).")),
+        ("undated_won", ("won deal(s) have no signed date; their last stage change is taken instead, as for a "
+                         "lost deal without a date (e.g. {ids}). Fill in signed_at (or closed_at).")),
         ("undated_lost", ("lost deal(s) have no lost date; their last stage change is taken instead "
                           "(e.g. {ids}). Fill in lost_at (or closed_at).")),
     ):

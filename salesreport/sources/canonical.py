@@ -57,6 +57,8 @@ SCHEMA: dict[str, dict[str, tuple[bool, str]]] = {
         "competitor": (False, "text"),
         "pipeline": (False, "text"),
         "currency": (False, "text"),
+        "won": (False, "bool"),  # a won flag (Salesforce IsWon, TRUE/FALSE, 1/0): the status when none is given
+        "closed": (False, "bool"),  # a closed flag (IsClosed): closed and not won is lost
         "probability": (False, "amount"),  # the stage's win probability, % or 0–1 (to place unknown stages)
         "stage_order": (False, "amount"),  # the stage's position in the CRM's own order (the same)
     },
@@ -160,6 +162,7 @@ def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
     tables = {t: df if isinstance(df, ActionsTable) or df.attrs.get("typed") else
               _canonical(t, df, names[t], config, mapped=preset is None, warnings=ds.warnings)
               for t, df in raw_tables.items()}
+    _status_from_flags(tables["deals"])
     config = _place_stages(config, tables, names, ds.warnings)
     ds.deals, ds.currency = _finish_deals(tables["deals"], names["deals"], config, ds.warnings, ds.warning_ids)
     if "stage_history" in tables:
@@ -537,7 +540,8 @@ def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped
             if table == "deals" and column == "amount":
                 out["amount_currency"] = amount_currencies(values)
         elif kind == "bool":
-            out[column] = parse_booleans(values, source=source, column=header, default=True)
+            # an empty cell: an activity is done, a deal is not won or closed
+            out[column] = parse_booleans(values, source=source, column=header, default=column == "done")
     out.attrs["headers"] = shown
     return out
 
@@ -560,6 +564,18 @@ def stage_lookup(config: Config) -> dict[str, int]:
     for n in config.unplaced_stages:
         lookup.setdefault(n.strip().lower(), UNPLACED)
     return lookup
+
+
+def _status_from_flags(deals: pd.DataFrame) -> None:
+    """A deal without a status gets one from its won / closed flags when the export has them ([columns.deals]
+    won = "IsWon", closed = "IsClosed"): won → won, closed and not won → lost, else open."""
+    if "won" not in deals and "closed" not in deals:
+        return
+    won = deals["won"].to_numpy(dtype=bool) if "won" in deals else np.zeros(len(deals), bool)
+    closed = deals["closed"].to_numpy(dtype=bool) | won if "closed" in deals else won
+    derived = pd.Series(np.where(won, "won", np.where(closed, "lost", "open")), index=deals.index)
+    given = deals["status"].fillna("").astype(str).str.strip() if "status" in deals else pd.Series("", index=deals.index)
+    deals["status"] = given.where(given != "", derived)
 
 
 def _place_stages(config: Config, tables: dict[str, pd.DataFrame], names: dict[str, str],

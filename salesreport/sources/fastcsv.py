@@ -206,7 +206,9 @@ def read_typed(path: Path, table: str, schema: dict[str, tuple[bool, str]], conf
     if declined[0][0]:
         return None
     chosen = layout.chosen
-    values = [f"coalesce({c}, true) AS {c}" if kind == "bool" else c for c, (_, kind) in chosen.items()]
+    # an empty flag as the general parser reads it: an activity is done, a deal not won or closed
+    values = [f"coalesce({c}, {str(c == 'done').lower()}) AS {c}" if kind == "bool" else c
+              for c, (_, kind) in chosen.items()]
     arrow = _arrow(con.sql(f"SELECT {', '.join(values)} FROM typed"))
     con.close()
     frame = arrow.to_pandas()

@@ -16,6 +16,13 @@ NOT_CLOSED = ["не закрыта", "не закрыто", "not closed", "-"]
 def _amocrm(raw: Tables, read: PresetReader, warnings: list[str]) -> Tables:
     deals = raw["deals"]
     read.require(deals, "deals", DEAL_COLUMNS, "amoCRM leads export")
+    no_id = text(deals, *DEAL_COLUMNS["deal_id"]) == ""
+    blank = deals.fillna("").astype(str).apply(lambda c: c.str.strip() == "").all(axis=1)
+    continued = no_id & ~blank
+    if continued.any():  # a lead's further contacts or notes: a row without an ID under the lead it continues
+        warnings.append(f"amoCRM: {int(continued.sum())} continuation row(s) without an ID (more contacts or notes "
+                        "of the lead above) are skipped; each lead is read from its own row.")
+    deals = deals[~no_id.to_numpy()]
     closed = text(deals, "Дата закрытия", "Closed at", "Date closed")
     return {"deals": frame({
         "deal_id": text(deals, *DEAL_COLUMNS["deal_id"]),

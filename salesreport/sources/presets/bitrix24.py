@@ -21,6 +21,10 @@ def _bitrix24(raw: Tables, read: PresetReader, warnings: list[str]) -> Tables:
                         "read once per deal.")
     expected = text(deals, "Предполагаемая дата закрытия", "Expected close date", "CLOSEDATE")
     closed = text(deals, "Дата закрытия", "Closed", "Date closed")
+    if closed.ne("").any() and closed.str.upper().isin(["Y", "N", ""]).all():  # the REST dump's CLOSED flag: CLOSEDATE dates the close
+        closed_at = expected.where(closed.str.upper() == "Y", "")
+    else:  # a closed deal's closing date: its own column when exported, else the expected one (Bitrix24 sets
+        closed_at = closed.where(closed != "", expected)  # it to the day the deal closed)
     stage = text(deals, *DEAL_COLUMNS["stage"]).str.replace(r"^C\d+:", "", regex=True)  # STAGE_ID of a funnel
     out = frame({
         "deal_id": ids, "company": text(deals, "Компания", "Компания: Название компании", "Company"),
@@ -28,9 +32,7 @@ def _bitrix24(raw: Tables, read: PresetReader, warnings: list[str]) -> Tables:
         "amount": text(deals, "Сумма", "Amount", "Opportunity", "OPPORTUNITY"),
         "currency": text(deals, "Валюта", "Currency", "CURRENCY_ID"),
         "created_at": text(deals, *DEAL_COLUMNS["created_at"]), "stage": stage,
-        # a closed deal's closing date: its own column when exported, else the expected one (Bitrix24 sets
-        # it to the day the deal closed)
-        "closed_at": closed.where(closed != "", expected),
+        "closed_at": closed_at,
         "expected_close_date": expected,
         "pipeline": text(deals, "Воронка", "Направление", "Pipeline", "CATEGORY_ID"),
     })

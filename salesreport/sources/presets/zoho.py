@@ -8,8 +8,8 @@ import pandas as pd
 from ..parse import parse_amounts
 from .common import Preset, PresetReader, Tables, frame, stage_changes, text
 
-DEAL_COLUMNS = {
-    "deal_id": ("Record Id", "Deal Id", "Id"),
+DEAL_COLUMNS = {  # Potentials: what Zoho called deals before, in older accounts and backups
+    "deal_id": ("Record Id", "Deal Id", "Potential Id", "Id"),
     "stage": ("Stage",),
     "created_at": ("Created Time", "Created Date"),
 }
@@ -21,7 +21,7 @@ def _zoho(raw: Tables, read: PresetReader, warnings: list[str]) -> Tables:
     close = text(deals, "Closing Date")
     out = frame({
         "deal_id": text(deals, *DEAL_COLUMNS["deal_id"]), "company": text(deals, "Account Name"),
-        "owner": text(deals, "Deal Owner"), "amount": _home_amounts(deals, read),
+        "owner": text(deals, "Deal Owner", "Potential Owner"), "amount": _home_amounts(deals, read),
         "currency": "" if text(deals, "Exchange Rate").ne("").any() else text(deals, "Currency"),
         "created_at": text(deals, *DEAL_COLUMNS["created_at"]), "stage": text(deals, *DEAL_COLUMNS["stage"]),
         "closed_at": close, "expected_close_date": close, "lost_reason": text(deals, "Reason For Loss"),
@@ -33,7 +33,8 @@ def _zoho(raw: Tables, read: PresetReader, warnings: list[str]) -> Tables:
         # a Stage History row is written when the stage, amount or closing date changes; the deal entered
         # Stage at the Modified Time of the first row that names it
         entries = frame({
-            "deal_id": text(h, "Deal Name.id", "Deal Id", "Deal.id", "Record Id"), "stage": text(h, "Stage"),
+            "deal_id": text(h, "Deal Name.id", "Deal Id", "Deal.id", "Potential Name.id", "Potential Id", "Record Id"),
+            "stage": text(h, "Stage"),
             "entered_at": text(h, "Modified Time", "Last Modified Time"),
         })
         when = read.moments(entries["entered_at"], entries.attrs["headers"].get("entered_at", "Modified Time"),
@@ -56,8 +57,10 @@ def _home_amounts(deals: pd.DataFrame, read: PresetReader) -> pd.Series:
 ZOHO = Preset(
     name="zoho",
     title="Zoho CRM (Deals export or Data Backup Deals_001.csv, and its Stage History export)",
-    files={"deals": ("deals", "deals_001"), "stage_history": ("stage_history", "stage history", "stagehistory")},
-    headers={"deals": (frozenset({"deal name", "stage", "closing date", "deal owner"}),),
+    files={"deals": ("deals", "deals_001", "potentials", "potentials_001"),
+           "stage_history": ("stage_history", "stage history", "stagehistory")},
+    headers={"deals": (frozenset({"deal name", "stage", "closing date", "deal owner"}),
+                       frozenset({"potential name", "stage", "closing date"})),
              "stage_history": (frozenset({"deal name", "stage", "stage duration (calendar days)"}),
                                frozenset({"deal name.id", "stage", "modified time"}))},
     main="deals",

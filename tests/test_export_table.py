@@ -28,6 +28,13 @@ CASES = [
     ("amocrm", "amocrm", {"preset": "amocrm", "report": {"timezone": "Europe/Moscow"}}),
     ("bitrix24", "bitrix24/DEAL_20260331_1a2b3c.csv", {"preset": "bitrix24"}),
     ("zoho", "zoho", {"preset": "zoho", "report": {"timezone": "America/New_York"}}),
+    # custom stages nobody mapped, placed from the export: HubSpot's Deal probability (0–1) and the order of
+    # its "Date entered" columns, Pipedrive's Deal - Probability (a won deal stays in its last open stage),
+    # a Salesforce report with Probability (%) and a Closed flag but no Won flag
+    ("hubspot-custom-stages", "hubspot-custom-stages", {"preset": "hubspot"}),
+    ("pipedrive-custom-stages", "pipedrive-custom-stages", {"preset": "pipedrive"}),
+    ("salesforce-report-custom-stages", "salesforce-report-custom-stages.csv",
+     {"preset": "salesforce", "input": {"dayfirst": False}}),
     # Excel's "Unicode text": UTF-16 with BOM, tabs, CRLF; 1.234,50 € and dd.mm.yyyy; an offset converted
     ("canonical-utf16-tab", "canonical-utf16-tab", {"report": {"timezone": "Europe/Berlin"}}),
     # Russian Windows: cp1251, semicolons, "1 234,50 руб", "2 000 000 руб.", "15 000,00 р."

@@ -180,3 +180,13 @@ def test_the_latam_export_runs_with_the_preset_alone(tmp_path):
     warning = next(w for w in doc["warnings"] if "placed on the funnel" in w)
     assert '"Firmas" → offer_sent (probability 90 %, 23 deals)' in warning
     assert doc["metrics"]["deals_signed"]["value"] == latam_june()[0]
+
+
+def test_a_salesforce_report_with_a_closed_flag_only_tells_won_from_lost_by_the_stage(tmp_path):
+    (tmp_path / "salesreport.toml").write_text('preset = "salesforce"\n[input]\ndayfirst = false\n', encoding="utf-8")
+    export = Path(__file__).parent / "assets" / "salesforce-report-custom-stages.csv"
+    for month, signed, revenue in (("2023-05", 1, 1200), ("2023-04", 0, 0)):
+        proc = run("monthly", "--data", str(export), "--month", month, "--format", "json", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        metrics = json.loads(proc.stdout)["metrics"]
+        assert (metrics["deals_signed"]["value"], metrics["revenue_month"]["value"]) == (signed, revenue)

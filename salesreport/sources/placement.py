@@ -1,15 +1,16 @@
 """Placing a CRM's own stage names on the canonical funnel from what the export says about them.
 
 Evidence comes first, words last. For each stage name no configuration or preset places:
-1. its deals' outcome: a stage where most deals are closed won is `signed`, closed lost is `lost`
-   (Salesforce IsWon/IsClosed, a status column); without any status, a probability of 100 % or 0 % (how
-   HubSpot marks its closed won and closed lost stages);
-2. an open stage with a probability (Salesforce Probability, HubSpot "Deal probability"; the median over
-   its deals) goes by bands — below 10 % work_started, from 10 % replied_positive, 20 % demo_appointed,
+1. its probability (Salesforce Probability, HubSpot "Deal probability", Pipedrive "Deal - Probability"; the
+   median over its deals): 100 % and 0 % are the closed won and lost stages unless most of its deals are
+   open; any other goes by bands — below 10 % work_started, from 10 % replied_positive, 20 % demo_appointed,
    40 % demo_run, 60 % qualified, 75 % offer_sent — which place Salesforce's own default stages where the
    preset maps them by name (Qualification 10 %, Needs Analysis 20 %, Value Proposition 50 %, Id. Decision
    Makers 60 %, Perception Analysis 70 %, Proposal/Price Quote 75 %, Negotiation/Review 90 %) but for
-   Prospecting (10 %), which the preset puts at work_started;
+   Prospecting (10 %), which the preset puts at work_started. It comes before the outcome: in Pipedrive a won
+   deal stays in its last open stage, at that stage's probability;
+2. else its deals' outcome: a stage where most deals are closed won is `signed`, closed lost is `lost`
+   (Salesforce IsWon/IsClosed, a status column);
 3. else the CRM's order (Salesforce StageSortOrder), else the order deals move through the stages in the
    stage history (the median step at which deals first enter each stage): the open stages in that order
    are spread evenly over the canonical open stages — unless fewer than SUPPORT deals entered the stage
@@ -91,22 +92,22 @@ def place_stages(names: list[str], deals: pd.DataFrame, history: pd.DataFrame | 
         probability = probability * 100  # HubSpot writes 0.2 for 20 %
     order = _numbers(deals, "stage_order")
     steps = _history_steps(history if history is not None else pd.DataFrame())
-    open_names = [n for n in counts.index if n and _outcome(status[stage == n]) is None]
+    open_names = [n for n in counts.index if n and not _closed(status[stage == n], probability[stage == n].median())]
     out = []
     for name in names:
         mine = stage == name
         n = int(counts.get(name, 0))
+        percent = probability[mine].median()
+        if pd.notna(percent):  # the CRM's own word on the stage, also where won deals stay in it (Pipedrive)
+            stage_ = by_probability(float(percent))
+            if percent in (0, 100) and (status[mine] == "open").mean() <= 0.5:  # a closed stage (HubSpot's)
+                stage_ = "signed" if percent == 100 else "lost"
+            out.append(Placement(name, stage_, n, f"probability {percent:g} %"))
+            continue
         outcome = _outcome(status[mine])
         if outcome is not None:
             word = "won" if outcome == "signed" else "lost"
             out.append(Placement(name, outcome, n, f"{int((status[mine] == word).sum())} of {n} deals {word}"))
-            continue
-        percent = probability[mine].median()
-        if pd.notna(percent):
-            stage_ = by_probability(float(percent))
-            if percent in (0, 100) and not (status[mine] != "").any():  # no status said: HubSpot's closed stages
-                stage_ = "signed" if percent == 100 else "lost"
-            out.append(Placement(name, stage_, n, f"probability {percent:g} %"))
             continue
         by_order = _spread(name, open_names, order.groupby(stage).median(), "the CRM's stage order")
         by_history = _spread(name, [*open_names, *(s for s in steps.index if s not in counts.index)],
@@ -126,6 +127,14 @@ def _numbers(df: pd.DataFrame, column: str) -> pd.Series:
     if column not in df:
         return pd.Series(np.nan, index=df.index)
     return pd.to_numeric(df[column], errors="coerce").astype("float64")
+
+
+def _closed(status: pd.Series, percent: float) -> bool:
+    """Whether a stage is a closed one, by its probability (100 % / 0 % with few open deals) or its outcome;
+    the open stages alone are spread over the open canonical stages."""
+    if pd.notna(percent):
+        return percent in (0, 100) and (status == "open").mean() <= 0.5
+    return _outcome(status) is not None
 
 
 def _outcome(status: pd.Series) -> str | None:

@@ -30,6 +30,7 @@ def _pipedrive(raw: Tables, read: PresetReader, warnings: list[str]) -> Tables:
         "closed_at": text(deals, "Deal - Deal closed on", "Deal - Closed on"),
         "expected_close_date": text(deals, "Deal - Expected close date"),
         "lost_reason": text(deals, "Deal - Lost reason"), "pipeline": text(deals, "Deal - Pipeline"),
+        "probability": text(deals, "Deal - Probability"),  # the stage's, unless set on the deal: places custom stages
     })
     tables: Tables = {"deals": out, "stage_history": _current_stage_entries(deals, out, read)}
     warnings.append(derived_history_warning(

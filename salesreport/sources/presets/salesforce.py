@@ -74,6 +74,8 @@ def _salesforce(raw: Tables, read: PresetReader, warnings: list[str]) -> Tables:
     closed, won = truthy(text(opp, "IsClosed")), truthy(text(opp, "IsWon"))
     has_flags = "IsClosed" in opp or "IsWon" in opp
     status = np.where(won, "won", np.where(closed, "lost", "open")) if has_flags else ""
+    if "IsClosed" in opp and "IsWon" not in opp:  # a report with "Closed" only: the stage tells won from lost
+        status = np.where(closed, "", "open")
     close_date = date_only(text(opp, "CloseDate"))
     amount = _converted_amounts(opp, raw.get("currencytype"))
     deals = frame({

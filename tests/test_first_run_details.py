@@ -228,3 +228,32 @@ def test_init_on_a_salesforce_export_without_id_falls_back_to_column_guesses(tmp
     proc = run("monthly", "--month", "2026-03", "--format", "json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["metrics"]["revenue_month"]["value"] == 500
+
+
+def test_every_preset_honours_columns_deals_over_its_own_reading(tmp_path):
+    (tmp_path / "deals.csv").write_text(
+        "ID,TITLE,STAGE_ID,OPPORTUNITY,CURRENCY_ID,DATE_CREATE,CLOSEDATE,CLOSED,ASSIGNED_BY_NAME,DATE_MODIFY\n"
+        "1,A,WON,700,RUB,2026-03-01T10:00:00+03:00,2026-04-15T00:00:00+03:00,Y,Anna,2026-03-18T12:00:00+03:00\n"
+        "2,B,NEW,300,RUB,2026-03-02T10:00:00+03:00,2026-04-30T00:00:00+03:00,N,Anna,2026-03-03T12:00:00+03:00\n",
+        encoding="utf-8")
+    config = tmp_path / "salesreport.toml"
+    base = 'preset = "bitrix24"\n[report]\ntimezone = "Europe/Moscow"\n'
+    for extra, march in (("", 0), ('[columns.deals]\nclosed_at = "DATE_MODIFY"\n', 1)):  # the preset: CLOSEDATE
+        config.write_text(base + extra, encoding="utf-8")
+        proc = run("monthly", "--data", str(tmp_path / "deals.csv"), "--month", "2026-03", "--format", "json",
+                   cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr
+        assert json.loads(proc.stdout)["metrics"]["deals_signed"]["value"] == march
+    config.write_text(base + '[columns.deals]\nclosed_at = "Closed on"\n', encoding="utf-8")
+    proc = run("monthly", "--data", str(tmp_path / "deals.csv"), "--month", "2026-03", cwd=tmp_path)
+    assert proc.returncode == 1 and '[columns.deals] closed_at = "Closed on" names no column' in proc.stderr
+
+
+def test_salesforce_rows_keep_their_place_in_the_export_for_messages(tmp_path):
+    (tmp_path / "Opportunity.csv").write_text(
+        "Id,IsDeleted,Name,StageName,Amount,CloseDate,IsClosed,IsWon,CreatedDate\n"
+        "0061,1,Gone,Prospecting,10,2026-03-10,0,0,2026-03-01 10:00:00\n"
+        "0062,0,Kept,Prospecting,ten,2026-03-10,0,0,2026-03-01 10:00:00\n", encoding="utf-8")
+    (tmp_path / "salesreport.toml").write_text('preset = "salesforce"\n', encoding="utf-8")
+    proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", cwd=tmp_path)
+    assert proc.returncode == 1 and 'row 3, column "Amount": "ten" is not an amount' in proc.stderr

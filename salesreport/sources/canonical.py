@@ -455,7 +455,32 @@ def read_preset(preset: Preset, data: str | None, config: Config, warnings: list
     raw = {role: read_csv_text(p, config.encoding) for role, p in files.items()}
     tables = preset.build(raw, PresetReader({r: p.name for r, p in files.items()}, config.dayfirst, config.rates,
                                             warnings=warnings, formats=config.date_formats), warnings)
+    _honour_columns(preset, raw, tables, config, {r: p.name for r, p in files.items()})
     return tables, _table_sources(preset, tables, {r: p.name for r, p in files.items()})
+
+
+def _honour_columns(preset: Preset, raw: dict[str, pd.DataFrame], tables: dict[str, pd.DataFrame], config: Config,
+                    files: dict[str, str]) -> None:
+    """[columns.deals] over the preset's own reading: each mapped column is read from the header the user
+    names in the deals export, for the rows the preset kept (its frame keeps the export's row labels)."""
+    mapping = config.columns.get("deals", {})
+    role = next((r for r in preset.table_roles.get("deals", ()) if r in raw), None)
+    if not mapping or role is None or "deals" not in tables:
+        return
+    source, deals = raw[role], tables["deals"]
+    by_lower = {str(c).strip().lower(): c for c in source.columns}
+    for column, header in mapping.items():
+        actual = by_lower.get(header.strip().lower())
+        if actual is None:
+            raise InputError(
+                f'{files.get(role, role)}: [columns.deals] {column} = "{safe_line(header, 80)}" names no column of '
+                f"the export (found: {', '.join(map(str, list(source.columns)[:20]))}). Fix the header in "
+                "salesreport.toml, or remove the line to let the preset read it.")
+        values = source[actual]
+        if isinstance(values, pd.DataFrame):  # a repeated header: the first one
+            values = values.iloc[:, 0]
+        deals[column] = values.fillna("").astype(str).str.strip().reindex(deals.index).fillna("")
+        deals.attrs.setdefault("headers", {})[column] = str(actual)
 
 
 def _table_sources(preset: Preset, tables: dict, files: dict[str, str]) -> dict[str, str]:
@@ -487,6 +512,7 @@ def _read_preset_workbook(preset: Preset, path: Path, config: Config, warnings: 
                           warnings)
     for df in tables.values():
         df.attrs["excel"] = True
+    _honour_columns(preset, raw, tables, config, files)
     return tables, _table_sources(preset, tables, files)
 
 

@@ -101,7 +101,7 @@ def _salesforce(raw: Tables, read: PresetReader, warnings: list[str]) -> Tables:
         rates = _api_case(raw["currencytype"])
         corporate = text(rates, "IsoCode")[truthy(text(rates, "IsCorporate"))]
         deals["currency"] = corporate.iloc[0] if len(corporate) == 1 else ""
-    tables: Tables = {"deals": deals.reset_index(drop=True)}
+    tables: Tables = {"deals": deals}  # the export's row labels: [columns.deals] reads by them
     if raw.get("opportunityhistory") is not None:
         tables["stage_history"] = _stage_entries(_api_case(raw["opportunityhistory"]), read)
     activities = [_tasks(_api_case(raw[r]), users, read, r) for r in ("task", "event") if raw.get(r) is not None]

@@ -257,3 +257,19 @@ def test_salesforce_rows_keep_their_place_in_the_export_for_messages(tmp_path):
     (tmp_path / "salesreport.toml").write_text('preset = "salesforce"\n', encoding="utf-8")
     proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", cwd=tmp_path)
     assert proc.returncode == 1 and 'row 3, column "Amount": "ten" is not an amount' in proc.stderr
+
+
+def test_an_export_with_100000_unused_columns_reads_only_what_it_needs(tmp_path):
+    header = ["deal_id", "created", "stage"] + [f"x{i}" for i in range(100_000)]
+    rows = [",".join(header)] + [",".join([f"D{i}", "2026-03-02", "work_started"] + [""] * 100_000)
+                                 for i in range(5)]
+    (tmp_path / "deals.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", cwd=tmp_path)
+    # the message names the closest header among all 100,003 and lists the first 30 with how many more
+    assert proc.returncode == 1
+    message = " ".join(proc.stderr.split())
+    assert 'The closest header is "created"' in message and "x26 … and 99973 more)" in message
+    (tmp_path / "salesreport.toml").write_text('[columns.deals]\ncreated_at = "created"\n', encoding="utf-8")
+    proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", "--format", "json", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["metrics"]["worked"]["value"] == 5

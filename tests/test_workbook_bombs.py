@@ -1,5 +1,6 @@
-"""XLSX input that would expand past memory is refused before it is read, with a clear message: a sheet
-that reaches column XFD, a workbook that unpacks to gigabytes, XML entity expansion (defusedxml)."""
+"""XLSX input that would expand past memory: a sheet with a stray cell in column XFD on every row is read only
+as wide as its header; a workbook that unpacks to gigabytes, a header thousands of columns wide and XML entity
+expansion (defusedxml) are refused before they are read, with a clear message."""
 
 from __future__ import annotations
 
@@ -31,10 +32,36 @@ def test_a_plain_workbook_is_read(tmp_path):
     assert list(ds.deals["deal_id"]) == ["D1"]
 
 
-def test_a_sheet_reaching_column_xfd_is_refused(tmp_path):
-    path = workbook(tmp_path / "wide.xlsx", far_cell="XFD3")
-    with pytest.raises(InputError, match=r"wide.xlsx: a sheet reaches column XFD, more than 1,000 columns"):
-        load_dataset(str(path), Config())
+def test_a_stray_cell_in_column_xfd_on_every_row_is_read_past(tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "deals"
+    ws.append(["deal_id", "created_at", "company", None])  # a trailing blank header cell is no column
+    for i in range(3000):  # 16,384 columns on every row, were they materialised: 49M cells
+        ws.append([f"D{i}", "2026-03-01", "Acme"])
+        ws.cell(row=i + 2, column=16384, value="x")
+    wb.save(tmp_path / "wide.xlsx")
+    ds = load_dataset(str(tmp_path / "wide.xlsx"), Config())
+    assert len(ds.deals) == 3000 and ds.deals["deal_id"].iloc[-1] == "D2999"
+
+
+def test_a_header_thousands_of_columns_wide_is_refused(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active.title = "deals"
+    wb.active.append(["deal_id", "created_at"] + [f"x{i}" for i in range(2000)])
+    wb.save(tmp_path / "wide.xlsx")
+    with pytest.raises(InputError, match=r"wide.xlsx \[deals\]: the header row has 2,002 columns, more than the 1,000"):
+        load_dataset(str(tmp_path / "wide.xlsx"), Config())
+
+
+def test_a_repeated_header_in_a_sheet_is_an_error_as_in_a_csv(tmp_path):
+    wb = openpyxl.Workbook()
+    wb.active.title = "deals"
+    wb.active.append(["deal_id", "created_at", "amount", "amount"])  # read_excel would make it "amount.1"
+    wb.active.append(["D1", "2026-03-01", None, 500])
+    wb.save(tmp_path / "twice.xlsx")
+    with pytest.raises(InputError, match=r'the header "amount" stands over 2 columns \(columns 3, 4\)'):
+        load_dataset(str(tmp_path / "twice.xlsx"), Config())
 
 
 def test_a_workbook_that_unpacks_to_gigabytes_is_refused(tmp_path):

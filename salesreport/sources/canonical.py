@@ -198,7 +198,11 @@ def _read_sources(sources: dict, config: Config, credentials: Path | None, con):
             typed = read_typed(path, table, SCHEMA[table], config)
             if typed is not None:
                 typed.attrs["typed"] = True
-        raw_tables[table] = typed if typed is not None else read_csv_text(path, config.encoding)
+        if typed is None:  # only the columns the table needs are read (the header names the rest)
+            mapping = config.columns.get(table, {})
+            wanted = {mapping.get(column, column).strip().lower() for column in SCHEMA[table]}
+            typed = read_csv_text(path, config.encoding, wanted)
+        raw_tables[table] = typed
     return raw_tables, {t: p.name for t, p in sources.items()}
 
 
@@ -220,8 +224,10 @@ def not_a_file(path: Path) -> str | None:
     return None
 
 
-def read_csv_text(path: Path, encoding: str | None = None) -> pd.DataFrame:
-    """Read a CSV file as text columns, detecting the encoding and the separator; drop a report footer."""
+def read_csv_text(path: Path, encoding: str | None = None, wanted: set[str] | None = None) -> pd.DataFrame:
+    """Read a CSV file as text columns, detecting the encoding and the separator; drop a report footer.
+    With `wanted` (lower-case headers), only those columns and the first are read: an export with 100,000
+    unused columns costs no more than its header; attrs["written_headers"] keeps the whole header row."""
     problem = not_a_file(path)
     if problem:
         raise InputError(f"{path}: {problem}, not a regular CSV file. Check the path, or export the table again.")
@@ -233,14 +239,17 @@ def read_csv_text(path: Path, encoding: str | None = None) -> pd.DataFrame:
         raise InputError(f"{path.name}: the file is empty. Export the table again with its header row.")
     text = decode(raw, path.name, encoding)
     sep = _separator(text[:20000].split("\n", 1)[0])
+    written = [h.strip() for h in next(csv.reader(io.StringIO(text), delimiter=sep), [])]
+    used = None if wanted is None else [i for i, h in enumerate(written) if i == 0 or h.lower() in wanted]
     try:
-        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=False)
+        df = pd.read_csv(io.StringIO(text), sep=sep, dtype=str, keep_default_na=False, skipinitialspace=False,
+                         usecols=used)
     except (pd.errors.ParserError, ValueError) as exc:
         raise InputError(f"{path.name}: not a readable CSV file ({exc}). Save it as CSV from the CRM or Excel.") from None
-    written = [h.strip() for h in next(csv.reader(io.StringIO(text), delimiter=sep), [])]
     # a column without a header is named for what it is, not pandas' "Unnamed: 7"
+    positions = used if used is not None else range(len(df.columns))
     df.columns = [f"column {i + 1} (no header)" if i < len(written) and not written[i] else str(c).strip()
-                  for i, c in enumerate(df.columns)]
+                  for i, c in zip(positions, df.columns, strict=False)]
     df = _drop_footer(df)
     # pandas renames a repeated header (amount, amount.1): keep the header row as written, for the check
     df.attrs["written_headers"] = written
@@ -321,46 +330,68 @@ def _drop_footer(df: pd.DataFrame) -> pd.DataFrame:
 
 MAX_WORKBOOK_BYTES = 512 << 20  # uncompressed: a CRM export of a million rows stays well below
 MAX_SHEET_COLUMNS = 1_000
-_DIMENSION = re.compile(rb'<(?:\w+:)?dimension ref="[A-Z]+\d+:([A-Z]+)(\d+)"')
 
 
 def _check_workbook_size(path: Path) -> None:
-    """Refuse a workbook that would expand past memory before reading it: its entries' uncompressed size,
-    and each sheet's declared width (a stray cell in column XFD makes 16,384 columns of every row)."""
+    """Refuse a workbook that would expand past memory before reading it: its entries' uncompressed size.
+    (A sheet's declared width is no bound: a stray cell in column XFD is read past, see _sheet_frame.)"""
     try:
         with zipfile.ZipFile(path) as archive:
-            entries = archive.infolist()
-            unpacked = sum(e.file_size for e in entries)
-            if unpacked > MAX_WORKBOOK_BYTES:
-                raise InputError(f"{path.name}: the workbook unpacks to {unpacked >> 20:,} MiB, more than the "
-                                 f"{MAX_WORKBOOK_BYTES >> 20} MiB a CRM export needs. Export it as CSV, or check "
-                                 "that it is the file you meant.")
-            for entry in entries:
-                if entry.filename.startswith("xl/worksheets/") and entry.filename.endswith(".xml"):
-                    with archive.open(entry) as sheet:
-                        found = _DIMENSION.search(sheet.read(4096))
-                    if found and _column_number(found.group(1).decode()) > MAX_SHEET_COLUMNS:
-                        raise InputError(
-                            f"{path.name}: a sheet reaches column {found.group(1).decode()}, more than "
-                            f"{MAX_SHEET_COLUMNS:,} columns. Delete the stray cells far to the right (Ctrl+End "
-                            "shows the last one) and save again, or export the sheet as CSV.")
+            unpacked = sum(e.file_size for e in archive.infolist())
     except (zipfile.BadZipFile, OSError) as exc:
         raise InputError(f"{path.name}: not a readable XLSX workbook ({exc}).") from None
-
-
-def _column_number(letters: str) -> int:
-    number = 0
-    for letter in letters:
-        number = number * 26 + ord(letter) - 64
-    return number
+    if unpacked > MAX_WORKBOOK_BYTES:
+        raise InputError(f"{path.name}: the workbook unpacks to {unpacked >> 20:,} MiB, more than the "
+                         f"{MAX_WORKBOOK_BYTES >> 20} MiB a CRM export needs. Export it as CSV, or check "
+                         "that it is the file you meant.")
 
 
 def _read_excel_sheets(path: Path) -> dict[str, pd.DataFrame]:
+    """Every sheet as text columns, as pandas' read_excel(dtype=str) gives them, but read only as wide as its
+    header row: a stray cell far to the right (column XFD on every row) costs nothing."""
+    from openpyxl import load_workbook
+
     _check_workbook_size(path)
     try:
-        return pd.read_excel(path, sheet_name=None, dtype=str, keep_default_na=False)
+        book = load_workbook(path, read_only=True, data_only=True)
+        try:
+            return {ws.title: _sheet_frame(ws, path.name) for ws in book.worksheets}
+        finally:
+            book.close()
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001 - openpyxl raises many kinds for a broken file
         raise InputError(f"{path.name}: not a readable XLSX workbook ({exc}).") from None
+
+
+def _sheet_frame(ws, name: str) -> pd.DataFrame:
+    header = [_cell_text(v) for v in next(ws.iter_rows(min_row=1, max_row=1, values_only=True), ())]
+    width = max((i + 1 for i, h in enumerate(header) if h.strip()), default=0)
+    if width > MAX_SHEET_COLUMNS:
+        raise InputError(f"{name} [{ws.title}]: the header row has {width:,} columns, more than the "
+                         f"{MAX_SHEET_COLUMNS:,} a CRM export has. Check the sheet, or export it as CSV.")
+    written = [h.strip() for h in header[:width]]
+    rows = [[_cell_text(v) for v in row] for row in ws.iter_rows(min_row=2, max_col=width or 1, values_only=True)]
+    while rows and not any(rows[-1]):  # trailing empty rows are no rows
+        rows.pop()
+    columns, seen = [], {}
+    for i, h in enumerate(written):  # as pandas names them: a blank header, a repeated one (amount.1)
+        label = h or f"column {i + 1} (no header)"
+        seen[label] = seen.get(label, -1) + 1
+        columns.append(label if not seen[label] else f"{label}.{seen[label]}")
+    df = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=columns, dtype=object) if width else \
+        pd.DataFrame()
+    df.attrs["written_headers"] = written
+    return df
+
+
+def _cell_text(value) -> str:
+    """A cell's value as read_excel(dtype=str) writes it: whole numbers without ".0", dates as str()."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def _read_workbook(path: Path) -> dict[str, pd.DataFrame]:
@@ -529,14 +560,16 @@ def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped
         actual = header if header in df.columns else by_lower.get(header.lower())
         if actual is None:
             if required:
-                close = difflib.get_close_matches(header, list(df.columns), n=1)
+                headers = [h or f"column {i + 1} (no header)"  # all of them, also those not read
+                           for i, h in enumerate(df.attrs.get("written_headers") or map(str, df.columns))]
+                close = difflib.get_close_matches(header, headers, n=1)
                 hint = f' The closest header is "{close[0]}".' if close else ""
-                crm = guess_preset([str(c) for c in df.columns]) if mapped else None
+                crm = guess_preset(headers) if mapped else None
                 if crm is not None:
                     hint += (f" These look like {crm.title.split(' (')[0]}'s export: run with --preset {crm.name} (or "
                              f'preset = "{crm.name}" in salesreport.toml; salesreport init FILE writes one).')
                 raise InputError(
-                    f'{source}: required column "{header}" is missing (found: {", ".join(df.columns)}).{hint} '
+                    f'{source}: required column "{header}" is missing (found: {_listed(headers)}).{hint} '
                     f'Rename the header, or map it in salesreport.toml: [columns.{table}] {column} = "<header>".'
                 )
             continue
@@ -570,6 +603,12 @@ def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped
             out[column] = parse_booleans(values, source=source, column=header, default=column == "done")
     out.attrs["headers"] = shown
     return out
+
+
+def _listed(headers: list[str], shown: int = 30) -> str:
+    """Headers for a message: the first `shown`, then how many more (an export may have thousands)."""
+    more = f" … and {len(headers) - shown} more" if len(headers) > shown else ""
+    return ", ".join(safe_line(h, 60) for h in headers[:shown]) + more
 
 
 def _header(df: pd.DataFrame, column: str) -> str:

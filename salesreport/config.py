@@ -101,7 +101,16 @@ def find_config(explicit: Path | None, cwd: Path | None = None, data: str | None
     if data and not data.startswith("gsheet:"):
         folder = Path(data) if Path(data).is_dir() else Path(data).parent
         candidates.append(folder / CONFIG_NAME)
-    return next((c for c in candidates if c.is_file()), None)
+    return next((c for c in candidates if _is_file(c)), None)
+
+
+def _is_file(path: Path) -> bool:
+    """Whether a config file is there; a folder this user may not search has none it can read (the data
+    reader then says what is wrong with the folder)."""
+    try:
+        return path.is_file()
+    except OSError:
+        return False
 
 
 def load_config(path: Path | None) -> Config:

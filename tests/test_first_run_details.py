@@ -10,6 +10,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ASSETS = Path(__file__).parent / "assets"
 
 
@@ -273,3 +275,41 @@ def test_an_export_with_100000_unused_columns_reads_only_what_it_needs(tmp_path)
     proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", "--format", "json", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["metrics"]["worked"]["value"] == 5
+
+
+def as_a_user_without_override(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """The CLI as an ordinary user would run it: as root, without the capabilities that bypass permissions."""
+    import shutil
+
+    prefix = []
+    if os.geteuid() == 0:
+        if shutil.which("setpriv") is None:
+            pytest.skip("running as root without setpriv: permissions cannot be taken away")
+        prefix = ["setpriv", "--bounding-set=-dac_override,-dac_read_search"]
+    return subprocess.run([*prefix, sys.executable, "-m", "salesreport", *args], capture_output=True, text=True,
+                          cwd=cwd, check=False)
+
+
+@pytest.mark.parametrize("mode", [0o000, 0o100, 0o400])
+def test_a_data_folder_this_user_may_not_read_is_named(tmp_path, mode):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "deals.csv").write_text("deal_id,created_at\nD1,2026-03-02\n", encoding="utf-8")
+    data.chmod(mode)
+    try:
+        proc = as_a_user_without_override("weekly", "--data", str(data), cwd=tmp_path)
+    finally:
+        data.chmod(0o755)
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr and "unexpected" not in proc.stderr
+    assert f"{data}: this user may not read the folder (permission denied)" in proc.stderr
+
+
+def test_a_deals_file_this_user_may_not_read_is_named(tmp_path):
+    (tmp_path / "deals.csv").write_text("deal_id,created_at\nD1,2026-03-02\n", encoding="utf-8")
+    (tmp_path / "deals.csv").chmod(0o000)
+    try:
+        proc = as_a_user_without_override("weekly", "--data", str(tmp_path), cwd=tmp_path)
+    finally:
+        (tmp_path / "deals.csv").chmod(0o644)
+    assert proc.returncode == 1 and "unexpected" not in proc.stderr
+    assert "deals.csv: cannot be read (Permission denied). Give this user read permission" in proc.stderr

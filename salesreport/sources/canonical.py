@@ -125,6 +125,15 @@ def resolve_sources(data: str | None, config: Config) -> dict[str, Path | str]:
     if not path.exists():
         raise InputError(f"{data}: no such file or folder. Check the path given to --data.")
     if path.is_dir():
+        try:  # a folder this user may not list or search would read as one without exports
+            os.scandir(path).close()
+            os.stat(path / "deals.csv", follow_symlinks=False)
+        except PermissionError:
+            raise InputError(f"{path}: this user may not read the folder (permission denied). Give it read and "
+                             f"search permission (chmod u+rx, or the group's), or copy the exports to a folder "
+                             "it can read.") from None
+        except OSError:
+            pass  # no deals.csv: said below, with what the folder holds
         for table in TABLES:  # a table that is there but is no file stops the run: never read as absent
             problem = not_a_file(path / f"{table}.csv")
             if problem:
@@ -234,7 +243,8 @@ def read_csv_text(path: Path, encoding: str | None = None, wanted: set[str] | No
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror}).") from None
+        raise InputError(f"{path}: cannot be read ({exc.strerror}). Give this user read permission (chmod u+r), "
+                         "or copy the file to where it can read it.") from None
     if not raw.strip():
         raise InputError(f"{path.name}: the file is empty. Export the table again with its header row.")
     text = decode(raw, path.name, encoding)

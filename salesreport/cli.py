@@ -427,6 +427,9 @@ def _exit_on_signals() -> None:
 
 def main() -> None:
     _exit_on_signals()
+    for stream in (sys.stdout, sys.stderr):  # a terminal or pipe that is not UTF-8: "?" for what it cannot show
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="replace")
     try:
         app()
     except Exception as exc:

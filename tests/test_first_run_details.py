@@ -12,12 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from .cli_run import report_json, run
+
 ASSETS = Path(__file__).parent / "assets"
 
-
-def run(*args: str, cwd: Path, tz: str = "UTC") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "salesreport", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, "TZ": tz}, check=False)
 
 
 def test_init_takes_the_team_time_zone_and_says_when_it_only_guessed(tmp_path):
@@ -69,9 +67,7 @@ def test_without_activities_untouched_deals_is_unknown_not_every_open_deal(tmp_p
 def test_the_json_currency_is_the_one_the_data_names(tmp_path):
     (tmp_path / "deals.csv").write_text("deal_id,created_at,amount,currency\nD1,2026-03-01,100,EUR\n"
                                         "D2,2026-03-02,200,EUR\n", encoding="utf-8")
-    proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", "--format", "json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["currency"] == "EUR"
+    assert report_json("monthly", "--data", str(tmp_path), "--month", "2026-03", cwd=tmp_path)["currency"] == "EUR"
     (tmp_path / "deals.csv").write_text("deal_id,created_at,amount\nD1,2026-03-01,100\n", encoding="utf-8")
     proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", "--format", "json", cwd=tmp_path)
     assert json.loads(proc.stdout)["currency"] is None  # nothing names one, and no [plan] currency
@@ -88,9 +84,7 @@ def test_credit_notes_are_listed_and_left_out_of_revenue_unless_kept(tmp_path):
     (tmp_path / "deals.csv").write_text(
         "deal_id,created_at,stage,status,amount,signed_at\nD1,2026-03-01,signed,won,1000,2026-03-05\n"
         "D2,2026-03-02,signed,won,-300,2026-03-06\nD3,2026-03-02,signed,won,(50),2026-03-07\n", encoding="utf-8")
-    proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", "--format", "json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    doc = json.loads(proc.stdout)
+    doc = report_json("monthly", "--data", str(tmp_path), "--month", "2026-03", cwd=tmp_path)
     assert doc["metrics"]["revenue_month"]["value"] == 1000 and doc["metrics"]["deals_signed"]["value"] == 3
     warning = next(w for w in doc["warnings"] if "negative amount" in w)
     assert "2 deal(s)" in warning and "D2 (-300), D3 (-50)" in warning and 'negative_amounts = "keep"' in warning
@@ -141,9 +135,7 @@ def test_a_won_deal_without_a_date_takes_its_last_stage_change_as_a_lost_one_doe
     (tmp_path / "stage_history.csv").write_text(
         "deal_id,stage,entered_at\nD1,work_started,2026-02-10\nD1,offer_sent,2026-03-12\n"
         "D2,work_started,2026-02-11\nD2,qualified,2026-03-02\n", encoding="utf-8")
-    proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", "--format", "json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    doc = json.loads(proc.stdout)
+    doc = report_json("monthly", "--data", str(tmp_path), "--month", "2026-03", cwd=tmp_path)
     assert doc["metrics"]["deals_signed"]["value"] == 1 and doc["metrics"]["revenue_month"]["value"] == 900
     assert any(w.startswith("1 won deal(s) have no signed date; their last stage change is taken") and "D1" in w
                for w in doc["warnings"])
@@ -173,9 +165,7 @@ def test_a_zoho_potentials_export_is_recognised(tmp_path):
     proc = run("init", str(tmp_path / "Potentials_001.csv"), "--timezone", "UTC", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert tomllib.loads((tmp_path / "salesreport.toml").read_text(encoding="utf-8"))["preset"] == "zoho"
-    proc = run("monthly", "--month", "2021-04", "--format", "json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["metrics"]["revenue_month"]["value"] == 1500
+    assert report_json("monthly", "--month", "2021-04", cwd=tmp_path)["metrics"]["revenue_month"]["value"] == 1500
 
 
 def test_bitrix24_rest_dump_closed_flag_is_a_flag_not_a_date(tmp_path):
@@ -204,9 +194,7 @@ def test_won_and_closed_flags_give_the_status(tmp_path):
 
     ds = load_dataset(str(tmp_path), load_config(tmp_path / "salesreport.toml"))
     assert list(ds.deals["status"]) == ["won", "lost", "open", "open"]  # empty flags: neither won nor closed
-    proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", "--format", "json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    metrics = json.loads(proc.stdout)["metrics"]
+    metrics = report_json("monthly", "--data", str(tmp_path), "--month", "2026-03", cwd=tmp_path)["metrics"]
     assert metrics["deals_signed"]["value"] == 1 and metrics["revenue_month"]["value"] == 1000
     (tmp_path / "deals.csv").write_text("deal_id,created_at,Won\nD1,2026-03-01,maybe\n", encoding="utf-8")
     proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", cwd=tmp_path)
@@ -227,9 +215,7 @@ def test_init_on_a_salesforce_export_without_id_falls_back_to_column_guesses(tmp
     assert doc["columns"]["deals"] == {"deal_id": "External_Id__c", "created_at": "DateTimeCreated__c",
                                        "owner": "OwnerId", "amount": "Amount", "stage": "StageName",
                                        "closed_at": "CloseDate", "won": "IsWon", "closed": "IsClosed"}
-    proc = run("monthly", "--month", "2026-03", "--format", "json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["metrics"]["revenue_month"]["value"] == 500
+    assert report_json("monthly", "--month", "2026-03", cwd=tmp_path)["metrics"]["revenue_month"]["value"] == 500
 
 
 def test_every_preset_honours_columns_deals_over_its_own_reading(tmp_path):
@@ -272,9 +258,7 @@ def test_an_export_with_100000_unused_columns_reads_only_what_it_needs(tmp_path)
     message = " ".join(proc.stderr.split())
     assert 'The closest header is "created"' in message and "x26 … and 99973 more)" in message
     (tmp_path / "salesreport.toml").write_text('[columns.deals]\ncreated_at = "created"\n', encoding="utf-8")
-    proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", "--format", "json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout)["metrics"]["worked"]["value"] == 5
+    assert report_json("monthly", "--data", str(tmp_path), "--month", "2026-03", cwd=tmp_path)["metrics"]["worked"]["value"] == 5
 
 
 def as_a_user_without_override(*args: str, cwd: Path) -> subprocess.CompletedProcess:

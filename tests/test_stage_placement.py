@@ -7,9 +7,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -17,6 +14,8 @@ import pandas as pd
 import pytest
 
 from salesreport.sources.placement import place_stages
+
+from .cli_run import report_json, run
 
 DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 LATAM = DATASETS / "salesforce-data-export-latam"
@@ -26,10 +25,6 @@ def placed(names, deals: dict, history: dict | None = None) -> dict[str, tuple[s
     out = place_stages(names, pd.DataFrame(deals), pd.DataFrame(history) if history else None)
     return {p.name: (p.stage, p.evidence) for p in out}
 
-
-def run(*args: str, cwd: Path, tz: str = "UTC") -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "salesreport", *args], capture_output=True, text=True, cwd=cwd,
-                          env={**os.environ, "TZ": tz}, check=False)
 
 
 def test_a_stage_whose_deals_are_mostly_won_or_lost_is_signed_or_lost():
@@ -108,9 +103,7 @@ def test_an_unplaced_stage_leaves_the_funnel_short_and_every_other_figure_whole(
         "D1,Anna,2026-03-02,Warm,,500,\n"
         "D2,Anna,2026-03-03,Warm,,700,\n"
         "D3,Anna,2026-03-04,work_started,won,1200,2026-03-20\n", encoding="utf-8")
-    proc = run("monthly", "--data", str(tmp_path), "--month", "2026-03", "--format", "json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    doc = json.loads(proc.stdout)
+    doc = report_json("monthly", "--data", str(tmp_path), "--month", "2026-03", cwd=tmp_path)
     metrics = doc["metrics"]
     assert metrics["deals_signed"]["value"] == 1 and metrics["revenue_month"]["value"] == 1200
     assert metrics["worked"]["value"] == 1  # the Warm deals are off the funnel: they reached nothing known
@@ -118,9 +111,7 @@ def test_an_unplaced_stage_leaves_the_funnel_short_and_every_other_figure_whole(
     assert 'deals.csv, column "stage": stage name(s) "Warm" (2 deals)' in warning
     assert '[funnel.stages]\nwork_started = ["Warm"]' in warning
     # check lists it with the line to add, and does not fail on it
-    proc = run("check", "--data", str(tmp_path), "--format", "json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    found = json.loads(proc.stdout)["findings"]
+    found = report_json("check", "--data", str(tmp_path), cwd=tmp_path)["findings"]
     assert any(f["level"] == "warning" and 'work_started = ["Warm"]' in f["message"] for f in found)
 
 
@@ -161,9 +152,7 @@ def test_the_latam_export_gives_a_report_on_the_first_run(tmp_path):
                       "qualified": ["Negociación", "Presentación Propuesta"], "offer_sent": ["Firmas"],
                       "signed": ["Closed Won"]}
     assert "# placed from the export, check: Firmas (probability 90 %, 23 deals)" in text
-    proc = run("monthly", "--month", "2023-06", "--format", "json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    metrics = json.loads(proc.stdout)["metrics"]
+    metrics = report_json("monthly", "--month", "2023-06", cwd=tmp_path)["metrics"]
     signed, revenue = latam_june()
     assert signed == 17
     assert metrics["deals_signed"]["value"] == signed
@@ -174,9 +163,7 @@ def test_the_latam_export_gives_a_report_on_the_first_run(tmp_path):
 def test_the_latam_export_runs_with_the_preset_alone(tmp_path):
     """No stage mapped at all: every custom stage is placed from the export, and the report says so."""
     (tmp_path / "salesreport.toml").write_text('preset = "salesforce"\n', encoding="utf-8")
-    proc = run("monthly", "--data", str(LATAM), "--month", "2023-06", "--format", "json", cwd=tmp_path)
-    assert proc.returncode == 0, proc.stderr
-    doc = json.loads(proc.stdout)
+    doc = report_json("monthly", "--data", str(LATAM), "--month", "2023-06", cwd=tmp_path)
     warning = next(w for w in doc["warnings"] if "placed on the funnel" in w)
     assert '"Firmas" → offer_sent (probability 90 %, 23 deals)' in warning
     assert doc["metrics"]["deals_signed"]["value"] == latam_june()[0]
@@ -186,7 +173,5 @@ def test_a_salesforce_report_with_a_closed_flag_only_tells_won_from_lost_by_the_
     (tmp_path / "salesreport.toml").write_text('preset = "salesforce"\n[input]\ndayfirst = false\n', encoding="utf-8")
     export = Path(__file__).parent / "assets" / "salesforce-report-custom-stages.csv"
     for month, signed, revenue in (("2023-05", 1, 1200), ("2023-04", 0, 0)):
-        proc = run("monthly", "--data", str(export), "--month", month, "--format", "json", cwd=tmp_path)
-        assert proc.returncode == 0, proc.stderr
-        metrics = json.loads(proc.stdout)["metrics"]
+        metrics = report_json("monthly", "--data", str(export), "--month", month, cwd=tmp_path)["metrics"]
         assert (metrics["deals_signed"]["value"], metrics["revenue_month"]["value"]) == (signed, revenue)

@@ -8,6 +8,15 @@ from ..engine.team import MILESTONE_IDS
 from ..model import MetricValue, Period, Unit
 
 EMPTY = "—"
+# a status readable without colour (piped output, cron mail, NO_COLOR, colour-blind readers): a mark beside
+# the value, and its ASCII stand-in for a terminal that cannot show the mark
+STATUS_MARKS = {"good": ("✓", "ok"), "warn": ("!", "!"), "bad": ("✗", "X")}
+
+
+def status_mark(status, unicode: bool = True) -> str:
+    """The mark of a Status (or its value: good / warn / bad); "" for none."""
+    marks = STATUS_MARKS.get(getattr(status, "value", status) or "")
+    return "" if marks is None else marks[0 if unicode else 1]
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

@@ -8,7 +8,7 @@ import jinja2
 
 from ..engine.registry import metric_def, metrics_for
 from ..model import MetricValue, Report, Status
-from .format import EMPTY, cell_text, fmt, fmt_target, period_span, section_cell
+from .format import EMPTY, cell_text, fmt, fmt_target, period_span, section_cell, status_mark
 
 COLOURS = {  # inline styles: mail clients drop <style> blocks
     "good": "background:#c6efce;color:#006100;",
@@ -31,8 +31,9 @@ def environment(override: Path | None = None) -> jinja2.Environment:
 
 def _cell(mv: MetricValue | None) -> dict:
     if mv is None:
-        return {"text": "", "status": ""}
-    return {"text": cell_text(mv), "status": mv.status.value if isinstance(mv.status, Status) else ""}
+        return {"text": "", "status": "", "mark": ""}
+    status = mv.status.value if isinstance(mv.status, Status) and mv.value is not None else ""
+    return {"text": cell_text(mv), "status": status, "mark": status_mark(status)}
 
 
 def context(report: Report) -> dict:

@@ -1,4 +1,5 @@
-"""Terminal output: rich tables that fit 80 columns, values coloured by status."""
+"""Terminal output: rich tables that fit 80 columns, values coloured by status and marked (✓ ! ✗) so that the
+status reads without colour too."""
 
 from __future__ import annotations
 
@@ -10,14 +11,16 @@ from rich.text import Text
 from ..engine.registry import metric_def, metrics_for
 from ..model import MetricValue, Report, Section, Status
 from ..text import safe_line, safe_text
-from .format import EMPTY, cell_text, fmt, fmt_target, period_span, section_cell
+from .format import EMPTY, cell_text, fmt, fmt_target, period_span, section_cell, status_mark
 
 STATUS_STYLE = {Status.GOOD: "green", Status.WARN: "yellow", Status.BAD: "bold red"}
 METRIC_WIDTH = 30
 REP_COLUMN = 11
 
 
-def _cell(mv: MetricValue | None, with_previous: bool = False) -> Text:
+def _cell(mv: MetricValue | None, with_previous: bool = False, mark: bool | None = None) -> Text:
+    """A value in its status colour; with `mark` (True: ✓ ! ✗, False: ok ! X) the status also as a mark, so
+    it reads without colour."""
     if mv is None:
         return Text(EMPTY, style="dim")
     if mv.value is None:
@@ -25,7 +28,13 @@ def _cell(mv: MetricValue | None, with_previous: bool = False) -> Text:
     text = Text(cell_text(mv), style=STATUS_STYLE.get(mv.status, ""))
     if with_previous:
         text.append(f" ({fmt(mv.previous, mv.unit)})", style="dim")
+    if mark is not None and status_mark(mv.status):
+        text.append(f" {status_mark(mv.status, mark)}", style=STATUS_STYLE.get(mv.status, ""))
     return text
+
+
+def _unicode(console: Console) -> bool:
+    return (console.encoding or "").lower().replace("-", "").startswith("utf")
 
 
 def _title(report: Report) -> str:
@@ -48,12 +57,13 @@ def render_terminal(report: Report, console: Console) -> None:
         table.add_column("Value", justify="right")
         table.add_column("Prev", justify="right", style="dim")
     table.add_column("Target", justify="right", style="dim")
+    mark = _unicode(console)
     for metric_id, mv in report.current.metrics.items():
         m = metric_def(metric_id, mv.label)
         if trend:
-            cells = [_cell(pr.metrics.get(metric_id)) for pr in report.periods]
+            cells = [_cell(pr.metrics.get(metric_id), mark=mark) for pr in report.periods]
         else:
-            cells = [_cell(mv), Text(fmt(mv.previous, mv.unit))]
+            cells = [_cell(mv, mark=mark), Text(fmt(mv.previous, mv.unit))]
         table.add_row(str(m.number_for(report.name)), Text(m.title), *cells, Text(fmt_target(mv, m.direction.value)))
     console.print(table)
     _render_reps(report, console)
@@ -86,7 +96,7 @@ def _render_reps(report: Report, console: Console) -> None:
             header = Text(f"{safe_line(name)[:REP_COLUMN]}\n{role}" if role else safe_line(name))  # never markup
             table.add_column(header, justify="right", max_width=REP_COLUMN + 3, overflow="fold")
         for metric_id in ids:
-            row = [_cell(metrics.get(metric_id), with_previous=daily) for _, metrics in chunk]
+            row = [_cell(metrics.get(metric_id), with_previous=daily, mark=_unicode(console)) for _, metrics in chunk]
             table.add_row(Text(metric_def(metric_id).title), *row)
         console.print(table)
 

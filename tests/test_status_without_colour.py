@@ -53,3 +53,28 @@ def test_html_marks_the_status_beside_the_colour(tmp_path):
     statuses = [v["status"] for v in weekly_json()["metrics"].values() if v["status"] and v["value"] is not None]
     for status in set(statuses):
         assert html.count(f'aria-label="{status}">{MARKS[status]}</span>') >= statuses.count(status)
+
+
+def test_no_number_is_cut_at_80_columns_and_blocks_of_periods_follow_each_other():
+    proc = run_cli("monthly", "--data", str(SAMPLE), "--month", "2026-10", "--periods", "6",
+                   env={**os.environ, "COLUMNS": "80"})
+    assert proc.returncode == 0, proc.stderr
+    assert "…" not in proc.stdout and max(len(line) for line in proc.stdout.splitlines()) <= 80
+    for month in ("2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"):
+        assert month in proc.stdout  # every period, whole, in one block or the next
+    assert proc.stdout.count("Revenue this month") >= 2  # the periods came in two blocks
+
+
+def test_a_wide_terminal_is_used_and_rep_names_are_whole(tmp_path):
+    (tmp_path / "deals.csv").write_text("deal_id,owner,created_at,stage\n" + "".join(
+        f"D{i},{name},2026-03-0{i + 2},work_started\n" for i, name in
+        enumerate(["Konstantin Wasserbauer", "Anna-Lena Oberhausen", "Bartholomew Fitzgerald", "Ulrike Zimmermann"])),
+        encoding="utf-8")
+    (tmp_path / "reps.csv").write_text("name,role\nKonstantin Wasserbauer,SDR\nAnna-Lena Oberhausen,SDR\n"
+                                       "Bartholomew Fitzgerald,AE\nUlrike Zimmermann,AE\n", encoding="utf-8")
+    wide = run_cli("monthly", "--data", str(tmp_path), "--month", "2026-03", env={**os.environ, "COLUMNS": "160"})
+    assert wide.returncode == 0, wide.stderr
+    header = next(line for line in wide.stdout.splitlines() if "Konstantin Wasserbauer" in line)
+    assert all(name in header for name in ("Anna-Lena Oberhausen", "Bartholomew Fitzgerald", "Ulrike Zimmermann"))
+    narrow = run_cli("monthly", "--data", str(tmp_path), "--month", "2026-03", env={**os.environ, "COLUMNS": "80"})
+    assert "Konstantin Wasserbauer" in narrow.stdout and max(len(x) for x in narrow.stdout.splitlines()) <= 80

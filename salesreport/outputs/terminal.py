@@ -1,5 +1,5 @@
-"""Terminal output: rich tables that fit 80 columns, values coloured by status and marked (✓ ! ✗) so that the
-status reads without colour too."""
+"""Terminal output: rich tables as wide as the terminal (80 columns when piped), split into blocks rather
+than cutting a number; values coloured by status and marked (✓ ! ✗) so that the status reads without colour."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ from .format import EMPTY, cell_text, fmt, fmt_target, period_span, section_cell
 
 STATUS_STYLE = {Status.GOOD: "green", Status.WARN: "yellow", Status.BAD: "bold red"}
 METRIC_WIDTH = 30
+METRIC_MIN = 20  # the metric's title folds below this, the numbers never
 REP_COLUMN = 11
+NAME_WIDTH = 24
 
 
 def _cell(mv: MetricValue | None, with_previous: bool = False, mark: bool | None = None) -> Text:
@@ -44,31 +46,52 @@ def _title(report: Report) -> str:
 
 
 def render_terminal(report: Report, console: Console) -> None:
-    """Team table (trend layout when several periods), then the per-rep tables."""
+    """Team table (trend layout when several periods, in blocks of periods that fit the terminal's width),
+    then the per-rep tables. A number is never cut: a table that would not fit is split into blocks."""
     console.print(Text(_title(report), style="bold"))
     trend = len(report.periods) > 1
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
-    table.add_column("#", justify="right", style="dim", width=2)
-    table.add_column("Metric", max_width=METRIC_WIDTH, overflow="fold")
-    if trend:
-        for pr in report.periods:
-            table.add_column(_short(pr.period.label), justify="right")
-    else:
-        table.add_column("Value", justify="right")
-        table.add_column("Prev", justify="right", style="dim")
-    table.add_column("Target", justify="right", style="dim")
     mark = _unicode(console)
+    rows = []
     for metric_id, mv in report.current.metrics.items():
         m = metric_def(metric_id, mv.label)
         if trend:
             cells = [_cell(pr.metrics.get(metric_id), mark=mark) for pr in report.periods]
         else:
             cells = [_cell(mv, mark=mark), Text(fmt(mv.previous, mv.unit))]
-        table.add_row(str(m.number_for(report.name)), Text(m.title), *cells, Text(fmt_target(mv, m.direction.value)))
-    console.print(table)
+        rows.append((str(m.number_for(report.name)), Text(m.title), cells, Text(fmt_target(mv, m.direction.value))))
+    if trend:
+        headers = [_short(pr.period.label) for pr in report.periods]
+    else:
+        headers = ["Value", "Prev"]
+    widths = [max([len(h), *(len(r[2][i].plain) for r in rows)]) for i, h in enumerate(headers)]
+    target = max([6, *(len(r[3].plain) for r in rows)])
+    for block in _blocks(widths, console.width - 2 - 2 - METRIC_MIN - 2 - target - 2):
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
+        table.add_column("#", justify="right", style="dim", width=2)
+        table.add_column("Metric", min_width=METRIC_MIN, max_width=METRIC_WIDTH, overflow="fold")
+        for i in block:
+            table.add_column(headers[i], justify="right", no_wrap=True, min_width=widths[i],
+                             style="dim" if headers[i] == "Prev" else "")
+        table.add_column("Target", justify="right", style="dim", no_wrap=True, min_width=target)
+        for number, title, cells, goal in rows:
+            table.add_row(number, title, *[cells[i] for i in block], goal)
+        console.print(table)
     _render_reps(report, console)
     for section in report.sections.values():
         _render_section(section, console)
+
+
+def _blocks(widths: list[int], room: int) -> list[list[int]]:
+    """Consecutive column indexes, as many per block as fit in `room` characters (at least one)."""
+    blocks: list[list[int]] = [[]]
+    used = 0
+    for i, width in enumerate(widths):
+        if blocks[-1] and used + width + 2 > room:
+            blocks.append([])
+            used = 0
+        blocks[-1].append(i)
+        used += width + 2
+    return blocks
 
 
 def _short(label: str) -> str:
@@ -81,23 +104,26 @@ def _render_reps(report: Report, console: Console) -> None:
         return
     daily = report.name == "daily"
     ids = [m.id for m in metrics_for(report.name) if any(m.id in b.metrics for b in blocks)]
-    per_table = max(1, (min(console.width, 80) - METRIC_WIDTH - 2) // (REP_COLUMN + 3))
-    columns: list[tuple[str, dict[str, MetricValue]]] = [(b.name, b.metrics) for b in blocks]
+    columns: list[tuple[str, str, dict[str, MetricValue]]] = [(b.name, b.role, b.metrics) for b in blocks]
     if daily:
-        columns.append(("Team", report.current.metrics))
-    for start in range(0, len(columns), per_table):
-        chunk = columns[start:start + per_table]
-        title = "Per rep" + (" (previous working day in brackets)" if daily else "")
-        table = Table(title=title if start == 0 else None, title_justify="left", box=box.SIMPLE_HEAD,
+        columns.append(("Team", "", report.current.metrics))
+    mark = _unicode(console)
+    cells = [[_cell(metrics.get(metric_id), with_previous=daily, mark=mark) for metric_id in ids]
+             for _, _, metrics in columns]
+    # a column is as wide as its longest value and its name (a name past NAME_WIDTH folds, never is cut)
+    widths = [max([REP_COLUMN, min(len(safe_line(name)), NAME_WIDTH), *(len(c.plain) for c in column)])
+              for (name, _, _), column in zip(columns, cells, strict=True)]
+    title = "Per rep" + (" (previous working day in brackets)" if daily else "")
+    for n, block in enumerate(_blocks(widths, console.width - METRIC_WIDTH - 2)):
+        table = Table(title=title if n == 0 else None, title_justify="left", box=box.SIMPLE_HEAD,
                       pad_edge=False, show_edge=False)
         table.add_column("Metric", max_width=METRIC_WIDTH, overflow="fold")
-        for name, _ in chunk:
-            role = next((b.role for b in blocks if b.name == name), "")
-            header = Text(f"{safe_line(name)[:REP_COLUMN]}\n{role}" if role else safe_line(name))  # never markup
-            table.add_column(header, justify="right", max_width=REP_COLUMN + 3, overflow="fold")
-        for metric_id in ids:
-            row = [_cell(metrics.get(metric_id), with_previous=daily, mark=_unicode(console)) for _, metrics in chunk]
-            table.add_row(Text(metric_def(metric_id).title), *row)
+        for i in block:
+            name, role, _ = columns[i]
+            header = Text(f"{safe_line(name)}\n{role}" if role else safe_line(name))  # never markup
+            table.add_column(header, justify="right", min_width=widths[i], max_width=widths[i], overflow="fold")
+        for row, metric_id in enumerate(ids):
+            table.add_row(Text(metric_def(metric_id).title), *[cells[i][row] for i in block])
         console.print(table)
 
 
@@ -109,7 +135,7 @@ def _render_section(section: Section, console: Console) -> None:
         columns, rows, cell_units = [columns[0], *[str(r[0]) for r in rows]], [
             [columns[i], *[r[i] for r in rows]] for i in range(1, len(columns))], [
             [None, *[cell_units[r][i] for r in range(len(rows))]] for i in range(1, len(columns))]
-    per_table = max(1, (min(console.width, 80) - METRIC_WIDTH - 2) // (REP_COLUMN + 3))
+    per_table = max(1, (console.width - METRIC_WIDTH - 2) // (REP_COLUMN + 3))
     body = columns[1:]
     for start in range(0, max(len(body), 1), per_table):
         table = Table(title=Text(section.title) if start == 0 else None, title_justify="left",

@@ -28,7 +28,9 @@ def test_dry_run_prints_a_multipart_alternative_mail():
     assert msg.get_content_type() == "multipart/alternative"
     assert msg["To"] == "head@example.com"
     doc = json.loads(run_cli("daily", "--data", str(SAMPLE), "--date", "2026-11-18", "--format", "json").stdout)
-    statuses = [m["status"] for m in doc["metrics"].values() if m["status"]]
+    # the figures of the day: actions per SDR and per AE against 30 and 15 (the cohort ratio is left out)
+    statuses = [doc["metrics"][k]["status"] for k in ("actions_per_day_sdr", "actions_per_day_ae")]
+    assert all(statuses) and doc["metrics"]["conv_demo_appointed"]["status"]
     good = statuses.count("good")
     assert str(msg["Subject"]) == f"Daily sales report — Wed 18 Nov 2026 — {good} of {len(statuses)} on target"
     text = msg.get_body(("plain",)).get_content()
@@ -179,3 +181,19 @@ def test_a_rep_whose_address_is_not_one_is_skipped_the_others_get_mail(tmp_path)
     assert f"{victim} gets no mail" in said
     recipients = [line for line in proc.stdout.splitlines() if line.startswith("To: ")]
     assert recipients and not any("spy@" in line or "elena" in line for line in recipients)  # the others' mail only
+
+
+
+def test_a_reps_daily_mail_counts_that_reps_figures_of_the_day():
+    from salesreport.api import load
+    from salesreport.outputs.mail import for_rep, subject_for
+    from salesreport.periods import parse_day
+    from salesreport.report.build import build_report
+
+    doc = json.loads(run_cli("daily", "--data", str(SAMPLE), "--date", "2026-11-18", "--format", "json").stdout)
+    rep, block = next((n, b) for n, b in doc["by_rep"].items() if b["role"] == "SDR")
+    day = block["metrics"]["actions_per_day_sdr"]
+    assert day["target"] == 30 and day["status"] in ("good", "warn", "bad")  # each SDR's actions vs 30 a day
+    config, facts = load(str(SAMPLE), None, None)
+    report = build_report("daily", facts, config, parse_day("2026-11-18", config))
+    assert subject_for(for_rep(report, rep), "{on_target} of {rated}") == f"{int(day['status'] == 'good')} of 1"

@@ -150,10 +150,12 @@ METRICS: list[Metric] = [
         for t in ("call", "email", "message", "meeting")
     ],
     _m("actions_per_day_sdr", 18, "Actions per SDR per day", P,
-       "sales actions by SDRs / (active SDRs × working days); per rep: actions / working days", WE, "actions",
+       "sales actions by SDRs / (active SDRs × working days); per rep: actions / working days",
+       {WEEKLY, DAILY}, "actions",
        direction=UP, target=30, per_rep=True, role="SDR"),
     _m("actions_per_day_ae", 18, "Actions per AE per day", P,
-       "sales actions by AEs / (active AEs × working days); per rep: actions / working days", WE, "actions",
+       "sales actions by AEs / (active AEs × working days); per rep: actions / working days",
+       {WEEKLY, DAILY}, "actions",
        direction=UP, target=15, per_rep=True, role="AE"),
     # --- pipeline as of the period end
     _m("outreach_sdr", 20, "SDR pipeline (open deals)", C, "open deals at work_started..demo_appointed", WE,

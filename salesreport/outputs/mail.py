@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ..config import Config
+from ..engine.registry import metric_def
 from ..errors import ConfigError, DeliveryError
-from ..model import Report
+from ..model import Report, Status
 
 SECURITY = ("starttls", "ssl", "none")
 DEFAULT_SUBJECT = "{report} sales report — {period} — {on_target} of {rated} on target"
@@ -71,14 +72,26 @@ def subject_for(report: Report, template: str) -> str:
     """The subject line, e.g. "Daily sales report — Wed 18 Nov 2026 — 3 of 5 on target"."""
     p = report.current.period
     period = {"day": p.start.strftime("%a %d %b %Y"), "month": p.start.strftime("%B %Y")}.get(p.kind, p.label)
-    on_target, rated = report.current.on_target()
+    rated = _rated(report)
     fields = {"report": report.name.capitalize(), "period": period, "label": p.label,
-              "on_target": on_target, "rated": rated}
+              "on_target": sum(mv.status is Status.GOOD for mv in rated), "rated": len(rated)}
     try:
         return template.format(**fields)
     except (KeyError, IndexError, ValueError) as exc:
         raise ConfigError(f"[smtp] subject {template!r} cannot be filled ({exc}); it may use "
                           f"{{{'}, {'.join(fields)}}}.") from None
+
+
+def _rated(report: Report) -> list:
+    """The figures with a status the subject counts. A daily mail counts the figures of the day (actions per
+    SDR or AE against their daily target), not the cohort ratios that move over months; one rep's mail
+    counts that rep's own."""
+    pr = report.current
+    if report.name != "daily":
+        return [mv for mv in pr.metrics.values() if mv.status is not None]
+    blocks = list(pr.by_rep.values())
+    pool = blocks[0].metrics if len(blocks) == 1 else pr.metrics
+    return [mv for metric_id, mv in pool.items() if mv.status is not None and metric_def(metric_id).ratio_of is None]
 
 
 def build_message(

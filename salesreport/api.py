@@ -60,7 +60,7 @@ def run_with_config(request: ReportRequest, progress=None) -> tuple[Config, Repo
     else:
         report = build_report(request.report, facts, config, period, periods=request.periods,
                               since=request.since, reps=request.reps, progress=progress)
-    report.findings = findings_for(facts, period.end)
+    report.findings = findings_for(facts, period.end, future=False)
     emails = facts.reps.loc[facts.reps["email"].fillna("") != "", ["name", "email"]]
     report.rep_emails = dict(zip(emails["name"], emails["email"], strict=True))
     report.generated_at = datetime.now(config.tz).strftime("%Y-%m-%d %H:%M %Z")

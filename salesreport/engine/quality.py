@@ -11,8 +11,10 @@ from .formulas import zero_amount_after_qualified
 from .funnel import Facts
 
 
-def findings_for(facts: Facts, as_of: date) -> list[Finding]:
-    """Data-quality findings as of a day; loading errors are raised before this is reached."""
+def findings_for(facts: Facts, as_of: date, future: bool = True) -> list[Finding]:
+    """Data-quality findings as of a day; loading errors are raised before this is reached. With `future`
+    (check, as of today) deals created after the day are a finding; a report on a past period leaves them
+    out: a deal created after the period is no fault of the data."""
     until = np.datetime64(as_of, "ns") + np.timedelta64(1, "D")
     d = facts.deals
     out = [Finding("warning", "input", w, list(facts.warning_ids.get(w, ()))) for w in facts.warnings]
@@ -30,8 +32,8 @@ def findings_for(facts: Facts, as_of: date) -> list[Finding]:
         ids = list(d.loc[signed_no_amount, "deal_id"])
         out.append(Finding("warning", "signed_without_amount",
                            f"{len(ids)} signed deal(s) have no amount and add nothing to revenue.", ids))
-    future = d["created_at"].to_numpy() >= until
-    if future.any():
-        ids = list(d.loc[future, "deal_id"])
+    later = d["created_at"].to_numpy() >= until
+    if future and later.any():
+        ids = list(d.loc[later, "deal_id"])
         out.append(Finding("warning", "created_in_future", f"{len(ids)} deal(s) are created after {as_of}.", ids))
     return out

@@ -20,8 +20,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..engine.registry import METRICS, metric_def, metrics_for
 from ..errors import DeliveryError
-from ..model import MetricValue, Report
-from .format import fmt_target
+from ..model import Direction, MetricValue, Report
+from .format import EMPTY, fmt_target
 from .grid import (
     HEADER_COLOUR,
     HEADER_ROW,
@@ -94,15 +94,15 @@ def _widths(ws: Worksheet, widths: dict[int, float]) -> None:
 
 def _definitions(wb: Workbook, report: Report) -> None:
     ws = wb.create_sheet("Definitions")
-    ws.cell(row=1, column=1, value="Metric definitions (SPEC ids are stable JSON keys)").font = TITLE
-    _header(ws, ["#", "Id", "Metric", "Formula", "Unit", "Target", "Direction", "Reports"])
+    ws.cell(row=1, column=1, value="Metric definitions (the metric id is the figure's key in the JSON output)").font = TITLE
+    _header(ws, ["#", "Metric id", "Metric", "Formula", "Unit", "Target", "Direction", "Reports"])
     shown = {m.id for m in metrics_for(report.name)}
     ordered = sorted(METRICS, key=lambda m: (m.id not in shown, m.number, METRICS.index(m)))
     for row, m in enumerate(ordered, start=HEADER_ROW + 1):
         mv = report.current.metrics.get(m.id) or MetricValue(id=m.id, value=None, unit=m.unit, target=m.target,
                                                              target_max=m.target_max)
         values = [m.id, m.title, m.formula, m.unit.value, fmt_target(mv, m.direction.value),
-                  m.direction.value, ", ".join(sorted(m.reports))]
+                  EMPTY if m.direction is Direction.NONE else m.direction.value, ", ".join(sorted(m.reports))]
         ws.cell(row=row, column=1, value=m.number)
         for column, text in enumerate(values, start=2):
             text_cell(ws, row, column, text)

@@ -88,6 +88,7 @@ class Attachment(str, Enum):
 AttachOpt = Annotated[Attachment | None, typer.Option("--attach", help="xlsx: attach the report's workbook to the mail.")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the mail(s) instead of sending.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on stderr (errors still show).")]
+WarningsInMailOpt = Annotated[bool, typer.Option("--warnings-in-mail", help="Also put the data warnings into the mails (by default they go to stderr, the cron log, only).")]
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,7 @@ class Mailing:
     attach: Attachment | None = None
     dry_run: bool = False
     quiet: bool = False
+    warnings_in_mail: bool = False
 
 
 def _fail(exc: SalesReportError, verbose: bool) -> None:
@@ -166,7 +168,8 @@ def _mail(result, config, mailing: Mailing, err: Console) -> None:
 
     settings = smtp_settings(config)
     messages, notes = messages_for(result, list(mailing.emails), settings, per_rep=mailing.per_rep,
-                                   attach_xlsx=mailing.attach is Attachment.xlsx, templates=config.templates)
+                                   attach_xlsx=mailing.attach is Attachment.xlsx, templates=config.templates,
+                                   warnings=mailing.warnings_in_mail)
     for note in notes:
         err.print(f"Warning: {safe_text(note)}", style="yellow", markup=False)
     if mailing.dry_run:
@@ -255,9 +258,10 @@ def _period_command(report: str, period_option: object, doc: str) -> None:
         preset: PresetOpt = None, to: ToOpt = None, credentials: CredentialsOpt = None,
         email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
         quiet: QuietOpt = False, verbose: VerboseOpt = False, force: ForceOpt = False,
+        warnings_in_mail: WarningsInMailOpt = False,
     ) -> None:
         _report_command(report, period, data, config, since, periods, rep, pipeline, format, out, verbose,
-                        mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet),
+                        mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet, warnings_in_mail),
                         delivery=Delivery(to, credentials, force), preset=preset)
 
     command.__annotations__["period"] = period_option  # --month / --week / --date
@@ -300,13 +304,15 @@ def team(
     preset: PresetOpt = None, to: ToOpt = None, credentials: CredentialsOpt = None,
     email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, force: ForceOpt = False,
+    warnings_in_mail: WarningsInMailOpt = False,
 ) -> None:
     """Ramp (days from hire to first action, demo, deal, quota), quota attainment, win rates per rep.
 
     Example: salesreport team --data sample_data --month 2026-10 --compare-at 2026-06-01
     """
     _report_command("team", month, data, config, since, 1, rep, pipeline, format, out, verbose, compare_at,
-                    Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet), Delivery(to, credentials, force),
+                    Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet, warnings_in_mail),
+                    Delivery(to, credentials, force),
                     preset)
 
 

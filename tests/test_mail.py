@@ -197,3 +197,25 @@ def test_a_reps_daily_mail_counts_that_reps_figures_of_the_day():
     config, facts = load(str(SAMPLE), None, None)
     report = build_report("daily", facts, config, parse_day("2026-11-18", config))
     assert subject_for(for_rep(report, rep), "{on_target} of {rated}") == f"{int(day['status'] == 'good')} of 1"
+
+
+def test_data_warnings_go_to_the_cron_log_not_into_every_mail():
+    args = ("daily", "--data", str(SAMPLE), "--date", "2026-11-18", "--email", "head@example.com", "--per-rep",
+            "--dry-run")
+    proc = run_cli(*args)
+    assert proc.returncode == 0, proc.stderr
+    assert "moves backwards" in proc.stderr  # the person who set up the job sees it
+    bodies = [part.get_content() for part in _parts(proc.stdout)]
+    assert bodies and not any("moves backwards" in body for body in bodies)
+    bodies = [part.get_content() for part in _parts(run_cli(*args, "--warnings-in-mail").stdout)]
+    assert all("moves backwards" in body for body in bodies)
+
+
+def _parts(dry_run: str) -> list:
+    """The text and HTML parts of every message a --dry-run printed (one multipart/alternative each)."""
+    out = []
+    for text in dry_run.split("\nContent-Type: multipart/alternative")[1:]:
+        msg = email.message_from_string("Content-Type: multipart/alternative" + text, policy=policy.default)
+        out += [msg.get_body(("plain",)), msg.get_body(("html",))]
+    assert None not in out
+    return out

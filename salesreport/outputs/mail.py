@@ -200,13 +200,16 @@ def send(messages: list[EmailMessage], settings: SmtpSettings) -> None:
 
 def messages_for(
     report: Report, recipients: list[str], settings: SmtpSettings, *, per_rep: bool, attach_xlsx: bool,
-    templates: Path | None = None,
+    templates: Path | None = None, warnings: bool = False,
 ) -> tuple[list[EmailMessage], list[str]]:
     """The team mail to `recipients`, and with per_rep one mail per rep with an e-mail address.
-    Returns the messages and notes (reps without an address)."""
+    Returns the messages and notes (reps without an address). The data warnings are for whoever set up the
+    job (stderr, the cron log): a mail carries them only with `warnings`."""
     from .html import environment, render_html, render_text
     from .xlsx import workbook_bytes
 
+    if not warnings:
+        report = replace(report, warnings=[])
     env = environment(templates)
     label = report.current.period.label
 

@@ -113,6 +113,18 @@ def _is_file(path: Path) -> bool:
         return False
 
 
+NOT_A_ZONE = 'is not an IANA time zone; use a name like "Europe/Berlin", "America/New_York" or "UTC".'
+
+
+def is_time_zone(name: str) -> bool:
+    """Whether `name` is an IANA time zone this machine knows (tzdata)."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
 def load_config(path: Path | None) -> Config:
     """Read and validate a config file; None gives the defaults."""
     if path is None:
@@ -165,13 +177,8 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
 
     report = get.table("report")
     timezone = get.str_value("report.timezone", report.get("timezone", "UTC"))
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            f"{where}: [report] timezone = {timezone!r} is not an IANA time zone; "
-            'use a name like "Europe/Berlin", "America/New_York" or "UTC".'
-        ) from None
+    if not is_time_zone(timezone):
+        raise ConfigError(f"{where}: [report] timezone = {timezone!r} {NOT_A_ZONE}")
     week_start = get.str_value("report.week_start", report.get("week_start", "monday")).lower()
     if week_start not in ("monday", "sunday"):
         raise ConfigError(f'{where}: [report] week_start must be "monday" or "sunday", not {week_start!r}.')

@@ -14,11 +14,10 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
-from .config import load_config, parse_config
+from .config import NOT_A_ZONE, is_time_zone, load_config, parse_config
 from .errors import InputError, SalesReportError, UsageError
 from .model import ACTION_TYPES, STAGES
 from .outputs.files import write_atomic
@@ -275,12 +274,8 @@ def write_starter(paths: list[Path], out: Path, force: bool, encoding: str | Non
     if out.exists() and not force:
         raise InputError(f"{out} exists already; init does not overwrite it. Pass --force to replace it, or "
                          "--out another file.")
-    if timezone is not None:
-        try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise UsageError(f"--timezone {timezone!r} is not an IANA time zone; use a name like \"Europe/Berlin\", "
-                             '"America/Mexico_City" or "UTC".') from None
+    if timezone is not None and not is_time_zone(timezone):
+        raise UsageError(f"--timezone {timezone!r} {NOT_A_ZONE}")
     starter = inspect(paths, out.parent, encoding, timezone)
     write_atomic(out, render(starter))
     try:

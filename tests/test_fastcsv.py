@@ -4,6 +4,7 @@ accepts the format or words the error."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -279,3 +280,20 @@ def test_the_whitespace_set_is_exactly_what_str_strip_removes():
     from salesreport.sources.fastcsv import _WHITESPACE
 
     assert _WHITESPACE == "".join(ch for ch in map(chr, range(sys.maxunicode + 1)) if ch.isspace())
+
+
+def test_pipeline_filter_on_the_fast_paths_actions(tmp_path):
+    """--pipeline keeps the actions on its deals and on no deal, whichever path read the activities."""
+    (tmp_path / "deals.csv").write_text("deal_id,owner,created_at,stage,pipeline\n"
+                                        "D1,Anna,2026-03-02,work_started,Direct\n"
+                                        "D2,Anna,2026-03-02,work_started,Partner\n", encoding="utf-8")
+    rows = [f"Anna,call,2026-03-{1 + i % 28:02d} 10:00:00,{('D1', 'D2', '')[i % 3]},yes" for i in range(40_000)]
+    (tmp_path / "activities.csv").write_text("owner,type,occurred_at,deal_id,done\n" + "\n".join(rows) + "\n",
+                                             encoding="utf-8")
+    assert (tmp_path / "activities.csv").stat().st_size >= FAST_PATH_MIN_BYTES  # the fast path reads it
+    for pipeline, expected in (("Direct", 26_667), ("Partner", 26_666)):  # its deal's third and the deal-less third
+        result = CliRunner().invoke(app, ["monthly", "--data", str(tmp_path), "--month", "2026-03",
+                                          "--pipeline", pipeline, "--format", "json"])
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.stdout)
+        assert doc["metrics"]["sales_actions"]["value"] == expected

@@ -70,7 +70,8 @@ class Facts:
 
     def role_of(self, owners: pd.Index | pd.Series) -> pd.Series:
         roles = self.reps.set_index("name")["role"] if len(self.reps) else pd.Series(dtype=object)
-        return pd.Series(owners, index=owners).map(roles).fillna("unknown")
+        # object before filling: without reps every role is missing, a float column pandas will not fill with text
+        return pd.Series(owners, index=owners).map(roles).astype(object).fillna("unknown")
 
 
 def _day(value) -> date:

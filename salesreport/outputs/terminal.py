@@ -128,24 +128,28 @@ def _render_reps(report: Report, console: Console) -> None:
 
 
 def _render_section(section: Section, console: Console) -> None:
-    """A section table; a wide one is turned (its rows become columns) and split to fit 80 columns."""
+    """A section table; a wide one is turned (its rows become columns) and split into blocks that fit the
+    terminal, each column as wide as its values."""
     columns, rows = section.columns, section.rows
     cell_units = [[section.unit_of(r, c) for c in range(len(row))] for r, row in enumerate(rows)]
     if len(columns) > 5 and rows:  # turned: column i becomes row i, its cells keep their units
         columns, rows, cell_units = [columns[0], *[str(r[0]) for r in rows]], [
             [columns[i], *[r[i] for r in rows]] for i in range(1, len(columns))], [
             [None, *[cell_units[r][i] for r in range(len(rows))]] for i in range(1, len(columns))]
-    per_table = max(1, (console.width - METRIC_WIDTH - 2) // (REP_COLUMN + 3))
     body = columns[1:]
-    for start in range(0, max(len(body), 1), per_table):
-        table = Table(title=Text(section.title) if start == 0 else None, title_justify="left",
+    texts = [[_section_value(v, unit) for v, unit in zip(row[1:], units[1:], strict=True)]
+             for row, units in zip(rows, cell_units, strict=True)]
+    widths = [max([REP_COLUMN, min(len(safe_line(name)), NAME_WIDTH), *(len(t[i]) for t in texts)])
+              for i, name in enumerate(body)]
+    for n, block in enumerate(_blocks(widths, console.width - METRIC_WIDTH - 2) if body else [[]]):
+        table = Table(title=Text(section.title) if n == 0 else None, title_justify="left",
                       box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
         table.add_column(Text(safe_line(columns[0])), max_width=METRIC_WIDTH, overflow="fold")
-        for name in body[start:start + per_table]:  # team and competitor names come from the CRM: never markup
-            table.add_column(Text(safe_line(name)), justify="right", max_width=REP_COLUMN + 3, overflow="fold")
-        for row, units in zip(rows, cell_units, strict=True):
-            cells = list(zip(row[1:], units[1:], strict=True))[start:start + per_table]
-            table.add_row(Text(safe_line(row[0])), *[Text(_section_value(v, unit)) for v, unit in cells])
+        for i in block:  # team and competitor names come from the CRM: never markup
+            table.add_column(Text(safe_line(body[i])), justify="right", min_width=widths[i], max_width=widths[i],
+                             overflow="fold")
+        for row, values in zip(rows, texts, strict=True):
+            table.add_row(Text(safe_line(row[0])), *[Text(values[i]) for i in block])
         console.print(table)
 
 

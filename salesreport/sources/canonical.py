@@ -258,7 +258,7 @@ def read_csv_text(path: Path, encoding: str | None = None, wanted: set[str] | No
         raise InputError(f"{path.name}: not a readable CSV file ({exc}). Save it as CSV from the CRM or Excel.") from None
     # a column without a header is named for what it is, not pandas' "Unnamed: 7"
     positions = used if used is not None else range(len(df.columns))
-    df.columns = [f"column {i + 1} (no header)" if i < len(written) and not written[i] else str(c).strip()
+    df.columns = [no_header(i) if i < len(written) and not written[i] else str(c).strip()
                   for i, c in zip(positions, df.columns, strict=False)]
     df = _drop_footer(df)
     # pandas renames a repeated header (amount, amount.1): keep the header row as written, for the check
@@ -386,7 +386,7 @@ def _sheet_frame(ws, name: str) -> pd.DataFrame:
         rows.pop()
     columns, seen = [], {}
     for i, h in enumerate(written):  # as pandas names them: a blank header, a repeated one (amount.1)
-        label = h or f"column {i + 1} (no header)"
+        label = h or no_header(i)
         seen[label] = seen.get(label, -1) + 1
         columns.append(label if not seen[label] else f"{label}.{seen[label]}")
     df = pd.DataFrame([r + [""] * (width - len(r)) for r in rows], columns=columns, dtype=object) if width else \
@@ -515,7 +515,7 @@ def _honour_columns(preset: Preset, raw: dict[str, pd.DataFrame], tables: dict[s
         if actual is None:
             raise InputError(
                 f'{files.get(role, role)}: [columns.deals] {column} = "{safe_line(header, 80)}" names no column of '
-                f"the export (found: {', '.join(map(str, list(source.columns)[:20]))}). Fix the header in "
+                f"the export (found: {_listed([str(c) for c in source.columns])}). Fix the header in "
                 "salesreport.toml, or remove the line to let the preset read it.")
         values = source[actual]
         if isinstance(values, pd.DataFrame):  # a repeated header: the first one
@@ -570,7 +570,7 @@ def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped
         actual = header if header in df.columns else by_lower.get(header.lower())
         if actual is None:
             if required:
-                headers = [h or f"column {i + 1} (no header)"  # all of them, also those not read
+                headers = [h or no_header(i)  # all of them, also those not read
                            for i, h in enumerate(df.attrs.get("written_headers") or map(str, df.columns))]
                 close = difflib.get_close_matches(header, headers, n=1)
                 hint = f' The closest header is "{close[0]}".' if close else ""
@@ -613,6 +613,11 @@ def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped
             out[column] = parse_booleans(values, source=source, column=header, default=column == "done")
     out.attrs["headers"] = shown
     return out
+
+
+def no_header(i: int) -> str:
+    """The name of column i (0-based) whose header cell is empty, in messages and frames (not "Unnamed: 7")."""
+    return f"column {i + 1} (no header)"
 
 
 def _listed(headers: list[str], shown: int = 30) -> str:
@@ -926,8 +931,11 @@ def _filter_pipeline(ds: Dataset, pipeline: str) -> None:
         a = ds.activities
         ds.activities = a[(a["deal_id"] == "") | a["deal_id"].isin(ids)].reset_index(drop=True)
     if ds.actions is not None:  # actions on deals of other pipelines go too; those on no deal stay
-        ds.con.register("pipeline_deals", ds.deals[["deal_id"]])
-        ds.con.execute(f"DELETE FROM {ds.actions} WHERE deal_id <> '' AND deal_id NOT IN "
-                       "(SELECT deal_id FROM pipeline_deals)")
-        ds.con.unregister("pipeline_deals")
+        ds.con.register("pipeline_frame", ds.deals[["deal_id"]])
+        ds.con.execute("CREATE TABLE pipeline_deals AS SELECT deal_id::VARCHAR AS deal_id FROM pipeline_frame")
+        ds.con.unregister("pipeline_frame")
+        # a view over the actions (a table, or the fast path's view): nothing is rewritten
+        ds.con.execute(f"CREATE VIEW pipeline_actions AS SELECT * FROM {ds.actions} "
+                       "WHERE deal_id = '' OR deal_id IN (SELECT deal_id FROM pipeline_deals)")
+        ds.actions = "pipeline_actions"
 

@@ -113,11 +113,10 @@ class _Layout:
                 f"auto_detect = false, null_padding = true, strict_mode = true, parallel = {str(parallel).lower()}, "
                 "encoding = 'utf-8'))")
 
-    def query(self, tz: str, footer: bool = True) -> str:
+    def query(self, tz: str) -> str:
         """SELECT of each chosen column typed, and `_outside`: the row has a cell outside the fast path (a
         format it does not type) or is a report footer. Each value is typed once, then tested. (A file with a
-        NUL anywhere never gets here: _layout declines it.) Without `footer`, no footer is looked for: a
-        table whose required date is then empty flags it anyway."""
+        NUL anywhere never gets here: _layout declines it.)"""
         values, flags = [], []
         for column, (index, kind) in self.chosen.items():
             values.append(f"{_typed(f'c{index}', kind, tz)} AS {column}")
@@ -128,11 +127,10 @@ class _Layout:
                              f"TIMESTAMP '{FIRST_DAY}' AND TIMESTAMP '{LAST_DAY}'))")
             elif kind != "text":
                 flags.append(f"(c{index} <> '' AND {column} IS NULL)")
-        if footer:
-            others = [f"c{index} = ''" for index, _ in self.chosen.values() if index != 0]
-            match = f"regexp_matches(c0, {_quote(_FOOTER)})"  # a footer row leaves the other cells empty
-            flags.append(f"CASE WHEN {' AND '.join(others)} THEN {match} ELSE false END" if others else match)
-        cells = ", ".join(f"c{i}" for i in self.used(footer))
+        others = [f"c{index} = ''" for index, _ in self.chosen.values() if index != 0]
+        match = f"regexp_matches(c0, {_quote(_FOOTER)})"  # a footer row leaves the other cells empty
+        flags.append(f"CASE WHEN {' AND '.join(others)} THEN {match} ELSE false END" if others else match)
+        cells = ", ".join(f"c{i}" for i in self.used(footer=True))
         return (f"SELECT {', '.join(self.chosen)}, {' OR '.join(flags) or 'false'} AS _outside "
                 f"FROM (SELECT {cells}, {', '.join(values)} FROM {{source}})")
 
@@ -263,8 +261,7 @@ def read_actions(con, path: Path, schema: dict[str, tuple[bool, str]], config: C
         con.execute(f"CREATE TYPE {types[column]} AS ENUM ({', '.join(map(_quote, sorted(values)))})")
     if "done" in cell:  # 1 done, 0 not done, NULL empty (done), −1 not a flag
         d = cell["done"]
-        done = (f"CASE WHEN {d} = '' THEN NULL WHEN lower({d}) IN ({', '.join(map(_quote, sorted(TRUE_WORDS)))}) "
-                f"THEN 1 WHEN lower({d}) IN ({', '.join(map(_quote, sorted(FALSE_WORDS)))}) THEN 0 ELSE -1 END")
+        done = f"CASE WHEN {d} = '' THEN NULL ELSE coalesce({_typed(d, 'bool', config.timezone)}::TINYINT, -1) END"
     else:
         done = "NULL"
     created = _run(con, layout, f"""

@@ -84,33 +84,36 @@ def place_stages(names: list[str], deals: pd.DataFrame, history: pd.DataFrame | 
     `probability` (0–100, or 0–1 for the whole column) and `stage_order` (numbers), as text or typed;
     `history` has deal_id, stage and a sortable entered_at."""
     stage = deals["stage"].fillna("").astype(str).str.strip() if "stage" in deals else pd.Series("", index=deals.index)
-    counts = stage.value_counts()
     status = (deals["status"].fillna("").astype(str).str.lower().str.strip().map(STATUS_WORDS).fillna("")
               if "status" in deals else pd.Series("", index=deals.index))
     probability = _numbers(deals, "probability")
     if probability.notna().any() and probability.max() <= 1:
         probability = probability * 100  # HubSpot writes 0.2 for 20 %
-    order = _numbers(deals, "stage_order")
+    # one row per stage name found on the deals: its evidence, computed once for all names
+    by_stage = pd.DataFrame({"stage": stage, "won": status == "won", "lost": status == "lost",
+                             "open": status == "open", "percent": probability,
+                             "order": _numbers(deals, "stage_order")})
+    by_stage = by_stage[by_stage["stage"] != ""].groupby("stage").agg(
+        deals=("won", "size"), won=("won", "sum"), lost=("lost", "sum"), open=("open", "sum"),
+        percent=("percent", "median"), order=("order", "median"))
     steps = _history_steps(history if history is not None else pd.DataFrame())
-    open_names = [n for n in counts.index if n and not _closed(status[stage == n], probability[stage == n].median())]
+    open_names = [n for n, row in by_stage.iterrows() if not _closed(row)]  # stage names: a few dozen
     out = []
     for name in names:
-        mine = stage == name
-        n = int(counts.get(name, 0))
-        percent = probability[mine].median()
-        if pd.notna(percent):  # the CRM's own word on the stage, also where won deals stay in it (Pipedrive)
-            stage_ = by_probability(float(percent))
-            if percent in (0, 100) and (status[mine] == "open").mean() <= 0.5:  # a closed stage (HubSpot's)
-                stage_ = "signed" if percent == 100 else "lost"
-            out.append(Placement(name, stage_, n, f"probability {percent:g} %"))
+        row = by_stage.loc[name] if name in by_stage.index else None
+        n = 0 if row is None else int(row["deals"])
+        if row is not None and pd.notna(row["percent"]):  # the CRM's own word, also where won deals stay (Pipedrive)
+            place = (("signed" if row["percent"] == 100 else "lost") if _closed(row)
+                     else by_probability(float(row["percent"])))
+            out.append(Placement(name, place, n, f"probability {row['percent']:g} %"))
             continue
-        outcome = _outcome(status[mine])
+        outcome = None if row is None else _outcome(row)
         if outcome is not None:
             word = "won" if outcome == "signed" else "lost"
-            out.append(Placement(name, outcome, n, f"{int((status[mine] == word).sum())} of {n} deals {word}"))
+            out.append(Placement(name, outcome, n, f"{int(row[word])} of {n} deals {word}"))
             continue
-        by_order = _spread(name, open_names, order.groupby(stage).median(), "the CRM's stage order")
-        by_history = _spread(name, [*open_names, *(s for s in steps.index if s not in counts.index)],
+        by_order = _spread(name, open_names, by_stage["order"], "the CRM's stage order")
+        by_history = _spread(name, [*open_names, *(s for s in steps.index if s not in by_stage.index)],
                              steps["step"], "the order deals enter stages in the history")
         guess = guess_by_words(name)
         if by_order is None and by_history is not None and guess is not None and steps.at[name, "deals"] < SUPPORT:
@@ -129,20 +132,17 @@ def _numbers(df: pd.DataFrame, column: str) -> pd.Series:
     return pd.to_numeric(df[column], errors="coerce").astype("float64")
 
 
-def _closed(status: pd.Series, percent: float) -> bool:
-    """Whether a stage is a closed one, by its probability (100 % / 0 % with few open deals) or its outcome;
-    the open stages alone are spread over the open canonical stages."""
-    if pd.notna(percent):
-        return percent in (0, 100) and (status == "open").mean() <= 0.5
-    return _outcome(status) is not None
+def _closed(row: pd.Series) -> bool:
+    """Whether a stage (a row of by_stage) is a closed one: by its probability, 100 % / 0 % with at most half
+    its deals open; else by its outcome. The open stages alone are spread over the open canonical stages."""
+    if pd.notna(row["percent"]):
+        return row["percent"] in (0, 100) and row["open"] <= row["deals"] / 2
+    return _outcome(row) is not None
 
 
-def _outcome(status: pd.Series) -> str | None:
+def _outcome(row: pd.Series) -> str | None:
     """signed / lost when most of a stage's deals are closed that way."""
-    if not len(status):
-        return None
-    won, lost = (status == "won").mean(), (status == "lost").mean()
-    return "signed" if won > 0.5 else "lost" if lost > 0.5 else None
+    return "signed" if row["won"] > row["deals"] / 2 else "lost" if row["lost"] > row["deals"] / 2 else None
 
 
 def _spread(name: str, names: list[str], keys: pd.Series, what: str) -> tuple[str, str] | None:

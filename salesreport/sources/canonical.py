@@ -666,7 +666,7 @@ def _place_stages(config: Config, tables: dict[str, pd.DataFrame], names: dict[s
     if "stage" not in deals and history is None:
         return config
     lookup = stage_lookup(config)
-    found = [] if "stage" not in deals else list(deals["stage"])
+    found = [] if "stage" not in deals else list(pd.unique(deals["stage"]))  # a million deals, a dozen names
     if history is not None:
         found += list(pd.unique(history["stage"]))
     unknown = sorted({n.strip() for n in found if isinstance(n, str) and n.strip().lower() not in lookup})

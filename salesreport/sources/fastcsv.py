@@ -48,17 +48,26 @@ def _text(col: str) -> str:
             f"THEN trim({col}, {spaces}) ELSE coalesce({col}, '') END")
 
 
+def _iso(col: str) -> str:
+    """Whether a cell is an ISO date or time of the fast path's grammar."""
+    return f"regexp_full_match({col}, '{_DATE}({_TIME}(Z|[+-]\\d{{2}}:\\d{{2}})?)?')"
+
+
+def _instant(col: str, tz: str) -> str:
+    """The timestamp (naive, in `tz`) of a cell that matches _iso: each form gets the cast it needs."""
+    offset = f"{col}[-1] = 'Z' OR ({col}[-3] = ':' AND {col}[-6] IN ('+', '-') AND length({col}) > 16)"
+    return (f"CASE WHEN length({col}) = 10 THEN try_strptime({col}, '%Y-%m-%d') "
+            f"WHEN {offset} THEN timezone({_quote(tz)}, try_cast({col} AS TIMESTAMPTZ)) "
+            f"ELSE try_cast({col} AS TIMESTAMP) END")
+
+
 def _typed(col: str, kind: str, tz: str) -> str:
     """SQL for the typed value of a trimmed varchar column; NULL where the cell is outside the fast path
     (an empty cell is NULL too, and typed as the general parser types it: NaT, NaN, or the default flag)."""
     if kind == "text":
         return col
     if kind == "datetime":  # one match of the whole grammar, then the cast its form needs
-        offset = f"{col}[-1] = 'Z' OR ({col}[-3] = ':' AND {col}[-6] IN ('+', '-') AND length({col}) > 16)"
-        return (f"CASE WHEN regexp_full_match({col}, '{_DATE}({_TIME}(Z|[+-]\\d{{2}}:\\d{{2}})?)?') THEN "
-                f"CASE WHEN length({col}) = 10 THEN try_strptime({col}, '%Y-%m-%d') "
-                f"WHEN {offset} THEN timezone({_quote(tz)}, try_cast({col} AS TIMESTAMPTZ)) "
-                f"ELSE try_cast({col} AS TIMESTAMP) END END")
+        return f"CASE WHEN {_iso(col)} THEN {_instant(col, tz)} END"
     if kind == "amount":
         return f"CASE WHEN regexp_full_match({col}, '\\d+(\\.\\d+)?') THEN try_cast({col} AS DOUBLE) END"
     if kind == "bool":
@@ -103,11 +112,11 @@ class _Layout:
         """The columns a scan needs: the chosen ones, and the first where a footer is looked for."""
         return sorted({*([0] if footer else []), *(index for index, _ in self.chosen.values())})
 
-    def source(self, parallel: bool, footer: bool = True) -> str:
-        """A subquery of the cells of the used columns (c<i>), trimmed as str.strip() trims."""
+    def source(self, parallel: bool, footer: bool = True, trimmed: bool = True) -> str:
+        """A subquery of the cells of the used columns (c<i>), trimmed as str.strip() trims (or as read)."""
         columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(len(self.names))) + "}"
         used = self.used(footer)
-        cells = ", ".join(_text(f"c{i}") + f" AS c{i}" for i in used)
+        cells = ", ".join((_text(f"c{i}") if trimmed else f"c{i}") + f" AS c{i}" for i in used)
         return (f"(SELECT {cells} FROM read_csv({_quote(str(self.path))}, header = false, skip = 1, "
                 f"delim = {_quote(self.sep)}, quote = '\"', escape = '\"', columns = {columns}, "
                 f"auto_detect = false, null_padding = true, strict_mode = true, parallel = {str(parallel).lower()}, "
@@ -174,7 +183,7 @@ def _has_nul(path: Path) -> bool:
         return True
 
 
-def _run(con, layout: _Layout, sql: str, footer: bool = True) -> list | None:
+def _run(con, layout: _Layout, sql: str, footer: bool = True, trimmed: bool = True) -> list | None:
     """Run `sql`, whose {source} is the scan of the file, and fetch its rows; None when DuckDB cannot read the
     file as asked (invalid UTF-8, a row wider than the header, a broken quote: the general reader says which)."""
     import duckdb
@@ -182,7 +191,7 @@ def _run(con, layout: _Layout, sql: str, footer: bool = True) -> list | None:
     for parallel in (True, False):  # DuckDB reads short rows beside quoted line breaks in one thread only
         try:
             with memory_guard(con, f"{layout.path.name}: reading it"):
-                return con.execute(sql.replace("{source}", layout.source(parallel, footer))).fetchall()
+                return con.execute(sql.replace("{source}", layout.source(parallel, footer, trimmed))).fetchall()
         except duckdb.Error as exc:
             if not parallel or "parallel" not in str(exc):
                 return None
@@ -236,40 +245,52 @@ def read_actions(con, path: Path, schema: dict[str, tuple[bool, str]], config: C
                  min_bytes: int = FAST_PATH_MIN_BYTES) -> ActionsTable | None:
     """An activities CSV as its done sales actions, the view `name` of `con`; None to decline.
 
-    Two scans: the first counts the rows of each type and owner (a streaming aggregate, no typing); the
-    second types every row into a compact table — owner and type as ENUMs of the values found, the day, the
-    deal id, the done flag as a code — which is then checked by aggregates (no date, a date out of range or
-    a flag that is no flag declines the file: the general reader names the row). Row order is not kept:
-    actions are counted, never listed."""
+    Two scans of the cells as read, untrimmed. The first counts the rows of each type, owner and done flag (a
+    streaming aggregate of a few hundred groups), so each distinct value is stripped, looked up and typed
+    once, in Python. The second writes every row compactly — owner as an ENUM, the sales action its type
+    maps to, the day, the deal id, the done flag as a code — then aggregates check it (no date, a date out of
+    range or a flag that is no flag declines the file: the general reader names the row). Only the date and
+    the deal id are trimmed per row, and the date only where it does not match as read. Row order is not
+    kept: actions are counted, never listed."""
     needed = {column: spec for column, spec in schema.items() if column != "activity_id"}
     layout = _layout(path, "activities", needed, config, min_bytes)
     if layout is None:
         return None
     cell = {column: f"c{index}" for column, (index, _) in layout.chosen.items()}
-    kinds = _run(con, layout, f"SELECT {cell['type']}, {cell['owner']}, count(*) FROM {{source}} GROUP BY ALL",
-                 footer=False)
+    done_cell = cell.get("done", "NULL")
+    kinds = _run(con, layout, f"SELECT {cell['type']}, {cell['owner']}, {done_cell}, count(*) FROM {{source}} "
+                              "GROUP BY ALL", footer=False, trimmed=False)
     if not kinds:
         return None
     rows_of: dict[str, int] = {}
-    for kind, _, n in kinds:
-        rows_of[kind] = rows_of.get(kind, 0) + n
-    action_of = {kind: lookup.get(kind.lower(), "") for kind in rows_of}
+    for kind, _, _, n in kinds:
+        rows_of[(kind or "").strip()] = rows_of.get((kind or "").strip(), 0) + n
     unmapped = {kind: n for kind, n in rows_of.items()
-                if action_of[kind] == "" and kind.lower() not in non_actions and kind != ""}
-    types = {column: f"{name}_{column}" for column in ("owner", "type", "action")}
-    for column, values in (("owner", {o for _, o, _ in kinds}), ("type", rows_of), ("action", ACTION_TYPES)):
+                if lookup.get(kind.lower(), "") == "" and kind.lower() not in non_actions and kind != ""}
+    raw_owners = {owner or "" for _, owner, _, _ in kinds}
+    owners = sorted({owner.strip() for owner in raw_owners})
+    owner_cell = cell["owner"]
+    owner = f"coalesce({owner_cell}, '')" if set(owners) == raw_owners else _text(owner_cell)
+    actions = [(kind, lookup.get(kind.strip().lower(), "")) for kind in {k for k, _, _, _ in kinds if k}]
+    action = " ".join(f"WHEN {_quote(kind)} THEN {_quote(a)}" for kind, a in sorted(actions) if a)
+    flags = {flag for _, _, flag, _ in kinds if flag is not None and flag.strip() != ""}
+    codes = {flag: 1 if flag.strip().lower() in TRUE_WORDS else 0 if flag.strip().lower() in FALSE_WORDS else -1
+             for flag in flags}  # NULL: empty (done)
+    done = " ".join(f"WHEN {_quote(flag)} THEN {code}" for flag, code in sorted(codes.items()))
+    types = {column: f"{name}_{column}" for column in ("owner", "action")}
+    for column, values in (("owner", owners), ("action", ACTION_TYPES)):
         con.execute(f"CREATE TYPE {types[column]} AS ENUM ({', '.join(map(_quote, sorted(values)))})")
-    if "done" in cell:  # 1 done, 0 not done, NULL empty (done), −1 not a flag
-        d = cell["done"]
-        done = f"CASE WHEN {d} = '' THEN NULL ELSE coalesce({_typed(d, 'bool', config.timezone)}::TINYINT, -1) END"
-    else:
-        done = "NULL"
+    day = cell["occurred_at"]
     created = _run(con, layout, f"""
         CREATE TABLE {name}_all AS
-        SELECT {cell['owner']}::{types['owner']} AS owner, {cell['type']}::{types['type']} AS type,
-               date_trunc('day', {_typed(cell['occurred_at'], 'datetime', config.timezone)}) AS day,
-               {cell.get('deal_id', "''")} AS deal_id, ({done})::TINYINT AS done
-        FROM {{source}}""", footer=False)
+        SELECT {owner}::{types['owner']} AS owner,
+               {f"(CASE {cell['type']} {action} END)" if action else "NULL"}::{types['action']} AS action,
+               date_trunc('day', CASE WHEN {_iso(day)} THEN {_instant(day, config.timezone)}
+                                      ELSE {_typed(f"trim({day}, {_quote(_WHITESPACE)})", 'datetime',
+                                                   config.timezone)} END) AS day,
+               {_text(cell['deal_id']) if 'deal_id' in cell else "''"} AS deal_id,
+               {f"(CASE {done_cell} {done} END)" if done else "NULL"}::TINYINT AS done
+        FROM {{source}}""", footer=False, trimmed=False)
     # the fast path's dates end a day before the general parser's last instant: that day declines, safely
     (outside,), = [(True,)] if created is None else con.execute(
         f"SELECT count(*) FILTER (day IS NULL OR day NOT BETWEEN TIMESTAMP '{FIRST_DAY}' AND "
@@ -277,11 +298,6 @@ def read_actions(con, path: Path, schema: dict[str, tuple[bool, str]], config: C
     if outside:
         con.execute(f"DROP TABLE IF EXISTS {name}_all; " + "; ".join(f"DROP TYPE {t}" for t in types.values()))
         return None
-    pairs = [(kind, action) for kind, action in action_of.items() if action]
-    cases = " ".join(f"WHEN {_quote(kind)} THEN {_quote(action)}" for kind, action in pairs)
-    con.execute(f"CREATE VIEW {name} AS SELECT owner, action, day, deal_id FROM (SELECT owner, "
-                f"(CASE type {cases} END)::{types['action']} AS action, day, deal_id, done FROM {name}_all) "
-                f"WHERE action IS NOT NULL AND coalesce(done, 1) = 1" if pairs else
-                f"CREATE VIEW {name} AS SELECT owner, NULL::{types['action']} AS action, day, deal_id "
-                f"FROM {name}_all WHERE false")
+    con.execute(f"CREATE VIEW {name} AS SELECT owner, action, day, deal_id FROM {name}_all "
+                "WHERE action IS NOT NULL AND coalesce(done, 1) = 1")
     return ActionsTable(name, unmapped)

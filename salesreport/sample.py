@@ -8,6 +8,7 @@ activities of every type (and non-actions) with and without UTC offsets.
 
 from __future__ import annotations
 
+from contextlib import ExitStack
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DeliveryError
-from .outputs.files import write_atomic
+from .outputs.files import atomic_file, write_atomic
 
 TIMEZONE = "Europe/Berlin"
 CRM_NAMES = {
@@ -82,8 +83,14 @@ def _names(count: int, rng: np.random.Generator, offset: int) -> list[str]:
     return names + [f"Rep {offset + len(names) + i + 1}" for i in range(extra)]
 
 
-def generate(out: Path, *, deals: int, seed: int, end: date) -> dict[str, int]:
-    """Write deals.csv, stage_history.csv, activities.csv, reps.csv and salesreport.toml into `out`."""
+CHUNK = 1_000_000  # deals made and written at a time: 10 million deals need no more memory than one
+
+
+def generate(out: Path, *, deals: int, seed: int, end: date, chunk: int = CHUNK) -> dict[str, int]:
+    """Write deals.csv, stage_history.csv, activities.csv, reps.csv and salesreport.toml into `out`.
+
+    Deals are made in chunks of `chunk`, each written as it is made (every file replaced atomically at the
+    end); a data set of at most `chunk` deals is one chunk."""
     out = Path(out)
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -94,8 +101,35 @@ def generate(out: Path, *, deals: int, seed: int, end: date) -> dict[str, int]:
     n_sdr = max(3, round(deals / 1000))
     n_ae = max(2, round(n_sdr * 0.6))
     reps = _reps(rng, n_sdr, n_ae, start, end)
-    end_ts = pd.Timestamp(end) + pd.Timedelta(hours=23, minutes=59)
+    counts = {"deals": 0, "stage_history": 0, "activities": 0}
+    signed_total = 0.0
+    with ExitStack() as files:
+        handles = {name: files.enter_context(atomic_file(out / f"{name}.csv")) for name in counts}
+        chunks = range(0, deals, chunk)
+        for k, first in enumerate(chunks):  # each chunk has its share of the reps' prospecting actions
+            tables, signed = _chunk(rng, min(chunk, deals - first), first, len(str(deals)) + 1, reps,
+                                    reps.iloc[k::len(chunks)], start, end, counts["activities"])
+            signed_total += signed
+            for name, table in tables.items():
+                handles[name].write(table.to_csv(index=False, header=first == 0).encode("utf-8"))
+                counts[name] += len(table)
+    reps_table = _reps_csv(reps)
+    write_atomic(out / "reps.csv", reps_table.to_csv(index=False))
+    counts["reps"] = len(reps_table)
+    holidays = [f'"{d}"' for d in _holidays(start, end)]
+    stages = "\n".join(f'{k} = ["{v}"]' for k, v in CRM_NAMES.items())
+    plan = int(signed_total / 2 * 1.2 / 1000) * 1000 or 1_000_000
+    write_atomic(out / "salesreport.toml", CONFIG.format(tz=TIMEZONE, holidays=", ".join(holidays),
+                                                          plan=plan, stages=stages))
+    return counts
 
+
+def _chunk(rng, deals: int, first: int, width: int, reps: pd.DataFrame, prospecting: pd.DataFrame, start: date,
+           end: date, first_activity: int) -> tuple[dict[str, pd.DataFrame], float]:
+    """`deals` deals numbered from first + 1, their history and activities, the prospecting actions (tied to
+    no deal) of the reps in `prospecting`, and the sum of the deals' signed amounts."""
+    n_sdr, n_ae = (reps["role"] == "SDR").sum(), (reps["role"] == "AE").sum()
+    end_ts = pd.Timestamp(end) + pd.Timedelta(hours=23, minutes=59)
     day_offset = pd.to_timedelta(rng.integers(0, 730, deals), unit="D")
     minute = pd.to_timedelta(rng.integers(8 * 60, 18 * 60, deals), unit="m")
     created = pd.DatetimeIndex(pd.Timestamp(start) + day_offset + minute)
@@ -154,13 +188,13 @@ def generate(out: Path, *, deals: int, seed: int, end: date) -> dict[str, int]:
     amount_text = np.where(known, amount.astype(np.int64).astype(str), "")
     amount_text = np.where(zero, np.where(rng.random(deals) < 0.5, "0", ""), amount_text)
 
-    history = _history(rng, times, negative, lost_t, sdr_names[sdr], ae_names[ae], end_ts)
+    history = _history(rng, times, negative, lost_t, sdr_names[sdr], ae_names[ae], end_ts, first, width)
     stage_now = _current_stage(times, negative)
     owner_now = np.where(~np.isnat(times[:, 4]), ae_names[ae], sdr_names[sdr])
     status = np.where(signed, "won", np.where(lost, "lost", "open"))
     ecd = pd.Series(pd.to_datetime(created) + pd.to_timedelta(rng.integers(60, 200, deals), unit="D"))
     ecd = ecd.dt.strftime("%Y-%m-%d").where((furthest >= 4) & (status == "open"), "")
-    ids = np.char.add("D", np.char.zfill(np.arange(1, deals + 1).astype(str), len(str(deals)) + 1))
+    ids = np.char.add("D", np.char.zfill(np.arange(first + 1, first + deals + 1).astype(str), width))
     deal_table = pd.DataFrame({
         "deal_id": ids,
         "company": np.char.add(np.char.add(rng.choice(COMPANIES_A, deals), " "), rng.choice(COMPANIES_B, deals)),
@@ -176,16 +210,10 @@ def generate(out: Path, *, deals: int, seed: int, end: date) -> dict[str, int]:
         "competitor": np.where((furthest >= 4) & (rng.random(deals) < 0.3), rng.choice(COMPETITORS, deals), ""),
         "pipeline": np.where(rng.random(deals) < 0.85, "New business", "Upsell"),
     })
-    activities = _activities(rng, times, last_t, lost_t, ids, sdr_names[sdr], ae_names[ae], reps, start, end)
-    holidays = [f'"{d}"' for d in _holidays(start, end)]
-    stages = "\n".join(f'{k} = ["{v}"]' for k, v in CRM_NAMES.items())
-    plan = int(np.nansum(np.where(signed, amount, 0)) / 2 * 1.2 / 1000) * 1000 or 1_000_000
-    tables = {"deals": deal_table, "stage_history": history, "activities": activities, "reps": _reps_csv(reps)}
-    for name, table in tables.items():
-        write_atomic(out / f"{name}.csv", table.to_csv(index=False))
-    write_atomic(out / "salesreport.toml", CONFIG.format(tz=TIMEZONE, holidays=", ".join(holidays),
-                                                          plan=plan, stages=stages))
-    return {name: len(table) for name, table in tables.items()}
+    activities = _activities(rng, times, last_t, lost_t, ids, sdr_names[sdr], ae_names[ae],
+                             prospecting, start, end, first_activity)
+    signed_amount = float(np.nansum(np.where(signed, amount, 0)))
+    return {"deals": deal_table, "stage_history": history, "activities": activities}, signed_amount
 
 
 def _reps(rng, n_sdr: int, n_ae: int, start: date, end: date) -> pd.DataFrame:
@@ -228,7 +256,7 @@ def _current_stage(times: np.ndarray, negative: np.ndarray) -> np.ndarray:
     return np.where(negative & (last == 1), CRM_NAMES["replied_negative"], names)
 
 
-def _history(rng, times, negative, lost_t, sdr, ae, end_ts) -> pd.DataFrame:
+def _history(rng, times, negative, lost_t, sdr, ae, end_ts, first: int, width: int) -> pd.DataFrame:
     deals = times.shape[0]
     names = np.array([CRM_NAMES[s] for s, _, _ in CHAIN], dtype=object)
     pos, step = np.nonzero(~np.isnat(times))
@@ -250,8 +278,7 @@ def _history(rng, times, negative, lost_t, sdr, ae, end_ts) -> pd.DataFrame:
     back_b = back.assign(entered_at=back["entered_at"] + pd.Timedelta(hours=5))
     rows = pd.concat([frame, lost_rows, edits, back_a, back_b], ignore_index=True)
     rows = rows[rows["entered_at"] <= end_ts].sort_values(["pos", "entered_at"], kind="stable")
-    width = len(str(deals)) + 1
-    rows["deal_id"] = "D" + (rows["pos"] + 1).astype(str).str.zfill(width)
+    rows["deal_id"] = "D" + (rows["pos"] + first + 1).astype(str).str.zfill(width)
     return pd.DataFrame({"deal_id": rows["deal_id"], "stage": rows["stage"],
                          "entered_at": _timestamps(rng, rows["entered_at"]), "owner": rows["owner"]})
 
@@ -268,7 +295,8 @@ def _timestamps(rng, values: pd.Series) -> np.ndarray:
     return np.where(local.isna(), pd.Series(values.to_numpy()).dt.strftime("%Y-%m-%d %H:%M:%S"), out)
 
 
-def _activities(rng, times, last_t, lost_t, ids, sdr, ae, reps, start: date, end: date) -> pd.DataFrame:
+def _activities(rng, times, last_t, lost_t, ids, sdr, ae, reps, start: date, end: date,
+                first_id: int) -> pd.DataFrame:
     deals = len(ids)
     worked = ~np.isnat(times[:, 0])
     first_t = np.where(worked, times[:, 0], np.datetime64("NaT"))
@@ -300,7 +328,7 @@ def _activities(rng, times, last_t, lost_t, ids, sdr, ae, reps, start: date, end
     kind = np.where(acts["role"].to_numpy() == "AE", ae_types, sdr_types)
     done = np.where(rng.random(n) < 0.92, "yes", "no")
     return pd.DataFrame({
-        "activity_id": np.char.add("A", np.arange(1, n + 1).astype(str)),
+        "activity_id": np.char.add("A", np.arange(first_id + 1, first_id + n + 1).astype(str)),
         "owner": acts["owner"].to_numpy(),
         "type": kind,
         "occurred_at": _timestamps(rng, acts["when"]),

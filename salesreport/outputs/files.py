@@ -7,7 +7,10 @@ import os
 import stat
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 from ..errors import DeliveryError
 
@@ -18,9 +21,16 @@ def write_atomic(path: Path, data: str | bytes, replace_read_only: bool = False)
     A symbolic link is followed: its target is replaced, in the target's folder, keeping the target's mode.
     Only a regular file is replaced (never /dev/stdout, a pipe or a device); a read-only one only when asked.
     """
+    with atomic_file(path, replace_read_only) as fh:
+        fh.write(data.encode("utf-8") if isinstance(data, str) else data)
+
+
+@contextmanager
+def atomic_file(path: Path, replace_read_only: bool = False) -> Iterator[BinaryIO]:
+    """A binary file to write in parts that replaces `path` when the block ends without an error (as
+    write_atomic does); on an error, Ctrl-C or SIGTERM the previous file stays and no temp file is left."""
     given = Path(path)
     path = Path(os.path.realpath(given))
-    payload = data.encode("utf-8") if isinstance(data, str) else data
     folder = path.parent
     if not folder.is_dir():
         raise DeliveryError(f"{given}: the folder {folder} does not exist. Create it or choose another --out.")
@@ -40,7 +50,7 @@ def write_atomic(path: Path, data: str | bytes, replace_read_only: bool = False)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
         os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as fh:
-            fh.write(payload)
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)

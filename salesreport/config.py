@@ -7,14 +7,20 @@ import math
 import os
 import re
 import tomllib
+from difflib import get_close_matches
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import msgspec
+
 from .errors import ConfigError
 from .model import ACTION_TYPES, STAGES
+from .model import SCHEMA as CANONICAL
+from .text import safe_line
 
 CONFIG_NAME = "salesreport.toml"
 TABLES = ("deals", "stage_history", "activities", "reps")
@@ -23,14 +29,35 @@ FORECAST_METHODS = ("stage-weighted", "run-rate")
 REPORTS = ("monthly", "weekly", "daily", "team")
 # the CRM presets (sources/presets/ declares each; a test keeps the two equal)
 PRESET_NAMES = ("hubspot", "pipedrive", "salesforce", "amocrm", "bitrix24", "zoho")
-GOOGLE_KEYS = {"credentials", "worksheets", "retries", "backoff_seconds"}
-SMTP_KEYS = {"host", "port", "security", "user", "from", "password_file", "subject"}
-ENGINE_KEYS = {"memory_limit", "temp_directory"}
 MEMORY_LIMIT = re.compile(r"(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)", re.IGNORECASE)
-KNOWN_SECTIONS = {
-    "engine", "sources", "report", "plan", "funnel", "columns", "targets", "forecast", "input",
-    "activity_types", "google", "smtp", "preset",
-}
+
+
+def _section(name: str, keys: tuple[str, ...], **tables: Any) -> type[msgspec.Struct]:
+    """The schema of a config section: its known keys (values are checked where they are read, with
+    messages of their own) and its sub-tables; any other key is an error (forbid_unknown_fields)."""
+    fields = [(key.replace("from", "from_") if key == "from" else key, Any,
+               msgspec.field(default=None, name=key)) for key in keys]
+    fields += [(key, schema | None, None) for key, schema in tables.items()]
+    return msgspec.defstruct(name, fields, forbid_unknown_fields=True)
+
+
+# salesreport.toml's layout: every section and key a user may write (free-form tables are dicts)
+SCHEMA = _section("salesreport.toml", ("preset",), **{
+    "sources": _section("sources", (*TABLES, "spreadsheet"), worksheets=dict[str, Any]),
+    "report": _section("report", ("timezone", "week_start", "working_days", "templates", "holidays",
+                                  "cohort_start")),
+    "plan": _section("plan", ("annual", "monthly", "currency"), rates=dict[str, Any]),
+    "funnel": _section("funnel", ("lost",), stages=dict[str, Any]),
+    "columns": _section("columns", (), **{table: _section(f"columns.{table}", tuple(columns))
+                                          for table, columns in CANONICAL.items()}),
+    "targets": dict[str, Any],
+    "forecast": _section("forecast", ("method", "history_days", "stage")),
+    "input": _section("input", ("dayfirst", "encoding", "date_format", "negative_amounts")),
+    "activity_types": dict[str, Any],
+    "google": _section("google", ("credentials", "retries", "backoff_seconds"), worksheets=dict[str, Any]),
+    "smtp": _section("smtp", ("host", "port", "security", "user", "from", "password_file", "subject")),
+    "engine": _section("engine", ("memory_limit", "temp_directory")),
+})
 
 
 @dataclass(frozen=True)
@@ -146,12 +173,11 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
         if not isinstance(preset, str) or preset.strip().lower() not in PRESET_NAMES:
             raise ConfigError(f"{where}: preset = {preset!r} is not a preset; use one of {', '.join(PRESET_NAMES)}.")
         preset = preset.strip().lower()
-    unknown = sorted(set(raw) - KNOWN_SECTIONS)
-    if unknown:
-        raise ConfigError(
-            f"{where}: unknown section(s) {', '.join(unknown)}. "
-            f"Known sections are: {', '.join(sorted(KNOWN_SECTIONS))}."
-        )
+    smtp = raw.get("smtp")
+    if isinstance(smtp, dict) and "password" in smtp:
+        raise ConfigError(f"{where}: [smtp] password is not read from the config; set SALESREPORT_SMTP_PASSWORD "
+                          "or name a file with [smtp] password_file.")
+    _check_layout(raw, where)
     base_dir = path.parent if path else Path(".")
     get = _Getter(raw, where)
 
@@ -168,8 +194,6 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
         if table == "worksheets":
             source_worksheets = get.names_for(TABLES, "sources.worksheets", value, "a table")
             continue
-        if table not in TABLES:
-            raise ConfigError(f"{where}: [sources] {table} is not a table; use one of {', '.join(TABLES)}.")
         sources[table] = base_dir / get.str_value(f"sources.{table}", value)
     if spreadsheet is not None and sources:
         raise ConfigError(f"{where}: [sources] names both a spreadsheet and files ({', '.join(sources)}); "
@@ -232,8 +256,6 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
 
     columns = {}
     for table, mapping in get.table("columns").items():
-        if table not in TABLES:
-            raise ConfigError(f"{where}: [columns.{table}] is not a table; use one of {', '.join(TABLES)}.")
         mapping = get.table(f"columns.{table}", mapping)
         columns[table] = {k: get.str_value(f"columns.{table}.{k}", v) for k, v in mapping.items()}
 
@@ -280,10 +302,6 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
                           'listed and left out of revenue) or "keep".')
 
     engine = get.table("engine")
-    unknown_engine = sorted(set(engine) - ENGINE_KEYS)
-    if unknown_engine:
-        raise ConfigError(f"{where}: [engine] has unknown key(s) {', '.join(unknown_engine)}; "
-                          f"known: {', '.join(sorted(ENGINE_KEYS))}.")
     memory_limit = get.str_value("engine.memory_limit", engine.get("memory_limit", "50%")).strip()
     if not MEMORY_LIMIT.fullmatch(memory_limit) or (memory_limit.endswith("%") and not
                                                      0 < float(memory_limit[:-1]) <= 100):
@@ -294,19 +312,7 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
         temp_directory = base_dir / get.str_value("engine.temp_directory", temp_directory)
 
     smtp = get.table("smtp")
-    unknown_smtp = sorted(set(smtp) - SMTP_KEYS)
-    if "password" in smtp:
-        raise ConfigError(f"{where}: [smtp] password is not read from the config; set SALESREPORT_SMTP_PASSWORD "
-                          "or name a file with [smtp] password_file.")
-    if unknown_smtp:
-        raise ConfigError(f"{where}: [smtp] has unknown key(s) {', '.join(unknown_smtp)}; "
-                          f"known: {', '.join(sorted(SMTP_KEYS))}.")
-
     google = get.table("google")
-    unknown_google = sorted(set(google) - GOOGLE_KEYS)
-    if unknown_google:
-        raise ConfigError(f"{where}: [google] has unknown key(s) {', '.join(unknown_google)}; "
-                          f"known: {', '.join(sorted(GOOGLE_KEYS))}.")
     credentials = google.get("credentials")
     credentials = base_dir / get.str_value("google.credentials", credentials) if credentials is not None else None
     report_worksheets = get.names_for(REPORTS, "google.worksheets", google.get("worksheets", {}), "a report")
@@ -327,6 +333,37 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
         google_credentials=credentials, report_worksheets=report_worksheets, google_retries=retries,
         google_backoff=backoff,
     )
+
+
+def closest(word: str, known: Iterable[str]) -> str:
+    """' (did you mean X?)' with the known word closest to a mistyped one, or '' when none is close."""
+    close = get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def _check_layout(raw: dict[str, Any], where: str) -> None:
+    """Every section and key of the document is one SCHEMA knows, and every section is a table: an unknown
+    key is named with the closest known one (a typo would otherwise be ignored, the report silently wrong)."""
+    try:
+        msgspec.convert(raw, SCHEMA)
+    except msgspec.ValidationError as exc:
+        found = re.fullmatch(r"Object contains unknown field `(.*?)`(?: - at `\$(.*)`)?", str(exc))
+        if found is None:  # a section that is not a table ("Expected `object`, got `int` - at `$.report`")
+            path = re.search(r"at `\$\.?(.*)`", str(exc))
+            raise ConfigError(f"{where}: [{path.group(1) if path else '?'}] must be a table of key = value lines."
+                              ) from None
+        key, path = safe_line(found.group(1), 60), (found.group(2) or "").lstrip(".")
+        schema: Any = SCHEMA
+        for part in path.split(".") if path else ():
+            schema = next(f.type for f in msgspec.structs.fields(schema) if f.encode_name == part)
+            schema = next(t for t in getattr(schema, "__args__", (schema,)) if t is not type(None))
+        known = sorted(f.encode_name for f in msgspec.structs.fields(schema))
+        hint = closest(found.group(1), known)
+        if not path:
+            raise ConfigError(f"{where}: unknown section {key}{hint}. Known sections are: {', '.join(known)}."
+                              ) from None
+        raise ConfigError(f"{where}: [{path}] has unknown key(s) {key}{hint}; known: {', '.join(known)}. "
+                          "Correct or remove the line.") from None
 
 
 class _Getter:
@@ -357,7 +394,8 @@ class _Getter:
         out = {}
         for item, names in self.table(key, value).items():
             if item not in allowed:
-                raise ConfigError(f"{self.where}: [{key}] {item} is not {what}; use one of {', '.join(allowed)}.")
+                raise ConfigError(f"{self.where}: [{key}] {safe_line(item, 60)} is not {what}{closest(item, allowed)}; "
+                                  f"use one of {', '.join(allowed)}.")
             names = [names] if isinstance(names, str) else self.list_value(f"{key}.{item}", names)
             out[item] = tuple(self.str_value(f"{key}.{item}", n) for n in names)
         return out
@@ -367,7 +405,8 @@ class _Getter:
         out = {}
         for item, name in self.table(key, value).items():
             if item not in allowed:
-                raise ConfigError(f"{self.where}: [{key}] {item} is not {what}; use one of {', '.join(allowed)}.")
+                raise ConfigError(f"{self.where}: [{key}] {safe_line(item, 60)} is not {what}{closest(item, allowed)}; "
+                                  f"use one of {', '.join(allowed)}.")
             out[item] = self.str_value(f"{key}.{item}", name)
         return out
 

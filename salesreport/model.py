@@ -47,6 +47,54 @@ RANKED_STAGES: tuple[str, ...] = (
 # Internal code for a stage-history row that marks the deal lost (a name in [funnel] lost).
 LOST_CODE = -1
 
+# the canonical tables: column → (required, kind). kind: text | datetime | amount | bool
+SCHEMA: dict[str, dict[str, tuple[bool, str]]] = {
+    "deals": {
+        "deal_id": (True, "text"),
+        "company": (False, "text"),
+        "owner": (False, "text"),
+        "amount": (False, "amount"),
+        "created_at": (True, "datetime"),
+        "stage": (False, "text"),
+        "status": (False, "text"),
+        "signed_at": (False, "datetime"),
+        "lost_at": (False, "datetime"),
+        "closed_at": (False, "datetime"),
+        "lost_reason": (False, "text"),
+        "expected_close_date": (False, "datetime"),
+        "competitor": (False, "text"),
+        "pipeline": (False, "text"),
+        "currency": (False, "text"),
+        "won": (False, "bool"),  # a won flag (Salesforce IsWon, TRUE/FALSE, 1/0): the status when none is given
+        "closed": (False, "bool"),  # a closed flag (IsClosed): closed and not won is lost
+        "probability": (False, "amount"),  # the stage's win probability, % or 0–1 (to place unknown stages)
+        "stage_order": (False, "amount"),  # the stage's position in the CRM's own order (the same)
+    },
+    "stage_history": {
+        "deal_id": (True, "text"),
+        "stage": (True, "text"),
+        "entered_at": (True, "datetime"),
+        "owner": (False, "text"),
+    },
+    "activities": {
+        "activity_id": (False, "text"),
+        "owner": (True, "text"),
+        "type": (True, "text"),
+        "occurred_at": (True, "datetime"),
+        "deal_id": (False, "text"),
+        "done": (False, "bool"),
+    },
+    "reps": {
+        "name": (True, "text"),
+        "role": (False, "text"),
+        "team": (False, "text"),
+        "hire_date": (False, "datetime"),
+        "monthly_quota": (False, "amount"),
+        "left_at": (False, "datetime"),
+        "email": (False, "text"),
+    },
+}
+
 ACTION_TYPES: tuple[str, ...] = ("call", "email", "message", "meeting")
 ROLES: tuple[str, ...] = ("SDR", "AE", "other", "unknown")
 

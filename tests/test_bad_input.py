@@ -56,6 +56,21 @@ CASES = [
     ("unknown stage id in config", {"deals.csv": GOOD_DEALS}, '[funnel.stages]\nwarm = ["Warm"]\n',
      ["[funnel.stages] warm", "not a canonical stage", "work_started"]),
     ("unknown target", {"deals.csv": GOOD_DEALS}, "[targets]\nconv_magic = 0.5\n", ["conv_magic", "unknown metric"]),
+    # a typo in any section is an error naming the key and the closest known one, never silently ignored
+    ("typo in [report]", {"deals.csv": GOOD_DEALS}, '[report]\ntimezon = "Europe/Berlin"\n',
+     ["salesreport.toml", "[report] has unknown key(s) timezon", "did you mean timezone?"]),
+    ("typo in [plan]", {"deals.csv": GOOD_DEALS}, "[plan]\nanual = 1200000\n",
+     ["salesreport.toml", "[plan] has unknown key(s) anual", "did you mean annual?"]),
+    ("typo in [columns.deals]", {"deals.csv": GOOD_DEALS}, '[columns.deals]\namout = "Amount"\n',
+     ["[columns.deals] has unknown key(s) amout", "did you mean amount?"]),
+    ("typo in a section name", {"deals.csv": GOOD_DEALS}, "[forcast]\nhistory_days = 90\n",
+     ["unknown section forcast", "did you mean forecast?"]),
+    ("typo in [forecast]", {"deals.csv": GOOD_DEALS}, "[forecast]\nhistory_day = 90\n",
+     ["[forecast] has unknown key(s) history_day", "did you mean history_days?"]),
+    ("typo in a target id", {"deals.csv": GOOD_DEALS}, "[targets]\nconv_replied = 0.3\n",
+     ["conv_replied", "unknown metric", "did you mean conv_reply?"]),
+    ("a section that is a value", {"deals.csv": GOOD_DEALS}, "report = 5\n",
+     ["[report] must be a table of key = value lines"]),
     # real exports
     ("a HubSpot export without the preset", {"deals.csv": 'Record ID,Deal Name,Deal Stage,Create Date\n1,A,Closed Won,'
                                              "2026-03-01\n"}, None,

@@ -6,9 +6,10 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from ..config import Config
+from ..config import Config, closest
 from ..errors import ConfigError
 from ..model import Direction, Status, Unit
+from ..text import safe_line
 
 if TYPE_CHECKING:  # the registry is data: pandas only types the per-rep frame
     import pandas as pd
@@ -329,7 +330,8 @@ def check_targets(config: Config) -> None:
     unknown = sorted(set(config.targets) - set(REGISTRY))
     if unknown:
         where = str(config.path) if config.path else "config"
+        hint = closest(unknown[0], REGISTRY) if len(unknown) == 1 else ""
         raise ConfigError(
-            f"{where}: [targets] names unknown metric id(s) {', '.join(unknown)}; "
+            f"{where}: [targets] names unknown metric id(s) {', '.join(safe_line(u, 60) for u in unknown)}{hint}; "
             "see the metric glossary in README.md for the ids."
         )

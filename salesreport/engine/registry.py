@@ -33,6 +33,10 @@ class Metric:
     warn_at: float | None = None  # explicit warn threshold (else derived from the target)
     per_rep: bool = False
     role: str | None = None  # per-rep figure shown only for reps of this role
+    # a rep's figure has a status only when the rep's role owns the step (SDRs are not judged on demos run)
+    status_role: str | None = None
+    # (role, metric id): a rep of that role is judged against that metric's target (one load target per role)
+    role_target: tuple[tuple[str, str], ...] = ()
     team_status: bool = True  # False: the target is per rep, so the team total gets no status
     number_in: tuple[tuple[str, int], ...] = ()  # another SPEC number in another report
     ratio_of: tuple[str, str] | None = None  # (numerator id, denominator id): derived from its parts
@@ -134,12 +138,14 @@ METRICS: list[Metric] = [
     _ratio("conv_reply", 10, "Reply conversion", R, ("replied", "worked"), MO,
        direction=UP, target=0.25),
     _ratio("conv_demo", 11, "Demo conversion", R, ("demo_run", "worked"), {MONTHLY, WEEKLY},
-       direction=UP, target=0.10, per_rep=True, number_in=((WEEKLY, 26),)),
+       "cohort demo_run / cohort worked; per rep, a status for AEs only (demos run are theirs)", direction=UP, target=0.10, per_rep=True, status_role="AE", number_in=((WEEKLY, 26),)),
     _ratio("conv_demo_from_positive", 11, "Demo from positive reply", R, ("demo_run", "replied_positive"), MO),
     _ratio("conv_client", 12, "Client conversion", R, ("signed", "worked"), MO,
        direction=UP, target=0.06),
     _ratio("conv_client_from_demo", 12, "Client from demo", R, ("signed", "demo_run"), MO),
-    _ratio("conv_positive", 23, "Positive reply conversion", R, ("replied_positive", "worked"), WE, direction=UP, target=0.12, per_rep=True),
+    _ratio("conv_positive", 23, "Positive reply conversion", R, ("replied_positive", "worked"), WE,
+           "cohort replied_positive / cohort worked; per rep, a status for SDRs only", direction=UP,
+           target=0.12, per_rep=True, status_role="SDR"),
     _ratio("conv_offer", 27, "Offer conversion", R, ("offer_sent", "worked"), WE, per_rep=True),
     _ratio("conv_demo_appointed", 29, "Demo appointed conversion", R, ("demo_appointed", "worked"), DA, direction=UP, target=0.12, per_rep=True, role="SDR"),
     # --- sales actions
@@ -168,8 +174,10 @@ METRICS: list[Metric] = [
        MO, "pipeline", direction=BELOW, target=0.50),
     _m("active_deals_per_rep", 14, "Active deals per rep", C,
        "SDR: open deals at work_started..demo_appointed; AE: open deals at demo_run..offer_sent; "
-       "team: open deals at work_started..offer_sent / active SDRs and AEs",
-       MO, "pipeline", direction=RANGE, target=75, target_max=150, per_rep=True),
+       "team: open deals at work_started..offer_sent / active SDRs and AEs; a rep is judged by their role's "
+       "pipeline target (outreach_sdr, outreach_ae)",
+       MO, "pipeline", direction=RANGE, target=75, target_max=150, per_rep=True,
+       role_target=(("SDR", "outreach_sdr"), ("AE", "outreach_ae"))),
     _m("funnel_balance", 15, "Funnel balance", R, "open deals before demo_run / all open deals before signed",
        MO, "pipeline", direction=ABOVE, target=0.70),
     _m("zero_amount_after_qualified", 16, "Qualified w/o amount", C,

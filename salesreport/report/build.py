@@ -13,6 +13,7 @@ from ..engine.formulas import GROUPS, Ctx
 from ..engine.funnel import Facts, active_reps
 from ..engine.registry import (
     RATIO_GROUP,
+    REGISTRY,
     Metric,
     derive_ratios,
     metrics_for,
@@ -100,11 +101,16 @@ def _clean(value, unit: Unit) -> float | int | None:
     return round(value) if unit is Unit.COUNT else value
 
 
-def metric_value(metric: Metric, value, previous_value, config: Config, team_level: bool) -> MetricValue:
+def metric_value(metric: Metric, value, previous_value, config: Config, team_level: bool,
+                 role: str | None = None) -> MetricValue:
+    """A figure with its target and status; a rep's (`role` given) is judged by the target of their role
+    (Metric.role_target) and gets no status for a step their role does not own (Metric.status_role)."""
     value, previous_value = _clean(value, metric.unit), _clean(previous_value, metric.unit)
-    target, target_max = target_of(metric, config.targets)
-    scoped = team_level and not metric.team_status
-    status = None if scoped else status_of(metric, value, target, target_max)
+    judged = REGISTRY[dict(metric.role_target)[role]] if role in dict(metric.role_target) else metric
+    target, target_max = target_of(judged, config.targets)
+    unowned = role is not None and metric.status_role is not None and role != metric.status_role
+    status = None if (team_level and not metric.team_status) or unowned else status_of(
+        judged, value, target, target_max)
     return MetricValue(id=metric.id, value=value, unit=metric.unit, target=target, target_max=target_max,
                        status=status, previous=previous_value)
 
@@ -136,7 +142,8 @@ def rep_blocks(
         for m in rep_metrics:
             if m.role is not None and m.role != role:
                 continue
-            block.metrics[m.id] = metric_value(m, current[name][m.id], earlier[name][m.id], config, team_level=False)
+            block.metrics[m.id] = metric_value(m, current[name][m.id], earlier[name][m.id], config, team_level=False,
+                                               role=role)
         blocks[name] = block
     return blocks
 

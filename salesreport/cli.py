@@ -86,7 +86,8 @@ class Attachment(str, Enum):
 
 
 AttachOpt = Annotated[Attachment | None, typer.Option("--attach", help="xlsx: attach the report's workbook to the mail.")]
-DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the mail(s) instead of sending.")]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the mail(s) instead of sending: headers and the text part as read.")]
+DryRunDirOpt = Annotated[Path | None, typer.Option("--dry-run-dir", metavar="DIR", file_okay=False, help="With --dry-run (implied): also write each mail's HTML part (and attachment) into DIR, to open in a browser.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on stderr (errors still show).")]
 WarningsInMailOpt = Annotated[bool, typer.Option("--warnings-in-mail", help="Also put the data warnings into the mails (by default they go to stderr, the cron log, only).")]
 
@@ -108,6 +109,7 @@ class Mailing:
     dry_run: bool = False
     quiet: bool = False
     warnings_in_mail: bool = False
+    dry_run_dir: Path | None = None
 
 
 def _fail(exc: SalesReportError, verbose: bool) -> None:
@@ -164,7 +166,7 @@ def _report_command(report: str, period: str | None, data, config, since, period
 
 
 def _mail(result, config, mailing: Mailing, err: Console) -> None:
-    from .outputs.mail import messages_for, send, smtp_settings
+    from .outputs.mail import messages_for, preview, send, smtp_settings
 
     settings = smtp_settings(config)
     messages, notes = messages_for(result, list(mailing.emails), settings, per_rep=mailing.per_rep,
@@ -172,9 +174,10 @@ def _mail(result, config, mailing: Mailing, err: Console) -> None:
                                    warnings=mailing.warnings_in_mail)
     for note in notes:
         err.print(f"Warning: {safe_text(note)}", style="yellow", markup=False)
-    if mailing.dry_run:
-        for msg in messages:
-            sys.stdout.write(msg.as_string() + "\n")
+    if mailing.dry_run or mailing.dry_run_dir is not None:
+        if mailing.dry_run_dir is not None:
+            mailing.dry_run_dir.mkdir(parents=True, exist_ok=True)
+        sys.stdout.write(preview(messages, mailing.dry_run_dir) + "\n")
         return
     send(messages, settings)
     err.print(f"Sent {len(messages)} mail(s) via {settings.host}:{settings.port}.", markup=False)
@@ -259,9 +262,10 @@ def _period_command(report: str, period_option: object, doc: str) -> None:
         email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
         quiet: QuietOpt = False, verbose: VerboseOpt = False, force: ForceOpt = False,
         warnings_in_mail: WarningsInMailOpt = False,
+        dry_run_dir: DryRunDirOpt = None,
     ) -> None:
         _report_command(report, period, data, config, since, periods, rep, pipeline, format, out, verbose,
-                        mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet, warnings_in_mail),
+                        mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet, warnings_in_mail, dry_run_dir),
                         delivery=Delivery(to, credentials, force), preset=preset)
 
     command.__annotations__["period"] = period_option  # --month / --week / --date
@@ -305,13 +309,14 @@ def team(
     email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, force: ForceOpt = False,
     warnings_in_mail: WarningsInMailOpt = False,
+    dry_run_dir: DryRunDirOpt = None,
 ) -> None:
     """Ramp (days from hire to first action, demo, deal, quota), quota attainment, win rates per rep.
 
     Example: salesreport team --data sample_data --month 2026-10 --compare-at 2026-06-01
     """
     _report_command("team", month, data, config, since, 1, rep, pipeline, format, out, verbose, compare_at,
-                    Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet, warnings_in_mail),
+                    Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet, warnings_in_mail, dry_run_dir),
                     Delivery(to, credentials, force),
                     preset)
 

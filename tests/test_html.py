@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -54,3 +55,29 @@ def test_report_templates_folder_replaces_a_shipped_template(tmp_path):
     result = CliRunner().invoke(app, ["weekly", "--data", str(SAMPLE), "--config", str(config), "--format", "html"])
     assert result.exit_code == 1
     assert "[report] templates" in result.output and "is not a folder" in result.output
+
+
+def test_nineteen_reps_keep_the_page_phone_wide(tmp_path):
+    """The per-rep figures come in tables of four reps: no table is wider than the team table, so the team's
+    Value / Previous / Target stay on a 600 px screen however many reps there are."""
+    import re
+
+    from salesreport.sample import generate
+
+    generate(tmp_path / "data", deals=12000, seed=1, end=date(2026, 11, 22))
+    page = tmp_path / "weekly.html"
+    proc = run_cli("weekly", "--data", str(tmp_path / "data"), "--week", "2026-W46", "--out", str(page))
+    assert proc.returncode == 0, proc.stderr
+    html = page.read_text(encoding="utf-8")
+    body = html[html.index("<table", html.index("<table") + 1):]  # inside the page's frame
+    tables = re.findall(r"<table.*?</table>", body, re.S)
+    widths = [max(len(re.findall(r"<t[dh][ >]", row)) for row in re.findall(r"<tr.*?</tr>", t, re.S)) for t in tables]
+    team = widths[0]
+    assert team == 5  # #, Metric, the week, Previous, Target
+    doc = json.loads(run_cli("weekly", "--data", str(tmp_path / "data"), "--week", "2026-W46", "--format",
+                             "json").stdout)
+    assert len(doc["by_rep"]) >= 18
+    per_rep = [(t, w) for t, w in zip(tables, widths) if any(name in t for name in doc["by_rep"])]
+    assert all(sum(name in t for t, _ in per_rep) == 1 for name in doc["by_rep"])  # each rep once
+    assert len(per_rep) == -(-len(doc["by_rep"]) // 4)  # four reps a table
+    assert all(w <= team for _, w in per_rep)

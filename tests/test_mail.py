@@ -1,4 +1,4 @@
-"""E-mail: message structure (--dry-run), subject, escaping, per-rep fan-out; settings never leak secrets."""
+"""E-mail: message structure, --dry-run, subject, escaping, per-rep fan-out; settings never leak secrets."""
 
 from __future__ import annotations
 
@@ -19,23 +19,31 @@ from .smtp_server import PASSWORD, USER, free_port, smtp_server
 from .test_outputs import SAMPLE, run_cli
 
 
-def test_dry_run_prints_a_multipart_alternative_mail():
-    proc = run_cli("daily", "--data", str(SAMPLE), "--date", "2026-11-18", "--email", "head@example.com",
-                   "--dry-run", "--quiet")
+def test_dry_run_shows_the_mail_as_read_and_writes_its_html_part_to_open(tmp_path):
+    args = ("daily", "--data", str(SAMPLE), "--date", "2026-11-18", "--email", "head@example.com", "--quiet")
+    proc = run_cli(*args, "--dry-run")
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""  # --quiet
-    msg = email.message_from_string(proc.stdout, policy=policy.default)
-    assert msg.get_content_type() == "multipart/alternative"
-    assert msg["To"] == "head@example.com"
     doc = json.loads(run_cli("daily", "--data", str(SAMPLE), "--date", "2026-11-18", "--format", "json").stdout)
     # the figures of the day: actions per SDR and per AE against 30 and 15 (the cohort ratio is left out)
     statuses = [doc["metrics"][k]["status"] for k in ("actions_per_day_sdr", "actions_per_day_ae")]
     assert all(statuses) and doc["metrics"]["conv_demo_appointed"]["status"]
     good = statuses.count("good")
-    assert str(msg["Subject"]) == f"Daily sales report — Wed 18 Nov 2026 — {good} of {len(statuses)} on target"
-    text = msg.get_body(("plain",)).get_content()
-    html = msg.get_body(("html",)).get_content()
-    assert "Sales actions" in text and "<table" in html and "Sales actions" in html
+    lines = proc.stdout.splitlines()
+    assert "To: head@example.com" in lines
+    assert f"Subject: Daily sales report — Wed 18 Nov 2026 — {good} of {len(statuses)} on target" in lines
+    # the text part as a reader sees it (not quoted-printable MIME), the HTML part named by its size
+    assert any(line.startswith("Sales actions ") for line in lines)
+    assert "Content-Transfer-Encoding" not in proc.stdout and "=20" not in proc.stdout
+    assert any(line.startswith("[HTML part: ") and "--dry-run-dir DIR" in line for line in lines)
+    # --dry-run-dir writes the HTML part to a file a browser opens, and says where
+    folder = tmp_path / "preview"
+    proc = run_cli(*args, "--dry-run-dir", str(folder))
+    assert proc.returncode == 0, proc.stderr
+    (page,) = folder.iterdir()
+    assert f"[HTML part: {page}]" in proc.stdout.splitlines()
+    html = page.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>") and "<table" in html and "Sales actions" in html
 
 
 def test_settings_from_config_and_environment(tmp_path):
@@ -90,7 +98,10 @@ def test_per_rep_fan_out(tmp_path):
     assert all(len(r) == 1 for r in recipients[1:])  # one mail per rep, to that rep only
     assert {"elena.berg@example.com", "farid.costa@example.com", "marta.berg@example.com"} <= {
         r[0] for r in recipients[1:]}
-    own = email.message_from_bytes(inbox.messages[1][1], policy=policy.default).get_body(("html",)).get_content()
+    mail = email.message_from_bytes(inbox.messages[1][1], policy=policy.default)
+    assert mail.get_content_type() == "multipart/alternative"  # a text part, and HTML beside it
+    assert mail.get_body(("plain",)) is not None
+    own = mail.get_body(("html",)).get_content()
     names = ["Elena Berg", "Farid Costa", "Marta Berg"]
     assert sum(name in own for name in names) == 1  # each rep sees only their own column (and the team's)
 
@@ -135,9 +146,8 @@ def test_a_quiet_day_still_gives_a_short_clear_mail_and_a_day_outside_the_data_n
     proc = run_cli("daily", "--data", str(SAMPLE), "--date", "2026-01-04", "--email", "head@example.com",
                    "--dry-run", "--quiet")  # a Sunday with few actions
     assert proc.returncode == 0, proc.stderr
-    msg = email.message_from_string(proc.stdout, policy=policy.default)
-    assert "Daily sales report — Sun 04 Jan 2026" in str(msg["Subject"])
-    assert "Sales actions" in msg.get_body(("plain",)).get_content()
+    assert "Subject: Daily sales report — Sun 04 Jan 2026" in proc.stdout
+    assert "\nSales actions " in proc.stdout
     # a day the data has nothing of is an error for the cron log, not a mail of zeros
     proc = run_cli("daily", "--data", str(SAMPLE), "--date", "2020-01-06", "--email", "head@example.com",
                    "--dry-run", "--quiet")
@@ -199,23 +209,19 @@ def test_a_reps_daily_mail_counts_that_reps_figures_of_the_day():
     assert subject_for(for_rep(report, rep), "{on_target} of {rated}") == f"{int(day['status'] == 'good')} of 1"
 
 
-def test_data_warnings_go_to_the_cron_log_not_into_every_mail():
-    args = ("daily", "--data", str(SAMPLE), "--date", "2026-11-18", "--email", "head@example.com", "--per-rep",
-            "--dry-run")
-    proc = run_cli(*args)
+def test_data_warnings_go_to_the_cron_log_not_into_every_mail(tmp_path):
+    args = ("daily", "--data", str(SAMPLE), "--date", "2026-11-18", "--email", "head@example.com", "--per-rep")
+    proc = run_cli(*args, "--dry-run-dir", str(tmp_path / "plain"))
     assert proc.returncode == 0, proc.stderr
     assert "moves backwards" in proc.stderr  # the person who set up the job sees it
-    bodies = [part.get_content() for part in _parts(proc.stdout)]
-    assert bodies and not any("moves backwards" in body for body in bodies)
-    bodies = [part.get_content() for part in _parts(run_cli(*args, "--warnings-in-mail").stdout)]
-    assert all("moves backwards" in body for body in bodies)
+    texts, pages = _mails(proc.stdout), sorted((tmp_path / "plain").iterdir())
+    assert len(texts) == len(pages) > 1
+    assert not any("moves backwards" in body for body in texts + [p.read_text() for p in pages])
+    proc = run_cli(*args, "--warnings-in-mail", "--dry-run-dir", str(tmp_path / "warned"))
+    pages = sorted((tmp_path / "warned").iterdir())
+    assert all("moves backwards" in body for body in _mails(proc.stdout) + [p.read_text() for p in pages])
 
 
-def _parts(dry_run: str) -> list:
-    """The text and HTML parts of every message a --dry-run printed (one multipart/alternative each)."""
-    out = []
-    for text in dry_run.split("\nContent-Type: multipart/alternative")[1:]:
-        msg = email.message_from_string("Content-Type: multipart/alternative" + text, policy=policy.default)
-        out += [msg.get_body(("plain",)), msg.get_body(("html",))]
-    assert None not in out
-    return out
+def _mails(dry_run: str) -> list[str]:
+    """Each mail's part of what --dry-run printed (headers and text part)."""
+    return [part for part in dry_run.split("=" * 30 + " mail ")[1:]]

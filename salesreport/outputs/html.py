@@ -10,6 +10,7 @@ from ..engine.registry import metric_def, metrics_for
 from ..model import MetricValue, Report, Status
 from .format import EMPTY, cell_text, fmt, fmt_target, period_span, section_cell, status_mark
 
+REPS_PER_TABLE = 4  # the per-rep table in blocks of four reps: each fits a 600 px phone screen beside its titles
 COLOURS = {  # inline styles: mail clients drop <style> blocks
     "good": "background:#c6efce;color:#006100;",
     "warn": "background:#ffeb9c;color:#7f6000;",
@@ -56,9 +57,13 @@ def context(report: Report) -> dict:
         "rows": rows,
         "reps": [{"name": b.name, "role": b.role} for b in blocks],
         "rep_rows": rep_rows,
+        # the same table in blocks of REPS_PER_TABLE reps, one table each: 19 reps never widen the page
+        "rep_groups": [{"reps": [{"name": b.name, "role": b.role} for b in blocks[k:k + REPS_PER_TABLE]],
+                        "rows": [{"title": r["title"], "cells": r["cells"][k:k + REPS_PER_TABLE]} for r in rep_rows]}
+                       for k in range(0, len(blocks), REPS_PER_TABLE)],
         "rep_lines": [{"name": b.name, "role": b.role,
-                       "items": [{"title": r["title"], "text": r["cells"][k]["text"]} for r in rep_rows
-                                 if r["cells"][k]["text"]]} for k, b in enumerate(blocks)],
+                       "items": [{"title": r["title"], "text": r["cells"][k]["text"], "status": r["cells"][k]["status"]}
+                                 for r in rep_rows if r["cells"][k]["text"]]} for k, b in enumerate(blocks)],
         "sections": [{"title": s.title, "columns": s.columns,
                       "rows": [[section_cell(v, s.unit_of(r, c)) for c, v in enumerate(row)]
                                for r, row in enumerate(s.rows)]}

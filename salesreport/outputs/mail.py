@@ -227,3 +227,31 @@ def messages_for(
         messages += [one(for_rep(report, name), [report.rep_emails[name]])
                      for name in report.current.by_rep if name in report.rep_emails]
     return messages, notes
+
+
+def preview(messages: list[EmailMessage], folder: Path | None = None) -> str:
+    """The mails as a person checks them before the first send: headers and the text part as read, the HTML
+    part and any attachment named by size. With `folder`, each mail's HTML part (and attachment) is written
+    there to open in a browser, one file per mail, and the text says where."""
+    from .files import write_atomic
+
+    out = []
+    for number, msg in enumerate(messages, 1):
+        lines = [f"{'=' * 30} mail {number} of {len(messages)} {'=' * 30}"]
+        lines += [f"{name}: {msg[name]}" for name in ("From", "To", "Subject") if msg[name] is not None]
+        html = msg.get_body(preferencelist=("html",))
+        text = msg.get_body(preferencelist=("plain",))
+        files = [(html.get_content().encode("utf-8"), "html")] if html is not None else []
+        files += [(part.get_content(), part.get_filename() or "attachment") for part in msg.iter_attachments()]
+        stem = f"mail-{number:02d}-" + "".join(c if c.isalnum() or c in "@.-_" else "_" for c in str(msg["To"]))[:60]
+        for data, kind in files:
+            label = "HTML part" if kind == "html" else f"attachment {kind}"
+            if folder is None:
+                lines.append(f"[{label}: {len(data):,} bytes; --dry-run-dir DIR writes it to a file]")
+                continue
+            path = folder / (f"{stem}.html" if kind == "html" else f"{stem}-{Path(kind).name}")
+            write_atomic(path, data)
+            lines.append(f"[{label}: {path}]")
+        lines += ["", text.get_content().rstrip() if text is not None else "(no text part)", ""]
+        out.append("\n".join(lines))
+    return "\n".join(out)

@@ -86,26 +86,56 @@ def test_definitions_and_data_quality_sheets(monthly):
 
 
 def test_charts_point_at_the_right_ranges(monthly, tmp_path):
-    wb, _ = monthly
+    wb, doc = monthly
     charts = wb["Charts"]._charts
     assert len(charts) == 2
     refs = [s.val.numRef.f for c in charts for s in c.series]
-    _, rows = _rows_by_id(wb["Monthly"])
-    ytd, plan = rows["revenue_ytd"][0].row, rows["revenue_plan_to_date"][0].row
-    assert f"'Monthly'!$C${ytd}:$N${ytd}" in refs and f"'Monthly'!$C${plan}:$N${plan}" in refs
-    assert "'Chart data'!$B$2:$B$8" in refs
+    # cumulative revenue of the current year only (January to October), against plan and last year
     data = wb["Chart data"]
+    assert [data.cell(r, 8).value for r in range(2, 12)] == [f"2026-{m:02d}" for m in range(1, 11)]
+    assert data.cell(12, 8).value is None  # 2025's months are not on the line
+    assert [data.cell(1, c).value for c in (9, 10, 11)] == ["Revenue this year", "Plan to date", "Revenue last year"]
+    assert {"'Chart data'!$I$2:$I$11", "'Chart data'!$J$2:$J$11", "'Chart data'!$K$2:$K$11"} <= set(refs)
+    ytd = [data.cell(r, 9).value for r in range(2, 12)]
+    assert ytd == sorted(ytd) and ytd[-1] == doc["metrics"]["revenue_ytd"]["value"]
+    assert data.cell(11, 11).value == doc["metrics"]["revenue_ytd_prev_year"]["value"]
+    assert "'Chart data'!$B$2:$B$8" in refs
     assert [data.cell(r, 1).value for r in range(2, 9)] == [
         "Deals worked", "Replied", "Positive replies", "Demos appointed", "Demos run", "Offers sent", "Signed"]
     weekly = tmp_path / "weekly.xlsx"
     assert run_cli("weekly", "--data", str(SAMPLE), "--week", "2026-W46", "--out", str(weekly)).returncode == 0
     wbw = load_workbook(weekly)
     assert len(wbw["Weekly"][3]) == 2 + 8 + 3  # 8 weeks by default
-    titles = [c.title.tx.rich.p[0].r[0].t for c in wbw["Charts"]._charts]
-    assert "Sales actions per day per rep vs target" in titles
+    chart = next(c for c in wbw["Charts"]._charts if c.title.tx.rich.p[0].r[0].t.startswith("Sales actions"))
+    # each role's target is a flat line of its own over that role's reps: 30 for SDRs, 15 for AEs
     per_day = wbw["Chart data"]
-    targets = {per_day.cell(r, 6).value for r in range(2, per_day.max_row + 1) if per_day.cell(r, 4).value}
-    assert targets == {30, 15}
+    assert [per_day.cell(1, c).value for c in (4, 5, 6, 7)] == ["Rep", "Actions per day", "SDR target", "AE target"]
+    rows = [[per_day.cell(r, c).value for c in (4, 6, 7)] for r in range(2, per_day.max_row + 1)
+            if per_day.cell(r, 4).value]
+    assert [r[1:] for r in rows] == [[30, None]] * 3 + [[None, 15]]
+    (line,) = [c for c in chart._charts if type(c).__name__ == "LineChart"]
+    assert [s.val.numRef.f for s in line.series] == ["'Chart data'!$F$2:$F$5", "'Chart data'!$G$2:$G$5"]
+
+
+def test_sheets_print_readably(monthly, tmp_path):
+    wb, _ = monthly
+    trend = wb["Monthly"]
+    header = [c.value for c in trend[3]]
+    # the target column is set right under the numbers; the technical id column is not printed
+    target = header.index("Target") + 1
+    assert trend.cell(4, target).value and trend.cell(4, target).alignment.horizontal == "right"
+    assert trend.print_area.endswith(f"${chr(ord('A') + header.index('Id') - 1)}${trend.max_row}")
+    # fonts are named (Calibri is missing on most Linux desks, where LibreOffice falls back to a serif face)
+    assert {trend.cell(r, 2).font.name for r in range(1, 10) if trend.cell(r, 2).value} == {"Arial"}
+    # 24 per-rep figures print at full size in blocks of columns, each page repeating the rep's name
+    by_rep = wb["Monthly by rep"]
+    assert not by_rep.sheet_properties.pageSetUpPr.fitToPage
+    assert by_rep.print_title_cols == "$A:$B" and len(by_rep.col_breaks.brk) >= 1
+    # a sheet that fits a page at 70 % or more prints one page wide; long id lists wrap
+    quality = wb["Data quality"]
+    assert quality.sheet_properties.pageSetUpPr.fitToPage and quality.page_setup.fitToWidth == 1
+    ids = [quality.cell(r, 4) for r in range(4, quality.max_row + 1) if quality.cell(r, 4).value]
+    assert ids and all(c.alignment.wrap_text for c in ids)
 
 
 def test_crm_text_is_never_a_formula(tmp_path):

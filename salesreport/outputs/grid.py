@@ -38,7 +38,7 @@ class GridCell:
     value: str | int | float | None = None
     unit: Unit | None = None  # the number format of a numeric cell
     status: Status | None = None  # good / warn / bad colour
-    role: str = ""  # "title", "header", "muted" or ""
+    role: str = ""  # "title", "header", "muted", "target" (text set right, under the numbers) or ""
 
 
 @dataclass
@@ -50,6 +50,7 @@ class Grid:
     widths: dict[int, float] = field(default_factory=dict)  # 1-based column → width in characters
     header_height: float | None = None
     row_of: dict[str, int] = field(default_factory=dict)  # metric id → 1-based row
+    printed_columns: int | None = None  # the columns a printout shows (the technical id column is not one)
 
     @property
     def column_count(self) -> int:
@@ -91,12 +92,13 @@ def trend_grid(report: Report, name: str | None = None, generated: bool = True) 
         grid.put(row, [
             GridCell(m.number_for(report.name)), GridCell(m.title),
             *[_value(pr.metrics.get(metric_id)) for pr in report.periods],
-            GridCell(fmt_target(mv, m.direction.value)),
+            GridCell(fmt_target(mv, m.direction.value), role="target"),
             GridCell(STATUS_WORD.get(mv.status, ""), status=mv.status),
             GridCell(metric_id, role="muted"),
         ])
     last = 2 + len(report.periods)
     grid.widths = {1: 5, 2: 30, **{c: 12 for c in range(3, last + 1)}, last + 1: 12, last + 2: 8, last + 3: 28}
+    grid.printed_columns = last + 2
     return grid
 
 

@@ -118,6 +118,8 @@ def _cell_format(cell, currency: str | None) -> dict:
         fmt["textFormat"] = {"bold": True, "fontSize": 13}
     elif cell.role == "muted":
         fmt["textFormat"] = {"foregroundColor": _rgb(MUTED_COLOUR)}
+    elif cell.role == "target":
+        fmt["horizontalAlignment"] = "RIGHT"
     return fmt
 
 

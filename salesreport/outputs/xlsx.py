@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import gc
 import io
+import re
 import sys
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.chart import BarChart, LineChart, Reference
 from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
+from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -36,9 +37,17 @@ from .grid import (
 
 FILLS = {status: PatternFill("solid", start_color=colour, end_color=colour) for status, colour in STATUS_COLOURS.items()}
 HEADER_FILL = PatternFill("solid", start_color=HEADER_COLOUR, end_color=HEADER_COLOUR)
-BOLD = Font(bold=True)
-TITLE = Font(bold=True, size=13)
-ROLE_FONTS = {"title": TITLE, "header": BOLD, "muted": Font(color=MUTED_COLOUR)}
+# a font every office suite has (LibreOffice shows Arial as its metric twin): Calibri, openpyxl's default,
+# is missing on most Linux desks, where it falls back to a serif face
+FONT = "Arial"
+PLAIN = Font(name=FONT, size=10)
+BOLD = Font(name=FONT, size=10, bold=True)
+TITLE = Font(name=FONT, bold=True, size=13)
+ROLE_FONTS = {"title": TITLE, "header": BOLD, "muted": Font(name=FONT, size=10, color=MUTED_COLOUR), "": PLAIN,
+              "target": PLAIN}
+RIGHT = Alignment(horizontal="right")
+PAGE_WIDTH = 125  # columns of text a landscape A4 page shows at 100 %
+SMALLEST_PRINT = 0.7  # a sheet that would print smaller than this to fit a page's width prints in column blocks
 FUNNEL_IDS = ("worked", "replied", "replied_positive", "demo_appointed", "demo_run", "offer_sent", "signed")
 CHART_ROWS = 22  # rows between chart anchors on the Charts sheet
 
@@ -67,8 +76,9 @@ def write_grid(wb: Workbook, grid: Grid, currency: str | None) -> Worksheet:
                     cell.number_format = number_format(g.unit, currency)
             if g.status in FILLS:
                 cell.fill = FILLS[g.status]
-            if g.role in ROLE_FONTS:
-                cell.font = ROLE_FONTS[g.role]
+            cell.font = ROLE_FONTS.get(g.role, PLAIN)
+            if g.role == "target":
+                cell.alignment = RIGHT
             if g.role == "header":
                 cell.fill = HEADER_FILL
                 cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -76,6 +86,8 @@ def write_grid(wb: Workbook, grid: Grid, currency: str | None) -> Worksheet:
         ws.row_dimensions[HEADER_ROW].height = grid.header_height
     ws.freeze_panes = ws.cell(row=grid.frozen_rows + 1, column=grid.frozen_columns + 1)
     _widths(ws, grid.widths)
+    if grid.printed_columns is not None:
+        ws.print_area = f"A1:{get_column_letter(grid.printed_columns)}{max(ws.max_row, 1)}"
     return ws
 
 
@@ -103,12 +115,13 @@ def _definitions(wb: Workbook, report: Report) -> None:
                                                              target_max=m.target_max)
         values = [m.id, m.title, m.formula, m.unit.value, fmt_target(mv, m.direction.value),
                   EMPTY if m.direction is Direction.NONE else m.direction.value, ", ".join(sorted(m.reports))]
-        ws.cell(row=row, column=1, value=m.number)
+        ws.cell(row=row, column=1, value=m.number).font = PLAIN
         for column, text in enumerate(values, start=2):
-            text_cell(ws, row, column, text)
+            text_cell(ws, row, column, text).font = PLAIN
         ws.cell(row=row, column=4).alignment = Alignment(wrap_text=True, vertical="top")
+        ws.cell(row=row, column=6).alignment = RIGHT
     ws.freeze_panes = "C4"
-    _widths(ws, {1: 5, 2: 28, 3: 28, 4: 70, 5: 9, 6: 12, 7: 10, 8: 22})
+    _widths(ws, {1: 5, 2: 28, 3: 28, 4: 64, 5: 9, 6: 12, 7: 10, 8: 22})
 
 
 def _data_quality(wb: Workbook, report: Report) -> None:
@@ -116,16 +129,26 @@ def _data_quality(wb: Workbook, report: Report) -> None:
     ws.cell(row=1, column=1, value=f"Data quality as of {report.current.period.end}").font = TITLE
     _header(ws, ["Level", "Finding", "Deals", "Deal ids"])
     findings = report.findings or []
+    top, wrapped = Alignment(vertical="top"), Alignment(wrap_text=True, vertical="top")
     if not findings:
-        text_cell(ws, HEADER_ROW + 1, 1, "ok")
-        text_cell(ws, HEADER_ROW + 1, 2, "No problems found.")
+        text_cell(ws, HEADER_ROW + 1, 1, "ok").font = PLAIN
+        text_cell(ws, HEADER_ROW + 1, 2, "No problems found.").font = PLAIN
     for row, f in enumerate(findings, start=HEADER_ROW + 1):
-        text_cell(ws, row, 1, f.level)
-        text_cell(ws, row, 2, f.message).alignment = Alignment(wrap_text=True, vertical="top")
-        ws.cell(row=row, column=3, value=len(f.deal_ids) or None)
-        text_cell(ws, row, 4, ", ".join(f.deal_ids))
+        cells = [text_cell(ws, row, 1, f.level), text_cell(ws, row, 2, f.message),
+                 ws.cell(row=row, column=3, value=len(f.deal_ids) or None), text_cell(ws, row, 4, _ids(f.deal_ids))]
+        for cell, alignment in zip(cells, (top, wrapped, top, wrapped), strict=True):
+            cell.font, cell.alignment = PLAIN, alignment
     ws.freeze_panes = "A4"
     _widths(ws, {1: 9, 2: 80, 3: 7, 4: 60})
+
+
+IDS_SHOWN = 200  # deal ids listed in one finding's cell; the count says how many there are in all
+
+
+def _ids(deal_ids: list[str]) -> str:
+    """A finding's deal ids for a wrapped cell: the first IDS_SHOWN, then how many more."""
+    shown = ", ".join(deal_ids[:IDS_SHOWN])
+    return shown + (f" … and {len(deal_ids) - IDS_SHOWN:,} more" if len(deal_ids) > IDS_SHOWN else "")
 
 
 def _charts(wb: Workbook, report: Report, trend: Worksheet, rows: dict[str, int]) -> None:
@@ -135,15 +158,26 @@ def _charts(wb: Workbook, report: Report, trend: Worksheet, rows: dict[str, int]
     charts = wb.create_sheet("Charts", index=2)
     anchor_rows = iter(range(1, 200, CHART_ROWS))
     n = len(report.periods)
+    year = [pr for pr in report.periods if pr.period.start.year == current.period.start.year]
     if report.name == "monthly" and "revenue_ytd" in rows:
+        # the current year from January, against the plan and last year's revenue to the same month: a line
+        # that spans two years would fall to zero in January
+        columns = {"revenue_ytd": "Revenue this year", "revenue_plan_to_date": "Plan to date",
+                   "revenue_ytd_prev_year": "Revenue last year"}
+        text_cell(data, 1, 8, "Month")
+        for column, label in enumerate(columns.values(), start=9):
+            text_cell(data, 1, column, label)
+        for row, pr in enumerate(year, start=2):
+            text_cell(data, row, 8, pr.period.label)
+            for column, metric_id in enumerate(columns, start=9):
+                mv = pr.metrics.get(metric_id)
+                data.cell(row=row, column=column, value=mv.value if mv is not None else None)
         chart = LineChart()
-        chart.title = "Cumulative revenue vs plan"
+        chart.title = f"Cumulative revenue {current.period.start.year} vs plan and last year"
         chart.y_axis.title = report.currency or "revenue"
-        for metric_id in ("revenue_ytd", "revenue_plan_to_date"):
-            row = rows[metric_id]
-            chart.add_data(Reference(trend, min_col=2, max_col=2 + n, min_row=row, max_row=row),
-                           titles_from_data=True, from_rows=True)
-        chart.set_categories(Reference(trend, min_col=3, max_col=2 + n, min_row=HEADER_ROW, max_row=HEADER_ROW))
+        chart.add_data(Reference(data, min_col=9, max_col=8 + len(columns), min_row=1, max_row=len(year) + 1),
+                       titles_from_data=True)
+        chart.set_categories(Reference(data, min_col=8, min_row=2, max_row=len(year) + 1))
         _straight(chart)
         chart.width, chart.height = 22, 9
         charts.add_chart(chart, f"A{next(anchor_rows)}")
@@ -164,24 +198,29 @@ def _charts(wb: Workbook, report: Report, trend: Worksheet, rows: dict[str, int]
         chart.legend = None
         chart.width, chart.height = 22, 9
         charts.add_chart(chart, f"A{next(anchor_rows)}")
-    per_day = [(b.name, b.metrics.get("actions_per_day_sdr") or b.metrics.get("actions_per_day_ae"))
+    per_day = [(b.name, b.role, b.metrics.get("actions_per_day_sdr") or b.metrics.get("actions_per_day_ae"))
                for b in current.by_rep.values()]
-    per_day = [(name, mv) for name, mv in per_day if mv is not None]
+    per_day = [(name, role, mv) for name, role, mv in per_day if mv is not None]
     if per_day:
-        for column, label in enumerate(["Rep", "Actions per day", "Target"], start=4):
+        # each role's target is its own flat line over that role's reps (reps come grouped by role)
+        roles = list(dict.fromkeys(role for _, role, _ in per_day))
+        for column, label in enumerate(["Rep", "Actions per day", *[f"{r} target" for r in roles]], start=4):
             text_cell(data, 1, column, label)
-        for row, (name, mv) in enumerate(per_day, start=2):
+        for row, (name, role, mv) in enumerate(per_day, start=2):
             text_cell(data, row, 4, name)
             data.cell(row=row, column=5, value=mv.value)
-            data.cell(row=row, column=6, value=mv.target)
+            data.cell(row=row, column=6 + roles.index(role), value=mv.target)
         last = len(per_day) + 1
         bars = BarChart()
         bars.title = "Sales actions per day per rep vs target"
         bars.add_data(Reference(data, min_col=5, min_row=1, max_row=last), titles_from_data=True)
         bars.set_categories(Reference(data, min_col=4, min_row=2, max_row=last))
         line = LineChart()
-        line.add_data(Reference(data, min_col=6, min_row=1, max_row=last), titles_from_data=True)
+        line.add_data(Reference(data, min_col=6, max_col=5 + len(roles), min_row=1, max_row=last),
+                      titles_from_data=True)
         _straight(line)
+        for series in line.series:  # a role of one rep is still a visible mark at its target
+            series.marker.symbol, series.marker.size = "dash", 12
         bars += line
         bars.width, bars.height = 22, 9
         charts.add_chart(bars, f"A{next(anchor_rows)}")
@@ -220,14 +259,35 @@ def build_workbook(report: Report) -> Workbook:
 
 
 def _print_setup(ws: Worksheet) -> None:
-    """Landscape, one page wide, header rows repeated: the file prints (and exports to PDF) as it reads."""
+    """Landscape A4, header rows repeated: the file prints (and exports to PDF) as it reads. A sheet that fits
+    a page's width at 70 % or more prints one page wide; a wider one (the by-rep sheet's 24 figures) prints at
+    full size in blocks of columns, each page repeating the frozen name columns, instead of shrinking to 4 pt."""
     ws.page_setup.orientation = "landscape"
     ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
     if ws.max_row > HEADER_ROW:
         ws.print_title_rows = f"1:{HEADER_ROW}"
+    printed = ws.max_column
+    area = re.search(r"\$?([A-Z]+)\$?\d+$", ws.print_area or "")  # 'Sheet'!$A$1:$P$40 → P
+    if area:
+        printed = min(printed, column_index_from_string(area.group(1)))
+    widths = [ws.column_dimensions[get_column_letter(c)].width or 9 for c in range(1, printed + 1)]
+    fits = sum(widths) <= PAGE_WIDTH / SMALLEST_PRINT
+    ws.sheet_properties.pageSetUpPr.fitToPage = fits
+    if fits:
+        ws.page_setup.fitToWidth = 1
+        ws.page_setup.fitToHeight = 0
+        return
+    frozen = column_index_from_string(ws.freeze_panes.rstrip("0123456789")) - 1 if ws.freeze_panes else 0
+    if frozen:
+        ws.print_title_cols = f"A:{get_column_letter(frozen)}"
+    room = PAGE_WIDTH - sum(widths[:frozen])
+    used = 0.0
+    for column in range(frozen + 1, printed + 1):
+        width = widths[column - 1]
+        if used and used + width > room:
+            ws.col_breaks.append(Break(id=column - 1))
+            used = 0.0
+        used += width
 
 
 def workbook_bytes(report: Report) -> bytes:

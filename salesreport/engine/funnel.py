@@ -169,7 +169,9 @@ _CODES = {"loss_time": "CASE WHEN rank < 0 AND entered_at = date_trunc('day', en
 #   ev     the stage changes in order (k): given rows, else derived from the deal, plus a signed/lost entry
 #          where the history lacks it; rows repeating the current stage removed; rank −1 = lost. A loss
 #          dated by day only (midnight) sorts at the end of its day: it ends the stay it happened in, even
-#          one entered later that day (SPEC: a loss ends a stay, whatever its length)
+#          one entered later that day (SPEC: a loss ends a stay, whatever its length). With each row, in
+#          the same window pass: reached_before, the furthest rank of the rows before it (−1: none), and
+#          ended_at, the time of the next row (what ends the stay the row begins)
 #   stays  each stay in a funnel stage that ended (by the next change or by being lost): days between dates
 FACTS_SQL = """
 CREATE TEMP TABLE d AS
@@ -209,7 +211,9 @@ FROM d LEFT JOIN (
     FROM ev0 GROUP BY pos) h USING (pos);
 
 CREATE TEMP TABLE ev AS
-SELECT pos, entered_at, stage_idx, owner, rank, row_number() OVER (PARTITION BY pos ORDER BY k) AS k
+SELECT pos, entered_at, stage_idx, owner, rank, row_number() OVER w AS k,
+       coalesce(max(rank) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), -1)::TINYINT AS reached_before,
+       lead(entered_at) OVER w AS ended_at
 FROM (
     SELECT *, lag(stage_idx) OVER (PARTITION BY pos ORDER BY k) AS previous
     FROM (
@@ -224,12 +228,12 @@ FROM (
                   UNION ALL
                   SELECT pos, lost_at, {lost}::TINYINT, owner, {nh} + 2 * {n} + pos FROM d2
                   WHERE status = 'lost' AND lost_at IS NOT NULL AND NOT has_lost))))
-WHERE previous IS NULL OR previous <> stage_idx;
+WHERE previous IS NULL OR previous <> stage_idx
+WINDOW w AS (PARTITION BY pos ORDER BY k);
 
 CREATE TEMP TABLE stays AS
 SELECT pos, k, stage_idx, ended_at, date_diff('day', entered_at::DATE, ended_at::DATE) AS days
-FROM (SELECT *, lead(entered_at) OVER (PARTITION BY pos ORDER BY k) AS ended_at FROM ev)
-WHERE rank >= 0 AND stage_idx <> {signed} AND ended_at IS NOT NULL;
+FROM ev WHERE rank >= 0 AND stage_idx <> {signed} AND ended_at IS NOT NULL;
 
 DROP TABLE d;
 DROP TABLE ev0;
@@ -259,12 +263,13 @@ def _times(column) -> np.ndarray:
 def _first_entries_sql() -> str:
     """Per deal, for each ranked stage r, the earliest entry into r or a later-ranked stage (ties: the
     lower rank, then the earlier row) as t<r>, and the owner of that entry as o<r>. Among ranked entries the
-    order k is exactly (time, rank, row), so the first entry is the one of least k."""
-    firsts = ", ".join(f"min({{'k': k, 't': entered_at, 'o': owner}}) FILTER (rank >= {r}) AS f{r}"
-                       for r in range(len(RANKED_STAGES)))
-    columns = ", ".join(f"f{r}.t AS t{r}, f{r}.o AS o{r}" for r in range(len(RANKED_STAGES)))
-    return (f"SELECT pos, {columns} FROM "
-            f"(SELECT pos, {firsts} FROM ev WHERE rank >= 0 GROUP BY pos)")
+    order k is exactly (time, rank, row), so the first entry into r is the first row of rank ≥ r in k order:
+    the row where the deal's furthest rank so far (reached_before) first reaches r. Each such record row is
+    the first entry of the ranks it passes, reached_before < r ≤ rank — exactly one row for each r."""
+    columns = ", ".join(f"max(entered_at) FILTER (reached_before < {r} AND rank >= {r}) AS t{r}, "
+                        f"max(owner) FILTER (reached_before < {r} AND rank >= {r}) AS o{r}"
+                        for r in range(len(RANKED_STAGES)))
+    return f"SELECT pos, {columns} FROM ev WHERE rank > reached_before GROUP BY pos"
 
 
 def _facts_warnings(con, flagged: dict[str, tuple[str, ...]]) -> list[str]:
@@ -288,9 +293,9 @@ def _facts_warnings(con, flagged: dict[str, tuple[str, ...]]) -> list[str]:
                                 ).fetchall()
         if count:
             out.append(f"{count} " + wording.format(ids=", ".join(ids)))
-    (backwards,), = con.sql("SELECT list(d2.deal_id ORDER BY pos) FROM d2 JOIN (SELECT DISTINCT pos FROM (SELECT pos, "
-                            "rank, lag(rank) OVER (PARTITION BY pos ORDER BY k) AS previous FROM ev WHERE rank >= 0) "
-                            "WHERE rank < previous) USING (pos)").fetchall()
+    # a ranked entry below a rank reached before it: the history moves backwards somewhere there
+    (backwards,), = con.sql("SELECT list(d2.deal_id ORDER BY pos) FROM d2 JOIN (SELECT DISTINCT pos FROM ev "
+                            "WHERE rank >= 0 AND rank < reached_before) USING (pos)").fetchall()
     if backwards:
         message = (f"{len(backwards)} deal(s) have a stage history that moves backwards; 'reached' keeps their "
                    f"furthest stage (e.g. {', '.join(backwards[:SAMPLE_IDS])}).")

@@ -17,6 +17,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -61,15 +62,16 @@ print(json.dumps(out))
 def measure(argv: list[str]) -> tuple[float, float, str]:
     """Run a command in a fresh process: (wall seconds, its own peak RSS in MiB from wait4, stdout)."""
     t = time.perf_counter()
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    # read the pipes fully before reaping, so a large JSON cannot block the child
-    out = proc.stdout.read()
-    err = proc.stderr.read()
-    _pid, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - t
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode:
-        raise SystemExit(f"{' '.join(argv[:6])} failed ({proc.returncode}):\n{err.decode()[-2000:]}")
+    # stderr goes to a file, stdout is read to its end before reaping: neither pipe can fill and block the child
+    with tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err)
+        out = proc.stdout.read()
+        _pid, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - t
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode:
+            err.seek(0)
+            raise SystemExit(f"{' '.join(argv[:6])} failed ({proc.returncode}):\n{err.read().decode()[-2000:]}")
     return wall, usage.ru_maxrss / 1024, out.decode()
 
 

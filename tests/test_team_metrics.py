@@ -127,5 +127,21 @@ def test_team_report_before_and_after_a_date_and_per_team(team):
     assert "Carl" in report.current.by_rep
     assert report.current.by_rep["Carl"].metrics["ttfd_days"].value == 23
     assert any("No hire_date for Eli" in w for w in report.warnings)
+    (quota,) = [w for w in report.warnings if w.startswith("No monthly_quota")]
+    assert quota.startswith("No monthly_quota (or 0) for Boris, Dora:")  # the quota 0 and the empty one
     per_team = report.sections["teams"]
     assert per_team.rows[0][:2] == ["(no team)", 5]
+
+
+def test_a_long_list_of_reps_without_quota_names_the_first_and_counts_the_rest(data_dir):
+    from salesreport.periods import month
+    from salesreport.report.team import build_team_report
+
+    reps = [{"name": f"Rep {i:02d}", "role": "SDR", "hire_date": "2026-01-01", "monthly_quota": ""}
+            for i in range(1, 26)]
+    make_data(data_dir, [deal("D1", "2026-03-02", owner="Rep 01")], [entry("D1", "work_started", "2026-03-02")],
+              ACTS, reps)
+    report = build_team_report(facts_for(data_dir, Config()), Config(), month(2026, 4))
+    (quota,) = [w for w in report.warnings if w.startswith("No monthly_quota")]
+    assert quota == ("No monthly_quota (or 0) for " + ", ".join(f"Rep {i:02d}" for i in range(1, 21))
+                     + " and 5 more: no quota figures for them.")

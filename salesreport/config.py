@@ -7,10 +7,10 @@ import math
 import os
 import re
 import tomllib
-from difflib import get_close_matches
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from difflib import get_close_matches
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -42,22 +42,22 @@ def _section(name: str, keys: tuple[str, ...], **tables: Any) -> type[msgspec.St
 
 
 # salesreport.toml's layout: every section and key a user may write (free-form tables are dicts)
-SCHEMA = _section("salesreport.toml", ("preset",), **{
-    "sources": _section("sources", (*TABLES, "spreadsheet"), worksheets=dict[str, Any]),
-    "report": _section("report", ("timezone", "week_start", "working_days", "templates", "holidays",
-                                  "cohort_start")),
-    "plan": _section("plan", ("annual", "monthly", "currency"), rates=dict[str, Any]),
-    "funnel": _section("funnel", ("lost",), stages=dict[str, Any]),
-    "columns": _section("columns", (), **{table: _section(f"columns.{table}", tuple(columns))
-                                          for table, columns in CANONICAL.items()}),
-    "targets": dict[str, Any],
-    "forecast": _section("forecast", ("method", "history_days", "stage")),
-    "input": _section("input", ("dayfirst", "encoding", "date_format", "negative_amounts")),
-    "activity_types": dict[str, Any],
-    "google": _section("google", ("credentials", "retries", "backoff_seconds"), worksheets=dict[str, Any]),
-    "smtp": _section("smtp", ("host", "port", "security", "user", "from", "password_file", "subject")),
-    "engine": _section("engine", ("memory_limit", "temp_directory")),
-})
+SCHEMA = _section(
+    "salesreport.toml", ("preset",),
+    sources=_section("sources", (*TABLES, "spreadsheet"), worksheets=dict[str, Any]),
+    report=_section("report", ("timezone", "week_start", "working_days", "templates", "holidays", "cohort_start")),
+    plan=_section("plan", ("annual", "monthly", "currency"), rates=dict[str, Any]),
+    funnel=_section("funnel", ("lost",), stages=dict[str, Any]),
+    columns=_section("columns", (), **{table: _section(f"columns.{table}", tuple(columns))
+                                       for table, columns in CANONICAL.items()}),
+    targets=dict[str, Any],
+    forecast=_section("forecast", ("method", "history_days", "stage")),
+    input=_section("input", ("dayfirst", "encoding", "date_format", "negative_amounts")),
+    activity_types=dict[str, Any],
+    google=_section("google", ("credentials", "retries", "backoff_seconds"), worksheets=dict[str, Any]),
+    smtp=_section("smtp", ("host", "port", "security", "user", "from", "password_file", "subject")),
+    engine=_section("engine", ("memory_limit", "temp_directory")),
+)
 
 
 @dataclass(frozen=True)

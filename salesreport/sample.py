@@ -257,7 +257,6 @@ def _current_stage(times: np.ndarray, negative: np.ndarray) -> np.ndarray:
 
 
 def _history(rng, times, negative, lost_t, sdr, ae, end_ts, first: int, width: int) -> pd.DataFrame:
-    deals = times.shape[0]
     names = np.array([CRM_NAMES[s] for s, _, _ in CHAIN], dtype=object)
     pos, step = np.nonzero(~np.isnat(times))
     stage = names[step].copy()

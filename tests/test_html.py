@@ -70,8 +70,8 @@ def test_nineteen_reps_keep_the_page_phone_wide(tmp_path):
     assert proc.returncode == 0, proc.stderr
     html = page.read_text(encoding="utf-8")
     body = html[html.index("<table", html.index("<table") + 1):]  # inside the page's frame
-    tables = re.findall(r"<table.*?</table>", body, re.S)
-    widths = [max(len(re.findall(r"<t[dh][ >]", row)) for row in re.findall(r"<tr.*?</tr>", t, re.S)) for t in tables]
+    tables = re.findall(r"<table.*?</table>", body, re.DOTALL)
+    widths = [max(len(re.findall(r"<t[dh][ >]", row)) for row in re.findall(r"<tr.*?</tr>", t, re.DOTALL)) for t in tables]
     team = widths[0]
     assert team == 5  # #, Metric, the week, Previous, Target
     doc = json.loads(run_cli("weekly", "--data", str(tmp_path / "data"), "--week", "2026-W46", "--format",

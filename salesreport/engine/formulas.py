@@ -220,13 +220,11 @@ def _flags(until: str) -> str:
 ZERO_AMOUNT = "(open OR signed) AND qualified AND coalesce(amount = 0, NOT credit)"  # a credit note is no gap
 
 
-def zero_amount_after_qualified(f: Facts, until: np.datetime64) -> np.ndarray:
-    """Metric 16's deals as of `until`, as a mask over the deals."""
-    rows = f.con.sql(f"SELECT pos FROM (SELECT pos, amount, credit, {_flags(sql_instant(until))} FROM deal) "
-                     f"WHERE {ZERO_AMOUNT}").fetchall()
-    mask = np.zeros(f.n, dtype=bool)
-    mask[[p for (p,) in rows]] = True
-    return mask
+def zero_amount_after_qualified(f: Facts, until: np.datetime64) -> list[str]:
+    """Metric 16's deals as of `until`: their ids, in the order of the deals table."""
+    rows = f.con.sql(f"SELECT deal_id FROM (SELECT pos, deal_id, amount, credit, {_flags(sql_instant(until))} "
+                     f"FROM deal) WHERE {ZERO_AMOUNT} ORDER BY pos").fetchall()
+    return [deal_id for (deal_id,) in rows]
 
 
 STATE_SQL = """
@@ -281,8 +279,8 @@ def pipeline(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
         "outreach_ae": n_ae,
         "active_deals_per_rep": ratio(n_active, n_active_reps),
     }
-    zero_pos = [p for (p,) in f.con.sql(f"SELECT pos FROM {state} WHERE {zero} ORDER BY pos").fetchall()]
-    ctx.details["zero_amount_after_qualified"] = tuple(f.deals["deal_id"].to_numpy()[zero_pos])
+    ctx.details["zero_amount_after_qualified"] = tuple(
+        deal_id for (deal_id,) in f.con.sql(f"SELECT deal_id FROM {state} WHERE {zero} ORDER BY pos").fetchall())
     rows = f.con.sql(f"SELECT owner, count(*) FILTER ({sdr}), count(*) FILTER ({ae}), count(*) FILTER ({active}) "
                      f"FROM {state} WHERE {active} GROUP BY owner").fetchall()
     reps = _rep_frame({"outreach_sdr": {o: n for o, n, _, _ in rows if n},

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
-from ..duck import arrow, connect, memory_guard
+from ..duck import connect, memory_guard
 from ..model import LOST_CODE, RANKED_STAGES, STAGE_RANK, STAGES
 from ..sources.canonical import NO_STAGE, Dataset
 
@@ -27,12 +27,10 @@ SAMPLE_IDS = 5
 
 class Facts:
     """The funnel facts of a data set: the fact tables in DuckDB (`con`: deal, ev, stays, acts; see FACTS_SQL
-    and DEAL_SQL), the deals frame (row i is the deal at pos i), the reps and the warnings found so far."""
+    and DEAL_SQL; a deal is its row of `deal`, never a frame), the reps and the warnings found so far."""
 
-    def __init__(self, con, deals: pd.DataFrame, actions_in: str | None, reps: pd.DataFrame,
-                 warnings: list[str]):
+    def __init__(self, con, actions_in: str | None, reps: pd.DataFrame, warnings: list[str]):
         self.con = con
-        self.deals = deals  # deal_id, owner, amount, created_at, signed_at, lost_at, expected_close_date, status…
         self._actions_in = actions_in
         self.reps = reps  # name, role, hire_date, left_at, monthly_quota, team
         self.warnings = warnings
@@ -43,10 +41,6 @@ class Facts:
     def has_actions(self) -> bool:
         """Whether the data set has activities at all (without them, action figures are unknown, not 0)."""
         return self._actions_in is not None
-
-    @property
-    def n(self) -> int:
-        return len(self.deals)
 
     @cached_property
     def acts(self) -> str:
@@ -84,7 +78,7 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
     The work is relational: the deals and the stage history go into DuckDB, and one set of SQL statements
     (FACTS_SQL) derives status, close dates, the events, the stays and the first entries."""
     warnings = list(ds.warnings)
-    deals = ds.deals.copy(deep=False)  # columns are replaced, never changed in place: ds keeps its own
+    deals = ds.deals
     no_created = deals["created_at"].isna()
     if no_created.any():
         ids = ", ".join(deals.loc[no_created, "deal_id"].head(SAMPLE_IDS))
@@ -128,17 +122,13 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
     warning_ids = dict(ds.warning_ids)
     warnings += _facts_warnings(con, warning_ids)
 
-    d = arrow(con.sql("SELECT status, signed_at, lost_at FROM d2 ORDER BY pos"))
-    deals["status"] = d.column("status").to_numpy(zero_copy_only=False).astype(object)
-    deals["signed_at"] = _times(d.column("signed_at"))
-    deals["lost_at"] = _times(d.column("lost_at"))
     reps = ds.reps if ds.reps is not None else pd.DataFrame(
         {"name": pd.Series(dtype=object), "role": pd.Series(dtype=object), "team": pd.Series(dtype=object),
          "hire_date": pd.Series(dtype="datetime64[ns]"), "left_at": pd.Series(dtype="datetime64[ns]"),
          "monthly_quota": pd.Series(dtype="float64"), "email": pd.Series(dtype=object)}
     )
     owners = {owner for (owner,) in con.sql("SELECT DISTINCT owner FROM ev WHERE rank >= 0").fetchall()}
-    owners |= {*pd.unique(deals["owner"])}
+    owners |= {owner for (owner,) in con.sql("SELECT DISTINCT owner FROM d2").fetchall()}
     if ds.actions is not None:  # the owners with an action
         owners |= {owner for (owner,) in con.sql(f"SELECT DISTINCT owner::VARCHAR FROM {ds.actions}").fetchall()}
     owners.discard("")
@@ -150,7 +140,7 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
         )
     elif ds.reps is None:
         warnings.append("No reps table: every rep's role is \"unknown\", so the SDR and AE figures are empty.")
-    facts = Facts(con, deals, ds.actions, reps, warnings)
+    facts = Facts(con, ds.actions, reps, warnings)
     facts.warning_ids = warning_ids
     facts.currency = ds.currency
     return facts
@@ -253,11 +243,6 @@ FROM d2 JOIN deals_in i USING (pos) LEFT JOIN ({fe}) fe USING (pos)
      LEFT JOIN (SELECT pos, arg_max(owner, k) AS lost_owner FROM ev WHERE stage_idx = {lost} GROUP BY pos) l
      USING (pos)
 """
-
-
-def _times(column) -> np.ndarray:
-    """An Arrow timestamp column as datetime64[ns] (NaT for null)."""
-    return column.to_numpy().astype("datetime64[ns]")
 
 
 def _first_entries_sql() -> str:

@@ -151,13 +151,12 @@ def _ids(deal_ids: list[str]) -> str:
     return shown + (f" … and {len(deal_ids) - IDS_SHOWN:,} more" if len(deal_ids) > IDS_SHOWN else "")
 
 
-def _charts(wb: Workbook, report: Report, trend: Worksheet, rows: dict[str, int]) -> None:
+def _charts(wb: Workbook, report: Report, rows: dict[str, int]) -> None:
     """Native charts: revenue vs plan (monthly), the funnel, actions per day per rep against targets."""
     current = report.current
     data = wb.create_sheet("Chart data")
     charts = wb.create_sheet("Charts", index=2)
     anchor_rows = iter(range(1, 200, CHART_ROWS))
-    n = len(report.periods)
     year = [pr for pr in report.periods if pr.period.start.year == current.period.start.year]
     if report.name == "monthly" and "revenue_ytd" in rows:
         # the current year from January, against the plan and last year's revenue to the same month: a line
@@ -243,11 +242,11 @@ def build_workbook(report: Report) -> Workbook:
     wb = Workbook()
     wb.remove(wb.active)
     grid = trend_grid(report)
-    trend = write_grid(wb, grid, report.currency)
+    write_grid(wb, grid, report.currency)
     per_rep = rep_grid(report)
     if per_rep is not None:
         write_grid(wb, per_rep, report.currency)
-    _charts(wb, report, trend, grid.row_of)
+    _charts(wb, report, grid.row_of)
     for key, section in report.sections.items():
         write_grid(wb, section_grid(key, section), report.currency)
     _definitions(wb, report)

@@ -8,6 +8,7 @@ wall-clock times in the report's time zone.
 
 from __future__ import annotations
 
+import itertools
 from datetime import date, datetime
 from functools import cached_property
 
@@ -23,6 +24,7 @@ SIGNED_IDX = STAGES.index("signed")
 WORK_STARTED_IDX = STAGES.index("work_started")
 NEW_IDX = STAGES.index("new")
 SAMPLE_IDS = 5
+_BUILDS = itertools.count()  # each build of the facts names its own owner type
 
 
 class Facts:
@@ -114,8 +116,13 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
         "entered_at": history["entered_at"], "stage_idx": history["stage_idx"].astype(np.int8),
         "owner": history["owner"],
     }))
+    # the owners as an ENUM: 2 bytes a row in every fact table (the events, each deal's first-entry owners)
+    # instead of a string of 16 or more, and cheaper to group by
+    owner_type = f"facts_owner_{next(_BUILDS)}"
+    con.sql(f"CREATE TYPE {owner_type} AS ENUM (SELECT DISTINCT owner FROM (SELECT owner FROM deals_in UNION ALL "
+            "SELECT owner FROM history_in) WHERE owner IS NOT NULL)")
     with memory_guard(con, "Computing the funnel facts"):
-        for statement in FACTS_SQL.format(n=n, nh=len(history), **_CODES).split(";"):
+        for statement in FACTS_SQL.format(n=n, nh=len(history), owner=owner_type, **_CODES).split(";"):
             if statement.strip():
                 con.sql(statement)
         con.sql(DEAL_SQL.format(fe=_first_entries_sql(), lost=LOST_CODE))
@@ -165,7 +172,7 @@ _CODES = {"loss_time": "CASE WHEN rank < 0 AND entered_at = date_trunc('day', en
 #   stays  each stay in a funnel stage that ended (by the next change or by being lost): days between dates
 FACTS_SQL = """
 CREATE TEMP TABLE d AS
-SELECT pos, deal_id, owner, stage_idx, created_at, status,
+SELECT pos, deal_id, owner::{owner} AS owner, stage_idx, created_at, status,
        CASE status WHEN 'won' THEN coalesce(signed_at, closed_at) END AS signed_at,
        CASE status WHEN 'lost' THEN coalesce(lost_at, closed_at) END AS lost_at
 FROM (SELECT * REPLACE (CASE WHEN status <> '' THEN status WHEN stage_idx = {signed} THEN 'won'
@@ -177,7 +184,8 @@ CREATE TEMP TABLE orphans AS
 SELECT h.deal_id, h.seq FROM history_in h ANTI JOIN d USING (deal_id);
 
 CREATE TEMP TABLE ev0 AS
-SELECT d.pos, h.entered_at, h.stage_idx, CASE WHEN h.owner = '' THEN d.owner ELSE h.owner END AS owner, h.seq
+SELECT d.pos, h.entered_at, h.stage_idx, CASE WHEN h.owner = '' THEN d.owner ELSE h.owner::{owner} END AS owner,
+       h.seq
 FROM history_in h JOIN d USING (deal_id)
 UNION ALL
 SELECT pos, created_at,

@@ -213,19 +213,17 @@ SELECT pos, entered_at, stage_idx, owner, rank, row_number() OVER w AS k,
        coalesce(max(rank) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), -1)::TINYINT AS reached_before,
        lead(entered_at) OVER w AS ended_at
 FROM (
-    SELECT *, lag(stage_idx) OVER (PARTITION BY pos ORDER BY k) AS previous
+    SELECT *, row_number() OVER order_of AS k, lag(stage_idx) OVER order_of AS previous
     FROM (
-        SELECT *, row_number() OVER (PARTITION BY pos ORDER BY {loss_time},
-                                     CASE WHEN rank < 0 THEN 99 ELSE rank END, seq) AS k
-        FROM (
-            SELECT *, CASE WHEN stage_idx >= 0 THEN {ranks}[stage_idx + 1] ELSE -1 END::TINYINT AS rank
-            FROM (SELECT * FROM ev0
-                  UNION ALL
-                  SELECT pos, signed_at, {signed}::TINYINT, owner, {nh} + {n} + pos FROM d2
-                  WHERE status = 'won' AND signed_at IS NOT NULL AND NOT has_signed
-                  UNION ALL
-                  SELECT pos, lost_at, {lost}::TINYINT, owner, {nh} + 2 * {n} + pos FROM d2
-                  WHERE status = 'lost' AND lost_at IS NOT NULL AND NOT has_lost))))
+        SELECT *, CASE WHEN stage_idx >= 0 THEN {ranks}[stage_idx + 1] ELSE -1 END::TINYINT AS rank
+        FROM (SELECT * FROM ev0
+              UNION ALL
+              SELECT pos, signed_at, {signed}::TINYINT, owner, {nh} + {n} + pos FROM d2
+              WHERE status = 'won' AND signed_at IS NOT NULL AND NOT has_signed
+              UNION ALL
+              SELECT pos, lost_at, {lost}::TINYINT, owner, {nh} + 2 * {n} + pos FROM d2
+              WHERE status = 'lost' AND lost_at IS NOT NULL AND NOT has_lost))
+    WINDOW order_of AS (PARTITION BY pos ORDER BY {loss_time}, CASE WHEN rank < 0 THEN 99 ELSE rank END, seq))
 WHERE previous IS NULL OR previous <> stage_idx
 WINDOW w AS (PARTITION BY pos ORDER BY k);
 

@@ -18,7 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 
 from . import __version__
 from .api import ReportRequest, run_with_config
-from .errors import ConfigError, SalesReportError, UsageError
+from .errors import ConfigError, DeliveryError, SalesReportError, UsageError
 from .outputs.files import write_atomic
 from .text import is_address, safe_line, safe_text
 
@@ -176,7 +176,11 @@ def _mail(result, config, mailing: Mailing, err: Console) -> None:
         err.print(f"Warning: {safe_text(note)}", style="yellow", markup=False)
     if mailing.dry_run or mailing.dry_run_dir is not None:
         if mailing.dry_run_dir is not None:
-            mailing.dry_run_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                mailing.dry_run_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise DeliveryError(f"--dry-run-dir {mailing.dry_run_dir}: cannot make the folder ({exc.strerror}). "
+                                    "Choose a folder you may write to.") from None
         sys.stdout.write(preview(messages, mailing.dry_run_dir) + "\n")
         return
     send(messages, settings)

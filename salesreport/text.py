@@ -50,3 +50,11 @@ _ADDRESS = re.compile(r"[^@\s,;:<>()\[\]\\\"]+@[^@\s,;:<>()\[\]\\\"]+\.[^@\s,;:<
 def is_address(text: str) -> bool:
     """Exactly one e-mail address like anna@example.com (so "elena@x, spy@evil.example" is not one)."""
     return _ADDRESS.fullmatch(text) is not None
+
+
+def listed(items, shown: int, width: int = 60) -> str:
+    """Items for a message or a cell: all of a short list; of a long one (an export may have thousands) the
+    first `shown`, then how many more. Each item on one line, cut to `width` characters."""
+    items = list(items)
+    more = f" … and {len(items) - shown} more" if len(items) > shown else ""
+    return ", ".join(safe_line(item, width) for item in items[:shown]) + more

@@ -225,3 +225,11 @@ def test_data_warnings_go_to_the_cron_log_not_into_every_mail(tmp_path):
 def _mails(dry_run: str) -> list[str]:
     """Each mail's part of what --dry-run printed (headers and text part)."""
     return [part for part in dry_run.split("=" * 30 + " mail ")[1:]]
+
+
+def test_a_dry_run_folder_that_cannot_be_made_is_a_clear_error(tmp_path):
+    (tmp_path / "a-file").write_text("x")
+    proc = run_cli("daily", "--data", str(SAMPLE), "--date", "2026-11-18", "--email", "head@example.com",
+                   "--dry-run-dir", str(tmp_path / "a-file" / "preview"), "--quiet")
+    assert proc.returncode == 3 and "Traceback" not in proc.stderr
+    assert "--dry-run-dir" in proc.stderr and "cannot make the folder" in proc.stderr

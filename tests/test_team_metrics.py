@@ -144,4 +144,4 @@ def test_a_long_list_of_reps_without_quota_names_the_first_and_counts_the_rest(d
     report = build_team_report(facts_for(data_dir, Config()), Config(), month(2026, 4))
     (quota,) = [w for w in report.warnings if w.startswith("No monthly_quota")]
     assert quota == ("No monthly_quota (or 0) for " + ", ".join(f"Rep {i:02d}" for i in range(1, 21))
-                     + " and 5 more: no quota figures for them.")
+                     + " … and 5 more: no quota figures for them.")

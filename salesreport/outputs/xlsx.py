@@ -22,6 +22,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from ..engine.registry import METRICS, metric_def, metrics_for
 from ..errors import DeliveryError
 from ..model import Direction, MetricValue, Report
+from ..text import listed
 from .format import EMPTY, fmt_target
 from .grid import (
     HEADER_COLOUR,
@@ -46,6 +47,7 @@ TITLE = Font(name=FONT, bold=True, size=13)
 ROLE_FONTS = {"title": TITLE, "header": BOLD, "muted": Font(name=FONT, size=10, color=MUTED_COLOUR), "": PLAIN,
               "target": PLAIN}
 RIGHT = Alignment(horizontal="right")
+IDS_SHOWN = 200  # deal ids listed in one finding's cell; the count says how many there are in all
 PAGE_WIDTH = 125  # columns of text a landscape A4 page shows at 100 %
 SMALLEST_PRINT = 0.7  # a sheet that would print smaller than this to fit a page's width prints in column blocks
 FUNNEL_IDS = ("worked", "replied", "replied_positive", "demo_appointed", "demo_run", "offer_sent", "signed")
@@ -135,20 +137,12 @@ def _data_quality(wb: Workbook, report: Report) -> None:
         text_cell(ws, HEADER_ROW + 1, 2, "No problems found.").font = PLAIN
     for row, f in enumerate(findings, start=HEADER_ROW + 1):
         cells = [text_cell(ws, row, 1, f.level), text_cell(ws, row, 2, f.message),
-                 ws.cell(row=row, column=3, value=len(f.deal_ids) or None), text_cell(ws, row, 4, _ids(f.deal_ids))]
+                 ws.cell(row=row, column=3, value=len(f.deal_ids) or None),
+                 text_cell(ws, row, 4, listed(f.deal_ids, IDS_SHOWN))]
         for cell, alignment in zip(cells, (top, wrapped, top, wrapped), strict=True):
             cell.font, cell.alignment = PLAIN, alignment
     ws.freeze_panes = "A4"
     _widths(ws, {1: 9, 2: 80, 3: 7, 4: 60})
-
-
-IDS_SHOWN = 200  # deal ids listed in one finding's cell; the count says how many there are in all
-
-
-def _ids(deal_ids: list[str]) -> str:
-    """A finding's deal ids for a wrapped cell: the first IDS_SHOWN, then how many more."""
-    shown = ", ".join(deal_ids[:IDS_SHOWN])
-    return shown + (f" … and {len(deal_ids) - IDS_SHOWN:,} more" if len(deal_ids) > IDS_SHOWN else "")
 
 
 def _charts(wb: Workbook, report: Report, rows: dict[str, int]) -> None:

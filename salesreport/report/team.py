@@ -20,6 +20,7 @@ from ..engine.team import (
 )
 from ..model import MetricValue, Period, PeriodReport, Report, Section, Unit
 from ..periods import previous
+from ..text import listed
 from .build import metric_value, rep_blocks
 
 
@@ -55,17 +56,11 @@ def _missing_inputs(facts: Facts) -> list[str]:
     notes = []
     no_hire = list(r.loc[r["hire_date"].isna(), "name"])
     if no_hire:
-        notes.append(f"No hire_date for {_some(no_hire)}: their ramp figures are empty. Add it to reps.csv.")
+        notes.append(f"No hire_date for {listed(no_hire, 20)}: their ramp figures are empty. Add it to reps.csv.")
     no_quota = list(r.loc[~(r["monthly_quota"] > 0), "name"])
     if no_quota:
-        notes.append(f"No monthly_quota (or 0) for {_some(no_quota)}: no quota figures for them.")
+        notes.append(f"No monthly_quota (or 0) for {listed(no_quota, 20)}: no quota figures for them.")
     return notes
-
-
-def _some(names: list[str], shown: int = 20) -> str:
-    """Names for a warning: all of a short list; of a long one the first `shown` and how many more."""
-    more = len(names) - shown
-    return ", ".join(names[:shown]) + (f" and {more:,} more" if more > 0 else "")
 
 
 def teams(per_rep: pd.DataFrame, facts: Facts) -> Section:

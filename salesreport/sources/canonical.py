@@ -22,7 +22,7 @@ from ..config import TABLES, Config
 from ..duck import connect
 from ..errors import InputError
 from ..model import ACTION_TYPES, LOST_CODE, SCHEMA, STAGES
-from ..text import is_address, safe_line
+from ..text import is_address, listed, safe_line
 from .fastcsv import ActionsTable, read_actions, read_typed
 from .parse import (
     FOOTER,
@@ -467,7 +467,7 @@ def _honour_columns(preset: Preset, raw: dict[str, pd.DataFrame], tables: dict[s
         if actual is None:
             raise InputError(
                 f'{files.get(role, role)}: [columns.deals] {column} = "{safe_line(header, 80)}" names no column of '
-                f"the export (found: {_listed([str(c) for c in source.columns])}). Fix the header in "
+                f"the export (found: {listed([str(c) for c in source.columns], 30)}). Fix the header in "
                 "salesreport.toml, or remove the line to let the preset read it.")
         values = source[actual]
         if isinstance(values, pd.DataFrame):  # a repeated header: the first one
@@ -531,7 +531,7 @@ def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped
                     hint += (f" These look like {crm.title.split(' (')[0]}'s export: run with --preset {crm.name} (or "
                              f'preset = "{crm.name}" in salesreport.toml; salesreport init FILE writes one).')
                 raise InputError(
-                    f'{source}: required column "{header}" is missing (found: {_listed(headers)}).{hint} '
+                    f'{source}: required column "{header}" is missing (found: {listed(headers, 30)}).{hint} '
                     f'Rename the header, or map it in salesreport.toml: [columns.{table}] {column} = "<header>".'
                 )
             continue
@@ -570,12 +570,6 @@ def _canonical(table: str, df: pd.DataFrame, source: str, config: Config, mapped
 def no_header(i: int) -> str:
     """The name of column i (0-based) whose header cell is empty, in messages and frames (not "Unnamed: 7")."""
     return f"column {i + 1} (no header)"
-
-
-def _listed(headers: list[str], shown: int = 30) -> str:
-    """Headers for a message: the first `shown`, then how many more (an export may have thousands)."""
-    more = f" … and {len(headers) - shown} more" if len(headers) > shown else ""
-    return ", ".join(safe_line(h, 60) for h in headers[:shown]) + more
 
 
 def _header(df: pd.DataFrame, column: str) -> str:

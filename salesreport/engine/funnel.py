@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
-from ..duck import connect, memory_guard
+from ..duck import memory_guard
 from ..model import LOST_CODE, RANKED_STAGES, STAGE_RANK, STAGES
-from ..sources.canonical import NO_STAGE, Dataset
+from ..sources.canonical import Dataset
+from ..sources.tables import DEALS, HISTORY, NO_STAGE
 
 SIGNED_IDX = STAGES.index("signed")
 WORK_STARTED_IDX = STAGES.index("work_started")
@@ -80,49 +81,41 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
     The work is relational: the deals and the stage history go into DuckDB, and one set of SQL statements
     (FACTS_SQL) derives status, close dates, the events, the stays and the first entries."""
     warnings = list(ds.warnings)
-    deals = ds.deals
-    no_created = deals["created_at"].isna()
-    if no_created.any():
-        ids = ", ".join(deals.loc[no_created, "deal_id"].head(SAMPLE_IDS))
+    # a cursor of the data set's database: it sees the deals, history and actions tables, and its temp
+    # tables are its own
+    con = ds.con.cursor()
+    (no_created, ids, n), = con.sql(
+        f"SELECT count(*) FILTER (created_at IS NULL), list(deal_id ORDER BY pos) FILTER (created_at IS NULL)"
+        f"[1:{SAMPLE_IDS}], coalesce(max(pos) + 1, 0) FROM {DEALS}").fetchall()
+    if no_created:
         warnings.append(
-            f"{int(no_created.sum())} deal(s) have no created_at and are left out of every dated figure "
-            f"(e.g. {ids}). Fill in the creation date in the deals export."
+            f"{no_created} deal(s) have no created_at and are left out of every dated figure "
+            f"(e.g. {', '.join(ids)}). Fill in the creation date in the deals export."
         )
-        deals = deals[~no_created].reset_index(drop=True)
-    n = len(deals)
-    # a cursor of the data set's database: it sees the actions table, and its temp tables are its own
-    con = ds.con.cursor() if ds.con is not None else connect(config)
-    con.register("deals_in", pd.DataFrame({
-        "pos": np.arange(n, dtype=np.int64), "deal_id": deals["deal_id"], "owner": deals["owner"],
-        "stage_idx": deals["stage_idx"].astype(np.int8), "status": deals["status"],
-        "signed_at": deals["signed_at"], "lost_at": deals["lost_at"], "closed_at": deals["closed_at"],
-        "created_at": deals["created_at"], "amount": deals["amount"],
-        "expected_close_date": deals["expected_close_date"],
-        "competitor": deals["competitor"],
-        # a credit note left out of revenue ([input] negative_amounts): its amount is no missing amount
-        "credit": deals.get("negative_amount", False),
-    }))
-    history = ds.history if ds.history is not None and len(ds.history) else None
-    if history is None:
+    # a credit note left out of revenue ([input] negative_amounts): its amount is no missing amount
+    con.sql("CREATE TEMP VIEW deals_in AS SELECT pos, deal_id, owner, stage_idx, status, signed_at, lost_at, "
+            "closed_at, created_at, amount, expected_close_date, competitor, negative_amount AS credit "
+            f"FROM {DEALS} WHERE created_at IS NOT NULL")
+    if ds.has_history:
+        con.sql(f"CREATE TEMP VIEW history_in AS SELECT seq, deal_id, entered_at, stage_idx, owner FROM {HISTORY}")
+        (nh,), = con.sql(f"SELECT coalesce(max(seq) + 1, 0) FROM {HISTORY}").fetchall()
+    else:
+        con.sql("CREATE TEMP TABLE history_in (seq BIGINT, deal_id VARCHAR, entered_at TIMESTAMP, "
+                "stage_idx TINYINT, owner VARCHAR)")
+        nh = 0
+    if not nh:
         warnings.append(
             "No stage_history table: each deal's history is derived from its row (current stage at "
             "created_at, signed at signed_at), so conversions, stage days and the sales cycle are "
             "approximations. Export the stage history for exact figures."
         )
-        history = pd.DataFrame({"deal_id": pd.Series(dtype=object), "entered_at": pd.Series(dtype="datetime64[ns]"),
-                                "stage_idx": pd.Series(dtype=np.int8), "owner": pd.Series(dtype=object)})
-    con.register("history_in", pd.DataFrame({
-        "seq": np.arange(len(history), dtype=np.int64), "deal_id": history["deal_id"],
-        "entered_at": history["entered_at"], "stage_idx": history["stage_idx"].astype(np.int8),
-        "owner": history["owner"],
-    }))
     # the owners as an ENUM: 2 bytes a row in every fact table (the events, each deal's first-entry owners)
     # instead of a string of 16 or more, and cheaper to group by
     owner_type = f"facts_owner_{next(_BUILDS)}"
     con.sql(f"CREATE TYPE {owner_type} AS ENUM (SELECT DISTINCT owner FROM (SELECT owner FROM deals_in UNION ALL "
             "SELECT owner FROM history_in) WHERE owner IS NOT NULL)")
     with memory_guard(con, "Computing the funnel facts"):
-        for statement in FACTS_SQL.format(n=n, nh=len(history), owner=owner_type, **_CODES).split(";"):
+        for statement in FACTS_SQL.format(n=n, nh=nh, owner=owner_type, **_CODES).split(";"):
             if statement.strip():
                 con.sql(statement)
         con.sql(DEAL_SQL.format(fe=_first_entries_sql(), lost=LOST_CODE))

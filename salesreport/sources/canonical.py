@@ -21,12 +21,11 @@ import pandas as pd
 from ..config import TABLES, Config
 from ..duck import connect
 from ..errors import InputError
-from ..model import ACTION_TYPES, LOST_CODE, SCHEMA, STAGES
+from ..model import ACTION_TYPES, SCHEMA, STAGES
 from ..text import is_address, listed, safe_line
-from .fastcsv import ActionsTable, read_actions, read_typed
+from .fastcsv import ActionsTable, TypedTable, read_actions, read_typed, typed_table
 from .parse import (
     FOOTER,
-    STATUS_WORDS,
     amount_currencies,
     parse_amounts,
     parse_booleans,
@@ -35,29 +34,51 @@ from .parse import (
 )
 from .placement import place_stages
 from .presets import Preset, PresetReader, guess_preset, preset_named
-
-NO_STAGE = -2  # a deal row with an empty stage cell
-UNPLACED = -3  # a stage name nothing places on the funnel (placement.py found no evidence either)
+from .tables import (
+    DEALS,
+    HISTORY,
+    NO_STAGE,  # noqa: F401 - where readers of a Dataset look for the code of an empty stage
+    finish_deals,
+    finish_history,
+    frame_table,
+    keep_pipeline,
+    placement_evidence,
+    read_deals,
+    stage_lookup,
+    stage_names,
+)
 
 NON_ACTIONS = {"note", "task", "notes", "tasks"}
 
 
 @dataclass
 class Dataset:
-    """The canonical tables, parsed and typed; absent tables are None. The done sales actions are a table of
-    the in-process DuckDB database `con` (owner, action, day, deal_id): a large activities CSV is read
-    straight into it and never becomes a frame."""
+    """The canonical tables, parsed and typed, in the in-process DuckDB database `con`: the deals as table
+    DEALS, the stage history as HISTORY (when there is one), the done sales actions as table `actions`
+    (owner, action, day, deal_id). A large CSV is read straight into it and never becomes a frame; the reps,
+    and the activities of a small export, are frames."""
 
-    deals: pd.DataFrame
-    history: pd.DataFrame | None = None
+    con: Any  # a DuckDB connection (duck.connect); engines open their own cursors on it
+    sources: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    has_history: bool = False
     activities: pd.DataFrame | None = None
     reps: pd.DataFrame | None = None
-    warnings: list[str] = field(default_factory=list)
-    sources: dict[str, str] = field(default_factory=dict)
     actions: str | None = None  # the name of the done sales actions' table in `con`
-    con: Any = None  # a DuckDB connection (duck.connect); engines open their own cursors on it
     currency: str | None = None  # the one currency the deals' amounts are in, when the data names it
     warning_ids: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the deals a warning is about
+
+    @property
+    def deals(self) -> pd.DataFrame:
+        """The deals as a frame, in file order (to look at; the engine reads the table)."""
+        return self.con.sql(f"SELECT * EXCLUDE (pos) FROM {DEALS} ORDER BY pos").df()
+
+    @property
+    def history(self) -> pd.DataFrame | None:
+        """The stage history as a frame (deal_id, stage_idx, entered_at, owner), in file order; None without."""
+        if not self.has_history:
+            return None
+        return self.con.sql(f"SELECT deal_id, stage_idx, entered_at, owner FROM {HISTORY} ORDER BY seq").df()
 
 
 def resolve_sources(data: str | None, config: Config) -> dict[str, Path | str]:
@@ -119,15 +140,18 @@ def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
         raw_tables, names = _read_sources(resolve_sources(data, config), config, credentials, con)
     if "deals" not in raw_tables:
         raise InputError("No deals table found: a workbook needs a sheet named deals.")
-    ds = Dataset(deals=pd.DataFrame(), sources=names, warnings=warnings, con=con)
-    tables = {t: df if isinstance(df, ActionsTable) or df.attrs.get("typed") else
+    ds = Dataset(con=con, sources=names, warnings=warnings)
+    tables = {t: df if isinstance(df, (ActionsTable, TypedTable)) or df.attrs.get("typed") else
               _canonical(t, df, names[t], config, mapped=preset is None, warnings=ds.warnings)
               for t, df in raw_tables.items()}
-    _status_from_flags(tables["deals"])
-    config = _place_stages(config, tables, names, ds.warnings)
-    ds.deals, ds.currency = _finish_deals(tables["deals"], names["deals"], config, ds.warnings, ds.warning_ids)
-    if "stage_history" in tables:
-        ds.history = _finish_history(tables["stage_history"], names["stage_history"], config)
+    deals, history = (tables.get(t) if isinstance(tables.get(t), (TypedTable, type(None))) else
+                      frame_table(con, tables[t], t, f"{t}_raw") for t in ("deals", "stage_history"))
+    read_deals(con, deals)
+    config = _place_stages(con, config, deals, history, names, ds.warnings)
+    ds.currency = finish_deals(con, deals, names["deals"], config, ds.warnings, ds.warning_ids)
+    if history is not None:
+        finish_history(con, history, names["stage_history"], config)
+        ds.has_history = True
     if "activities" in tables:
         activities = tables["activities"]
         if isinstance(activities, ActionsTable):  # the fast path already kept only the done sales actions
@@ -155,10 +179,12 @@ def _read_sources(sources: dict, config: Config, credentials: Path | None, con):
     for table, path in sources.items():  # DuckDB, when the file takes the fast path
         if table == "activities":
             typed = read_actions(con, path, SCHEMA[table], config, action_lookup(config), NON_ACTIONS)
-        else:
+        elif table == "reps":  # a few hundred rows: a frame
             typed = read_typed(path, table, SCHEMA[table], config)
             if typed is not None:
                 typed.attrs["typed"] = True
+        else:
+            typed = typed_table(con, path, table, SCHEMA[table], config, f"{table}_raw")
         if typed is None:  # only the columns the table needs are read (the header names the rest)
             mapping = config.columns.get(table, {})
             wanted = {mapping.get(column, column).strip().lower() for column in SCHEMA[table]}
@@ -577,48 +603,16 @@ def _header(df: pd.DataFrame, column: str) -> str:
     return df.attrs.get("headers", {}).get(column, column)
 
 
-def stage_lookup(config: Config) -> dict[str, int]:
-    """Stage name (stripped, lower case) → index into STAGES, LOST_CODE, NO_STAGE (empty) or UNPLACED."""
-    lookup: dict[str, int] = {s: i for i, s in enumerate(STAGES)}
-    for stage, crm_names in config.stage_names.items():
-        for n in crm_names:
-            lookup[n.strip().lower()] = STAGES.index(stage)
-    for n in config.lost_names:
-        lookup[n.strip().lower()] = LOST_CODE
-    lookup["lost"] = LOST_CODE
-    lookup[""] = NO_STAGE
-    for n in config.unplaced_stages:
-        lookup.setdefault(n.strip().lower(), UNPLACED)
-    return lookup
-
-
-def _status_from_flags(deals: pd.DataFrame) -> None:
-    """A deal without a status gets one from its won / closed flags when the export has them ([columns.deals]
-    won = "IsWon", closed = "IsClosed"): won → won, closed and not won → lost, else open."""
-    if "won" not in deals and "closed" not in deals:
-        return
-    won = deals["won"].to_numpy(dtype=bool) if "won" in deals else np.zeros(len(deals), bool)
-    closed = deals["closed"].to_numpy(dtype=bool) | won if "closed" in deals else won
-    derived = pd.Series(np.where(won, "won", np.where(closed, "lost", "open")), index=deals.index)
-    given = deals["status"].fillna("").astype(str).str.strip() if "status" in deals else pd.Series("", index=deals.index)
-    deals["status"] = given.where(given != "", derived)
-
-
-def _place_stages(config: Config, tables: dict[str, pd.DataFrame], names: dict[str, str],
+def _place_stages(con, config: Config, deals: TypedTable, history: TypedTable | None, names: dict[str, str],
                   warnings: list[str]) -> Config:
     """The config with every stage name it does not place placed from the export's evidence (placement.py),
     each said in a warning; a name nothing places is listed in config.unplaced_stages, with the line to add."""
-    deals, history = tables["deals"], tables.get("stage_history")
-    if "stage" not in deals and history is None:
-        return config
     lookup = stage_lookup(config)
-    found = [] if "stage" not in deals else list(pd.unique(deals["stage"]))  # a million deals, a dozen names
-    if history is not None:
-        found += list(pd.unique(history["stage"]))
-    unknown = sorted({n.strip() for n in found if isinstance(n, str) and n.strip().lower() not in lookup})
+    unknown = sorted({n.strip() for n in stage_names(con, history) if isinstance(n, str)
+                      and n.strip().lower() not in lookup})
     if not unknown:
         return config
-    placements = place_stages(unknown, deals, history)
+    placements = place_stages(unknown, *placement_evidence(con, history))
     stages = {s: list(n) for s, n in config.stage_names.items()}
     lost = list(config.lost_names)
     for p in placements:
@@ -637,7 +631,7 @@ def _place_stages(config: Config, tables: dict[str, pd.DataFrame], names: dict[s
         listed = ", ".join(f'"{safe_line(p.name, 60)}" ({p.deals} deals)' for p in unplaced)
         lines = "\n".join(f'work_started = ["{safe_line(p.name, 60)}"]' for p in unplaced)
         warnings.append(
-            f'{names["deals"]}, column "{_header(deals, "stage")}": stage name(s) {listed} are not on the funnel: '
+            f'{names["deals"]}, column "{deals.headers.get("stage", "stage")}": stage name(s) {listed} are not on the funnel: '
             "nothing in the export tells where "
             "they belong. Revenue, deals signed, the cycle and the actions count their deals; the funnel figures "
             "(reached, conversions, stage days, open deals by stage) leave them out. Place each in "
@@ -645,132 +639,6 @@ def _place_stages(config: Config, tables: dict[str, pd.DataFrame], names: dict[s
             f"or [funnel] lost):\n[funnel.stages]\n{lines}")
     return replace(config, stage_names={s: tuple(n) for s, n in stages.items()}, lost_names=tuple(lost),
                    unplaced_stages=tuple(p.name for p in unplaced))
-
-
-def stage_codes(names: pd.Series, config: Config, source: str, column: str = "stage") -> pd.Series:
-    """Map CRM stage names to indexes into STAGES; lost names → LOST_CODE; empty → NO_STAGE; the names
-    nothing places → UNPLACED."""
-    lookup = stage_lookup(config)
-    # millions of history rows name a few dozen stages: map each distinct name once
-    positions, distinct = pd.factorize(names)
-    by_name = pd.Series(distinct).str.strip().str.lower().map(lookup).to_numpy(dtype="float64")
-    looked_up = by_name[np.clip(positions, 0, None)] if len(distinct) else np.full(len(names), np.nan)
-    codes = pd.Series(np.where(positions < 0, np.nan, looked_up), index=names.index)
-    unknown = codes.isna()
-    if unknown.any():
-        counts = names[unknown].value_counts()
-        listed = ", ".join(f'"{safe_line(n, 80)}" ({c} rows)' for n, c in counts.head(20).items())
-        snippet = "\n".join(f'#   <stage id> = ["{safe_line(n, 80)}"]' for n in counts.index[:20])
-        raise InputError(
-            f'{source}, column "{column}": unknown stage name(s) {listed}, first at row '
-            f"{row_label(unknown.idxmax())}. Map each onto a canonical stage ({', '.join(STAGES)}) "
-            f"or list it under [funnel] lost, in salesreport.toml:\n[funnel.stages]\n{snippet}"
-        )
-    return codes.astype("int8")
-
-
-def _finish_deals(df: pd.DataFrame, source: str, config: Config, warnings: list[str],
-                  flagged: dict[str, tuple[str, ...]]) -> tuple[pd.DataFrame, str | None]:
-    """The deals checked and typed, and the one currency their amounts name (None: none, or converted); a
-    warning about some deals puts their ids in `flagged`, by message."""
-    if len(df) == 0:
-        raise InputError(f"{source}: the deals table has a header but no rows. Export it again with its deals.")
-    empty_id = df["deal_id"] == ""
-    if empty_id.any():
-        raise InputError(
-            f'{source}, row {row_label(empty_id.idxmax())}, column "{_header(df, "deal_id")}": the deal id is empty. '
-            "Every deal needs a unique id; fill it in or remove the row."
-        )
-    dup = df["deal_id"].duplicated(keep=False)
-    if dup.any():
-        first = df.index[dup][0]
-        again = df.index[dup & (df["deal_id"] == df.at[first, "deal_id"])][1]
-        raise InputError(
-            f'{source}, rows {row_label(first)} and {row_label(again)}, column "{_header(df, "deal_id")}": the id '
-            f'"{safe_line(df.at[first, "deal_id"], 80)}" is used twice ({int(dup.sum())} rows share an id). '
-            "Deal ids must be unique: remove the duplicate rows or export again."
-        )
-    for column, (_, kind) in SCHEMA["deals"].items():
-        if column not in df:
-            df[column] = pd.Series(pd.NaT, index=df.index, dtype="datetime64[ns]") if kind == "datetime" else (
-                np.nan if kind == "amount" else ""
-            )
-    df["amount"], currency = _in_plan_currency(df, source, config, warnings)
-    df["negative_amount"] = (df["amount"] < 0).to_numpy()
-    if df["negative_amount"].any() and not config.keep_negative_amounts:
-        ids = tuple(df.loc[df["negative_amount"], "deal_id"])
-        shown = ", ".join(f"{safe_line(i, 40)} ({a:g})" for i, a in
-                          zip(ids[:5], df.loc[df["negative_amount"], "amount"].head(5), strict=False))
-        message = (f'{source}, column "{_header(df, "amount")}": {len(ids)} deal(s) have a negative amount (credit '
-                   f"notes?), e.g. {shown}; they are left out of revenue and deal sizes, as deals without an "
-                   'amount. Set [input] negative_amounts = "keep" in salesreport.toml to count them.')
-        warnings.append(message)
-        flagged[message] = ids
-        df["amount"] = df["amount"].where(~df["negative_amount"])
-    df["stage_idx"] = stage_codes(df["stage"], config, source, _header(df, "stage")).replace(UNPLACED, NO_STAGE)
-    status = df["status"].str.lower().str.strip().map(STATUS_WORDS)
-    if status.isna().any():
-        i = status.isna().idxmax()
-        raise InputError(
-            f'{source}, row {row_label(i)}, column "{_header(df, "status")}": "{safe_line(df.at[i, "status"], 80)}" is not a status. '
-            "Use open, won or lost (or leave it empty to derive it from the stage)."
-        )
-    df["status"] = status
-    return df.reset_index(drop=True), currency
-
-
-def _in_plan_currency(df: pd.DataFrame, source: str, config: Config, warnings: list[str]
-                      ) -> tuple[pd.Series, str | None]:
-    """Amounts in one currency: the deal's currency column, else the symbol or code in the amount cell;
-    several currencies are converted with [plan] rates into [plan] currency, and refused without them. Also
-    the currency the amounts are then in, when the data names one."""
-    written = df["amount_currency"] if "amount_currency" in df else pd.Series("", index=df.index)
-    code = df["currency"].str.strip().str.upper()
-    code = code.where(code != "", written)
-    plan = (config.currency or "").upper()
-    codes = code[df["amount"].notna() & (code != "")]
-    found = codes.value_counts()
-    if len(found) == 0 or (len(found) == 1 and found.index[0] == plan):
-        return df["amount"], (found.index[0] if len(found) else None)
-    header = _header(df, "amount")
-    missing = [c for c in found.index if c != plan and c not in config.rates]
-    if len(found) > 1 and (not plan or missing):
-        listed = ", ".join(f"{c} ({n} deals)" for c, n in found.items())
-        into = plan or found.index[0]
-        need = ", ".join(f"{c} = <value of 1 {c} in {into}>" for c in found.index if c != into and c not in config.rates)
-        raise InputError(
-            f'{source}, column "{header}": the amounts are in several currencies: {listed}. Say which currency the '
-            f'report is in and how to convert the others, in salesreport.toml: [plan] currency = "{into}" '
-            f"and rates = {{ {need} }}."
-        )
-    if missing:  # one currency, not the plan's, and no rate: keep the amounts as they are
-        if plan:
-            warnings.append(f"{source}: the amounts are in {missing[0]}, the plan in {plan}; they are reported as "
-                            f"they are. Add [plan] rates = {{ {missing[0]} = <value in {plan}> }} to convert them.")
-        return df["amount"], missing[0]
-    rate = code.map(config.rates).where(code != plan, 1.0).fillna(1.0)
-    return df["amount"] * rate, plan
-
-
-def _finish_history(df: pd.DataFrame, source: str, config: Config) -> pd.DataFrame:
-    if "owner" not in df:
-        df["owner"] = ""
-    missing = df["entered_at"].isna()
-    if missing.any():
-        i = missing.idxmax()
-        raise InputError(
-            f'{source}, row {row_label(i)}, column "{_header(df, "entered_at")}": the date is empty. '
-            "Every stage change needs the date it happened; fill it in or remove the row."
-        )
-    df["stage_idx"] = stage_codes(df["stage"], config, source, _header(df, "stage"))
-    empty = df["stage_idx"] == NO_STAGE
-    if empty.any():
-        raise InputError(
-            f'{source}, row {row_label(empty.idxmax())}, column "{_header(df, "stage")}": the stage is empty. '
-            "Fill it in or remove the row."
-        )
-    df = df[df["stage_idx"] != UNPLACED]  # entries into a stage not on the funnel (a warning said which)
-    return df[["deal_id", "stage_idx", "entered_at", "owner"]].reset_index(drop=True)
 
 
 def _finish_activities(df: pd.DataFrame, source: str, config: Config, warnings: list[str]) -> pd.DataFrame:
@@ -862,26 +730,13 @@ def _finish_reps(df: pd.DataFrame, source: str, warnings: list[str]) -> pd.DataF
 
 
 def _filter_pipeline(ds: Dataset, pipeline: str) -> None:
-    keep = ds.deals["pipeline"].str.lower() == pipeline.lower()
-    if not keep.any():
-        found = sorted(set(ds.deals["pipeline"]) - {""})
-        raise InputError(
-            f'No deal is in pipeline "{pipeline}" (pipelines found: {", ".join(found) or "none: no pipeline column"}). '
-            "Check the name given to --pipeline."
-        )
-    ds.deals = ds.deals[keep].reset_index(drop=True)
-    ids = set(ds.deals["deal_id"])
-    if ds.history is not None:
-        ds.history = ds.history[ds.history["deal_id"].isin(ids)].reset_index(drop=True)
+    keep_pipeline(ds.con, pipeline)
     if ds.activities is not None:
+        ids = {deal_id for (deal_id,) in ds.con.sql(f"SELECT deal_id FROM {DEALS}").fetchall()}
         a = ds.activities
         ds.activities = a[(a["deal_id"] == "") | a["deal_id"].isin(ids)].reset_index(drop=True)
     if ds.actions is not None:  # actions on deals of other pipelines go too; those on no deal stay
-        ds.con.register("pipeline_frame", ds.deals[["deal_id"]])
-        ds.con.execute("CREATE TABLE pipeline_deals AS SELECT deal_id::VARCHAR AS deal_id FROM pipeline_frame")
-        ds.con.unregister("pipeline_frame")
         # a view over the actions (a table, or the fast path's view): nothing is rewritten
         ds.con.execute(f"CREATE VIEW pipeline_actions AS SELECT * FROM {ds.actions} "
-                       "WHERE deal_id = '' OR deal_id IN (SELECT deal_id FROM pipeline_deals)")
+                       f"WHERE deal_id = '' OR deal_id IN (SELECT deal_id FROM {DEALS})")
         ds.actions = "pipeline_actions"
-

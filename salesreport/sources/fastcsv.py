@@ -198,35 +198,59 @@ def _run(con, layout: _Layout, sql: str, footer: bool = True, trimmed: bool = Tr
     return None
 
 
-def read_typed(path: Path, table: str, schema: dict[str, tuple[bool, str]], config: Config,
-               min_bytes: int = FAST_PATH_MIN_BYTES) -> pd.DataFrame | None:
-    """The canonical table at `path`, typed as the general parser types it; None to decline."""
+@dataclass
+class TypedTable:
+    """A canonical table the fast path read into DuckDB: `name` in the connection, each column typed as the
+    general parser types it, in file order (`rowid` is the row's position among the data rows); `headers`
+    are the export's headers each column was read from, for messages; `row` the SQL of a row's label in
+    messages (its position among the data rows; a frame's index, for a table made from one)."""
+
+    name: str
+    headers: dict[str, str]
+    row: str = "rowid"
+
+
+def typed_table(con, path: Path, table: str, schema: dict[str, tuple[bool, str]], config: Config,
+                name: str, min_bytes: int = FAST_PATH_MIN_BYTES) -> TypedTable | None:
+    """The canonical table at `path` as table `name` of `con`, typed as the general parser types it; None to
+    decline (and nothing left behind)."""
     layout = _layout(path, table, schema, config, min_bytes)
     if layout is None:
         return None
-    con = _connect(config)
     # one pass: read, trim, type, and flag every cell outside the fast path; DuckDB keeps the file's row
     # order (preserve_insertion_order) however many threads scan it
-    if _run(con, layout, "CREATE TEMP TABLE typed AS " + layout.query(config.timezone)) is None:
+    if _run(con, layout, f"CREATE TEMP TABLE {name}_scan AS " + layout.query(config.timezone)) is None:
+        con.execute(f"DROP TABLE IF EXISTS {name}_scan")
         return None
-    declined = con.sql("SELECT count(*) = 0 OR coalesce(bool_or(_outside), false) FROM typed").fetchall()
-    if declined[0][0]:
+    (declined,), = con.sql(f"SELECT count(*) = 0 OR coalesce(bool_or(_outside), false) FROM {name}_scan").fetchall()
+    if not declined:
+        # an empty flag as the general parser reads it: an activity is done, a deal not won or closed
+        values = [f"coalesce({c}, {str(c == 'done').lower()}) AS {c}" if kind == "bool" else c
+                  for c, (_, kind) in layout.chosen.items()]
+        con.execute(f"CREATE TEMP TABLE {name} AS SELECT {', '.join(values)} FROM {name}_scan")
+    con.execute(f"DROP TABLE {name}_scan")
+    if declined:
         return None
-    chosen = layout.chosen
-    # an empty flag as the general parser reads it: an activity is done, a deal not won or closed
-    values = [f"coalesce({c}, {str(c == 'done').lower()}) AS {c}" if kind == "bool" else c
-              for c, (_, kind) in chosen.items()]
-    arrow = _arrow(con.sql(f"SELECT {', '.join(values)} FROM typed"))
+    return TypedTable(name, {column: layout.names[index] for column, (index, _) in layout.chosen.items()})
+
+
+def read_typed(path: Path, table: str, schema: dict[str, tuple[bool, str]], config: Config,
+               min_bytes: int = FAST_PATH_MIN_BYTES) -> pd.DataFrame | None:
+    """The canonical table at `path` as a frame, typed as the general parser types it; None to decline."""
+    con = _connect(config)
+    typed = typed_table(con, path, table, schema, config, "typed", min_bytes)
+    if typed is None:
+        return None
+    frame = _arrow(con.sql("SELECT * FROM typed")).to_pandas()
     con.close()
-    frame = arrow.to_pandas()
-    for column, (_, kind) in chosen.items():
+    for column, kind in ((c, schema[c][1]) for c in typed.headers):
         if kind == "datetime":
             frame[column] = frame[column].astype("datetime64[ns]")
         elif kind == "text":
             frame[column] = frame[column].astype(str)
         elif kind == "amount" and table == "deals":  # no cell of the fast path names a currency
             frame.insert(frame.columns.get_loc(column) + 1, "amount_currency", "")
-    frame.attrs["headers"] = {column: layout.names[index] for column, (index, _) in chosen.items()}
+    frame.attrs["headers"] = typed.headers
     return frame
 
 

@@ -173,29 +173,40 @@ def _layout(path: Path, table: str, schema: dict[str, tuple[bool, str]], config:
 
 
 def _has_nul(path: Path) -> bool:
-    """Whether the file holds a NUL byte anywhere (the general reader says where); memchr-fast."""
-    import mmap
-
+    """Whether the file holds a NUL byte anywhere (the general reader says where); memchr-fast, read in
+    blocks into one buffer (a mapped file would count in this process's memory, the whole file at once)."""
+    block = bytearray(1 << 22)
     try:
-        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
-            return mm.find(b"\0") >= 0
-    except (OSError, ValueError):
+        with path.open("rb", buffering=0) as fh:
+            while n := fh.readinto(block):
+                if block.find(0, 0, n) >= 0:
+                    return True
+    except OSError:
         return True
+    return False
 
 
-def _run(con, layout: _Layout, sql: str, footer: bool = True, trimmed: bool = True) -> list | None:
+def _run(con, layout: _Layout, sql: str, footer: bool = True, trimmed: bool = True,
+         ordered: bool = True) -> list | None:
     """Run `sql`, whose {source} is the scan of the file, and fetch its rows; None when DuckDB cannot read the
-    file as asked (invalid UTF-8, a row wider than the header, a broken quote: the general reader says which)."""
+    file as asked (invalid UTF-8, a row wider than the header, a broken quote: the general reader says which).
+    Not `ordered`, the rows may land in any order: DuckDB then holds no scanned blocks back to keep the file's."""
     import duckdb
 
-    for parallel in (True, False):  # DuckDB reads short rows beside quoted line breaks in one thread only
-        try:
-            with memory_guard(con, f"{layout.path.name}: reading it"):
-                return con.execute(sql.replace("{source}", layout.source(parallel, footer, trimmed))).fetchall()
-        except duckdb.Error as exc:
-            if not parallel or "parallel" not in str(exc):
-                return None
-    return None
+    if not ordered:
+        con.execute("SET preserve_insertion_order = false")
+    try:
+        for parallel in (True, False):  # DuckDB reads short rows beside quoted line breaks in one thread only
+            try:
+                with memory_guard(con, f"{layout.path.name}: reading it"):
+                    return con.execute(sql.replace("{source}", layout.source(parallel, footer, trimmed))).fetchall()
+            except duckdb.Error as exc:
+                if not parallel or "parallel" not in str(exc):
+                    return None
+        return None
+    finally:
+        if not ordered:
+            con.execute("SET preserve_insertion_order = true")
 
 
 @dataclass
@@ -254,10 +265,15 @@ def read_typed(path: Path, table: str, schema: dict[str, tuple[bool, str]], conf
     return frame
 
 
+def _outside_days(day: str) -> str:
+    """Whether a typed day is missing or outside the days the fast path reads."""
+    return f"({day} IS NULL OR {day} NOT BETWEEN TIMESTAMP '{FIRST_DAY}' AND TIMESTAMP '{LAST_DAY}' - INTERVAL 1 DAY)"
+
+
 @dataclass
 class ActionsTable:
     """Done sales actions read into DuckDB: `name` is a view (owner, action, day, deal_id; as
-    canonical.actions_table writes them) over every activity kept compactly; and the row counts of the
+    canonical.actions_table writes them) over the done sales actions kept compactly; and the row counts of the
     activity types that are not sales actions, for the warning."""
 
     name: str
@@ -271,11 +287,11 @@ def read_actions(con, path: Path, schema: dict[str, tuple[bool, str]], config: C
 
     Two scans of the cells as read, untrimmed. The first counts the rows of each type, owner and done flag (a
     streaming aggregate of a few hundred groups), so each distinct value is stripped, looked up and typed
-    once, in Python. The second writes every row compactly — owner as an ENUM, the sales action its type
-    maps to, the day, the deal id, the done flag as a code — then aggregates check it (no date, a date out of
-    range or a flag that is no flag declines the file: the general reader names the row). Only the date and
-    the deal id are trimmed per row, and the date only where it does not match as read. Row order is not
-    kept: actions are counted, never listed."""
+    once, in Python. The second writes the rows compactly — owner as an ENUM, the sales action its type
+    maps to, the day, the deal id — of the done sales actions only, and of any row a check declines the file
+    for (no date, a date out of range or a flag that is no flag: the general reader names the row). Only the
+    date and the deal id are trimmed per row, and the date only where it does not match as read. Row order is
+    not kept: actions are counted, never listed."""
     needed = {column: spec for column, spec in schema.items() if column != "activity_id"}
     layout = _layout(path, "activities", needed, config, min_bytes)
     if layout is None:
@@ -283,7 +299,7 @@ def read_actions(con, path: Path, schema: dict[str, tuple[bool, str]], config: C
     cell = {column: f"c{index}" for column, (index, _) in layout.chosen.items()}
     done_cell = cell.get("done", "NULL")
     kinds = _run(con, layout, f"SELECT {cell['type']}, {cell['owner']}, {done_cell}, count(*) FROM {{source}} "
-                              "GROUP BY ALL", footer=False, trimmed=False)
+                              "GROUP BY ALL", footer=False, trimmed=False, ordered=False)
     if not kinds:
         return None
     rows_of: dict[str, int] = {}
@@ -305,23 +321,26 @@ def read_actions(con, path: Path, schema: dict[str, tuple[bool, str]], config: C
     for column, values in (("owner", owners), ("action", ACTION_TYPES)):
         con.execute(f"CREATE TYPE {types[column]} AS ENUM ({', '.join(map(_quote, sorted(values)))})")
     day = cell["occurred_at"]
+    # only the done sales actions are kept, and any row the checks below decline the file for
     created = _run(con, layout, f"""
         CREATE TABLE {name}_all AS
-        SELECT {owner}::{types['owner']} AS owner,
-               {f"(CASE {cell['type']} {action} END)" if action else "NULL"}::{types['action']} AS action,
-               date_trunc('day', CASE WHEN {_iso(day)} THEN {_instant(day, config.timezone)}
-                                      ELSE {_typed(f"trim({day}, {_quote(_WHITESPACE)})", 'datetime',
-                                                   config.timezone)} END) AS day,
-               {_text(cell['deal_id']) if 'deal_id' in cell else "''"} AS deal_id,
-               {f"(CASE {done_cell} {done} END)" if done else "NULL"}::TINYINT AS done
-        FROM {{source}}""", footer=False, trimmed=False)
+        SELECT owner, action, day, deal_id, done = -1 AS bad_flag FROM (
+            SELECT {owner}::{types['owner']} AS owner,
+                   {f"(CASE {cell['type']} {action} END)" if action else "NULL"}::{types['action']} AS action,
+                   CAST(CASE WHEN {_iso(day)} THEN {_instant(day, config.timezone)}
+                             ELSE {_typed(f"trim({day}, {_quote(_WHITESPACE)})", 'datetime', config.timezone)}
+                        END AS DATE) AS day,
+                   {_text(cell['deal_id']) if 'deal_id' in cell else "''"} AS deal_id,
+                   {f"(CASE {done_cell} {done} END)" if done else "NULL"}::TINYINT AS done
+            FROM {{source}})
+        WHERE (action IS NOT NULL AND coalesce(done, 1) = 1) OR done = -1 OR {_outside_days('day')}""",
+                   footer=False, trimmed=False, ordered=False)
     # the fast path's dates end a day before the general parser's last instant: that day declines, safely
     (outside,), = [(True,)] if created is None else con.execute(
-        f"SELECT count(*) FILTER (day IS NULL OR day NOT BETWEEN TIMESTAMP '{FIRST_DAY}' AND "
-        f"TIMESTAMP '{LAST_DAY}' - INTERVAL 1 DAY OR done = -1) > 0 FROM {name}_all").fetchall()
+        f"SELECT count(*) FILTER ({_outside_days('day')} OR bad_flag) > 0 FROM {name}_all").fetchall()
     if outside:
         con.execute(f"DROP TABLE IF EXISTS {name}_all; " + "; ".join(f"DROP TYPE {t}" for t in types.values()))
         return None
-    con.execute(f"CREATE VIEW {name} AS SELECT owner, action, day, deal_id FROM {name}_all "
-                "WHERE action IS NOT NULL AND coalesce(done, 1) = 1")
+    # a day is kept as a DATE (4 bytes a row, not 8) and read as the timestamp of its midnight
+    con.execute(f"CREATE VIEW {name} AS SELECT owner, action, day::TIMESTAMP AS day, deal_id FROM {name}_all")
     return ActionsTable(name, unmapped)

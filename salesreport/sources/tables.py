@@ -26,6 +26,7 @@ NO_STAGE = -2  # a deal row with an empty stage cell
 UNPLACED = -3  # a stage name nothing places on the funnel (placement.py found no evidence either)
 _READ = "deals_read"  # the deals as read: every canonical column, the status derived from won / closed flags
 _SQL_KINDS = {"text": "VARCHAR", "amount": "DOUBLE", "bool": "BOOLEAN"}
+_READ_ONLY = ("currency", "won", "closed", "probability", "stage_order")  # deal columns DEALS does not keep
 
 
 def frame_table(con, df: pd.DataFrame, table: str, name: str) -> TypedTable:
@@ -180,7 +181,8 @@ def finish_deals(con, raw: TypedTable, source: str, config: Config, warnings: li
     codes = _stage_codes(con, _READ, config, source, header("stage", "stage"))
     stage_idx = _case("stage", {name: NO_STAGE if code == UNPLACED else code for name, code in codes.items()})
     status = _statuses(con, source, header("status", "status"))
-    columns = [c for c in SCHEMA["deals"] if c not in ("amount", "status")]
+    # what the currency, the flags and placement's evidence said is in amount, status and stage_idx now
+    columns = [c for c in SCHEMA["deals"] if c not in ("amount", "status", *_READ_ONLY)]
     con.execute(f"CREATE TABLE {DEALS} AS SELECT pos, {', '.join(columns)}, {kept} AS amount, "
                 f"{_case('status', status)} AS status, {stage_idx}::TINYINT AS stage_idx, "
                 f"coalesce({amount} < 0, false) AS negative_amount FROM {_READ}")

@@ -145,10 +145,11 @@ def test_small_files_stay_on_the_general_path(tmp_path):
     assert read_typed(path, "deals", SCHEMA["deals"], Config()) is None
 
 
-def actions_of(path: Path, config: Config) -> tuple[pd.DataFrame, dict[str, int]] | None:
+def actions_of(path: Path, config: Config, **learning) -> tuple[pd.DataFrame, dict[str, int]] | None:
     """The fast path's actions table, fetched as a frame, and its unmapped types; None when it declines."""
     con = connect(config)
-    table = read_actions(con, path, SCHEMA["activities"], config, action_lookup(config), NON_ACTIONS, min_bytes=0)
+    table = read_actions(con, path, SCHEMA["activities"], config, action_lookup(config), NON_ACTIONS, min_bytes=0,
+                         **learning)
     if table is None:
         assert con.sql("SELECT count(*) FROM duckdb_tables()").fetchall() == [(0,)]  # nothing left behind
         return None
@@ -162,10 +163,10 @@ def general_actions(path: Path, config: Config) -> tuple[pd.DataFrame, list[str]
     return done_actions(activities), warnings
 
 
-def assert_same_actions(path: Path, config: Config) -> pd.DataFrame:
+def assert_same_actions(path: Path, config: Config, **learning) -> pd.DataFrame:
     """Equal as sets of rows (actions are counted, never listed, so their order is free), with the same
     warning about unmapped types."""
-    found = actions_of(path, config)
+    found = actions_of(path, config, **learning)
     assert found is not None, "the fast path declined a file it should take"
     fast, unmapped = found
     slow, slow_warnings = general_actions(path, config)
@@ -185,6 +186,22 @@ def assert_same_actions(path: Path, config: Config) -> pd.DataFrame:
 def test_sample_actions_are_identical_on_both_paths():
     fast = assert_same_actions(SAMPLE / "activities.csv", BERLIN)
     assert len(fast) > 10_000
+
+
+@pytest.mark.parametrize("owners", [frozenset(), frozenset({"Zed", "Anna"})])
+def test_values_the_first_rows_lack_send_the_store_back_to_a_full_count(tmp_path, owners):
+    """The types, owners and flags are learnt from the first rows (and the owners other tables name); a later
+    row with an owner, a type or a flag they lack (or an owner written with blanks) stops that store, and the
+    full count and store give the general parser's actions and warning."""
+    config = parse_config({"activity_types": {"meeting": ["Demo"]}})
+    first = [f"Anna,Call,2026-03-{1 + i:02d} 10:00:00,D{i % 3},yes" for i in range(10)]
+    later = ["Zed,Call,2026-03-12 10:00:00,D1,yes", "Anna,Demo,2026-03-13 10:00:00,,completed",
+             "Anna,Fax,2026-03-14 10:00:00,,no", " Anna ,Email,2026-03-15 10:00:00,D2,yes",
+             "Anna,Call,2026-03-16 10:00:00,D2,not done", "Anna,Call,2026-03-16 11:00:00,D2,"]
+    for rows in ([*first, *later[:1]], [*first, *later[1:2]], [*first, *later[2:3]], [*first, *later]):
+        path = write(tmp_path, "owner,type,occurred_at,deal_id,done\n" + "\n".join(rows) + "\n", "activities.csv")
+        fast = assert_same_actions(path, config, owners=owners, prefix_rows=10)
+        assert len(fast) == sum(1 for row in rows if not row.endswith((",no", "not done")) and ",Fax," not in row)
 
 
 def test_actions_with_mapped_unmapped_and_not_done_types(tmp_path):

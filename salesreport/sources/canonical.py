@@ -177,8 +177,10 @@ def _read_sources(sources: dict, config: Config, credentials: Path | None, con):
         return raw_tables, {t: f"{sources['workbook'].name} [{t}]" for t in raw_tables}
     raw_tables = {}
     for table, path in sources.items():  # DuckDB, when the file takes the fast path
-        if table == "activities":
-            typed = read_actions(con, path, SCHEMA[table], config, action_lookup(config), NON_ACTIONS)
+        if table == "activities":  # the owners the deals and history name are likely the actions' owners
+            owners = frozenset(owner for t in raw_tables.values() if isinstance(t, TypedTable) and "owner" in t.headers
+                               for (owner,) in con.sql(f"SELECT DISTINCT owner FROM {t.name}").fetchall())
+            typed = read_actions(con, path, SCHEMA[table], config, action_lookup(config), NON_ACTIONS, owners=owners)
         elif table == "reps":  # a few hundred rows: a frame
             typed = read_typed(path, table, SCHEMA[table], config)
             if typed is not None:

@@ -186,11 +186,19 @@ def _has_nul(path: Path) -> bool:
     return False
 
 
+class _Unlearnt(Exception):
+    """A row holds a value the sample of read_actions did not have."""
+
+
+UNLEARNT = "a value the sample did not have"
+
+
 def _run(con, layout: _Layout, sql: str, footer: bool = True, trimmed: bool = True,
          ordered: bool = True) -> list | None:
     """Run `sql`, whose {source} is the scan of the file, and fetch its rows; None when DuckDB cannot read the
     file as asked (invalid UTF-8, a row wider than the header, a broken quote: the general reader says which).
-    Not `ordered`, the rows may land in any order: DuckDB then holds no scanned blocks back to keep the file's."""
+    Not `ordered`, the rows may land in any order: DuckDB then holds no scanned blocks back to keep the file's.
+    A statement that stops on error(UNLEARNT) or a cast to an ENUM raises _Unlearnt."""
     import duckdb
 
     if not ordered:
@@ -201,6 +209,8 @@ def _run(con, layout: _Layout, sql: str, footer: bool = True, trimmed: bool = Tr
                 with memory_guard(con, f"{layout.path.name}: reading it"):
                     return con.execute(sql.replace("{source}", layout.source(parallel, footer, trimmed))).fetchall()
             except duckdb.Error as exc:
+                if isinstance(exc, duckdb.ConversionException) and "to ENUM" in str(exc) or UNLEARNT in str(exc):
+                    raise _Unlearnt from None
                 if not parallel or "parallel" not in str(exc):
                     return None
         return None
@@ -280,67 +290,96 @@ class ActionsTable:
     unmapped: dict[str, int]
 
 
+PREFIX_ROWS = 100_000  # the rows whose types, owners and flags are learnt before the one scan that stores
+
+
 def read_actions(con, path: Path, schema: dict[str, tuple[bool, str]], config: Config, lookup: dict[str, str],
-                 non_actions: set[str], name: str = "actions_in",
-                 min_bytes: int = FAST_PATH_MIN_BYTES) -> ActionsTable | None:
+                 non_actions: set[str], name: str = "actions_in", min_bytes: int = FAST_PATH_MIN_BYTES,
+                 owners: frozenset[str] = frozenset(), prefix_rows: int = PREFIX_ROWS) -> ActionsTable | None:
     """An activities CSV as its done sales actions, the view `name` of `con`; None to decline.
 
-    Two scans of the cells as read, untrimmed. The first counts the rows of each type, owner and done flag (a
-    streaming aggregate of a few hundred groups), so each distinct value is stripped, looked up and typed
-    once, in Python. The second writes the rows compactly — owner as an ENUM, the sales action its type
-    maps to, the day, the deal id — of the done sales actions only, and of any row a check declines the file
-    for (no date, a date out of range or a flag that is no flag: the general reader names the row). Only the
-    date and the deal id are trimmed per row, and the date only where it does not match as read. Row order is
-    not kept: actions are counted, never listed."""
+    The values a row's type, owner and done flag take are learnt first, from the first `prefix_rows` rows and
+    the `owners` other tables name, so that each distinct value is stripped, looked up and typed once, in
+    Python. Then one scan of the cells as read writes the rows compactly — owner as an ENUM, the sales action
+    its type maps to, the day, the deal id — of the done sales actions only, of the types that are no sales
+    action (counted for the warning), and of any row a check declines the file for (no date, a date out of
+    range or a flag that is no flag: the general reader names the row). A row whose type, owner or flag was
+    not learnt sends it back: a full first scan counts every distinct value (a streaming aggregate of a few
+    hundred groups) and the store runs again. Only the date and the deal id are trimmed per row, and the date
+    only where it does not match as read. Row order is not kept: actions are counted, never listed."""
     needed = {column: spec for column, spec in schema.items() if column != "activity_id"}
     layout = _layout(path, "activities", needed, config, min_bytes)
     if layout is None:
         return None
     cell = {column: f"c{index}" for column, (index, _) in layout.chosen.items()}
-    done_cell = cell.get("done", "NULL")
-    kinds = _run(con, layout, f"SELECT {cell['type']}, {cell['owner']}, {done_cell}, count(*) FROM {{source}} "
-                              "GROUP BY ALL", footer=False, trimmed=False, ordered=False)
-    if not kinds:
-        return None
-    rows_of: dict[str, int] = {}
-    for kind, _, _, n in kinds:
-        rows_of[(kind or "").strip()] = rows_of.get((kind or "").strip(), 0) + n
-    unmapped = {kind: n for kind, n in rows_of.items()
-                if lookup.get(kind.lower(), "") == "" and kind.lower() not in non_actions and kind != ""}
+    for rows, known in ((f"(SELECT * FROM {{source}} LIMIT {prefix_rows})", owners), ("{source}", None)):
+        kinds = _run(con, layout, f"SELECT {cell['type']}, {cell['owner']}, {cell.get('done', 'NULL')}, count(*) "
+                                  f"FROM {rows} GROUP BY ALL", footer=False, trimmed=False, ordered=False)
+        if not kinds:
+            return None
+        try:
+            return _store_actions(con, layout, cell, kinds, known, config, lookup, non_actions, name)
+        except _Unlearnt:
+            con.execute(f"DROP TABLE IF EXISTS {name}_all; DROP TYPE IF EXISTS {name}_owner; "
+                        f"DROP TYPE IF EXISTS {name}_action")
+    return None
+
+
+def _store_actions(con, layout: _Layout, cell: dict[str, str], kinds: list, owners: frozenset[str] | None,
+                   config: Config, lookup: dict[str, str], non_actions: set[str], name: str) -> ActionsTable | None:
+    """The store of read_actions with the (type, owner, flag, rows) `kinds` learnt: an ActionsTable, or None to
+    decline. When `owners` is given the kinds are a sample: a row with a value they lack raises _Unlearnt."""
+    sample = owners is not None
     raw_owners = {owner or "" for _, owner, _, _ in kinds}
-    owners = sorted({owner.strip() for owner in raw_owners})
+    names = {owner.strip() for owner in raw_owners} | (owners or set())
     owner_cell = cell["owner"]
-    owner = f"coalesce({owner_cell}, '')" if set(owners) == raw_owners else _text(owner_cell)
-    actions = [(kind, lookup.get(kind.strip().lower(), "")) for kind in {k for k, _, _, _ in kinds if k}]
-    action = " ".join(f"WHEN {_quote(kind)} THEN {_quote(a)}" for kind, a in sorted(actions) if a)
-    flags = {flag for _, _, flag, _ in kinds if flag is not None and flag.strip() != ""}
-    codes = {flag: 1 if flag.strip().lower() in TRUE_WORDS else 0 if flag.strip().lower() in FALSE_WORDS else -1
-             for flag in flags}  # NULL: empty (done)
-    done = " ".join(f"WHEN {_quote(flag)} THEN {code}" for flag, code in sorted(codes.items()))
+    owner = f"coalesce({owner_cell}, '')" if sample or names == raw_owners else _text(owner_cell)
+    labels = {}  # each type as written → its sales action, itself (stripped) when it is no sales action, or NULL
+    for kind in {k for k, _, _, _ in kinds if k is not None}:
+        key = kind.strip()
+        action = lookup.get(key.lower(), "")
+        labels[kind] = action or (key if key.lower() not in non_actions and key != "" else None)
+    others = sorted({label for label in labels.values() if label} - set(ACTION_TYPES))
+    # a flag as written → 1 done, 0 not done, -1 no flag at all; a blank one is NULL (done)
+    codes = {flag: None if not flag.strip() else 1 if flag.strip().lower() in TRUE_WORDS else
+             0 if flag.strip().lower() in FALSE_WORDS else -1 for _, _, flag, _ in kinds if flag is not None}
     types = {column: f"{name}_{column}" for column in ("owner", "action")}
-    for column, values in (("owner", owners), ("action", ACTION_TYPES)):
+    for column, values in (("owner", names), ("action", {*ACTION_TYPES, *others})):
         con.execute(f"CREATE TYPE {types[column]} AS ENUM ({', '.join(map(_quote, sorted(values)))})")
+    otherwise = (f"CASE WHEN {{cell}} IS NULL THEN NULL ELSE error({_quote(UNLEARNT)}) END" if sample
+                 else "NULL")  # a sample's: a value it lacks stops the scan (as the cast of an owner it lacks)
+    action = _mapping(cell["type"], {k: None if a is None else _quote(a) for k, a in labels.items()},
+                      otherwise.format(cell=cell["type"]))
+    done = _mapping(cell["done"], codes, otherwise.format(cell=cell["done"])) if "done" in cell else "NULL"
+    sales = ", ".join(map(_quote, ACTION_TYPES))
     day = cell["occurred_at"]
-    # only the done sales actions are kept, and any row the checks below decline the file for
     created = _run(con, layout, f"""
         CREATE TABLE {name}_all AS
         SELECT owner, action, day, deal_id, done = -1 AS bad_flag FROM (
-            SELECT {owner}::{types['owner']} AS owner,
-                   {f"(CASE {cell['type']} {action} END)" if action else "NULL"}::{types['action']} AS action,
+            SELECT {owner}::{types['owner']} AS owner, ({action})::{types['action']} AS action,
                    CAST(CASE WHEN {_iso(day)} THEN {_instant(day, config.timezone)}
                              ELSE {_typed(f"trim({day}, {_quote(_WHITESPACE)})", 'datetime', config.timezone)}
                         END AS DATE) AS day,
                    {_text(cell['deal_id']) if 'deal_id' in cell else "''"} AS deal_id,
-                   {f"(CASE {done_cell} {done} END)" if done else "NULL"}::TINYINT AS done
+                   ({done})::TINYINT AS done
             FROM {{source}})
-        WHERE (action IS NOT NULL AND coalesce(done, 1) = 1) OR done = -1 OR {_outside_days('day')}""",
-                   footer=False, trimmed=False, ordered=False)
+        WHERE (action IS NOT NULL AND (coalesce(done, 1) = 1 OR action NOT IN ({sales})))
+              OR done = -1 OR {_outside_days('day')}""", footer=False, trimmed=False, ordered=False)
     # the fast path's dates end a day before the general parser's last instant: that day declines, safely
     (outside,), = [(True,)] if created is None else con.execute(
         f"SELECT count(*) FILTER ({_outside_days('day')} OR bad_flag) > 0 FROM {name}_all").fetchall()
     if outside:
         con.execute(f"DROP TABLE IF EXISTS {name}_all; " + "; ".join(f"DROP TYPE {t}" for t in types.values()))
         return None
+    unmapped = dict(con.execute(f"SELECT action::VARCHAR, count(*) FROM {name}_all WHERE action NOT IN ({sales}) "
+                                "GROUP BY ALL").fetchall()) if others else {}
     # a day is kept as a DATE (4 bytes a row, not 8) and read as the timestamp of its midnight
-    con.execute(f"CREATE VIEW {name} AS SELECT owner, action, day::TIMESTAMP AS day, deal_id FROM {name}_all")
+    con.execute(f"CREATE VIEW {name} AS SELECT owner, action, day::TIMESTAMP AS day, deal_id FROM {name}_all"
+                + (f" WHERE action IN ({sales})" if others else ""))
     return ActionsTable(name, unmapped)
+
+
+def _mapping(column: str, values: dict[str, object], otherwise: str) -> str:
+    """SQL mapping each value of `column` as `values` says (None: NULL), anything else to `otherwise`."""
+    whens = " ".join(f"WHEN {_quote(k)} THEN {'NULL' if v is None else v}" for k, v in sorted(values.items()))
+    return f"CASE {column} {whens} ELSE {otherwise} END" if whens else otherwise

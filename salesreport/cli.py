@@ -62,7 +62,7 @@ PresetOpt = Annotated[str | None, typer.Option("--preset", metavar="NAME", help=
 ToOpt = Annotated[str | None, typer.Option("--to", metavar="gsheet:KEY", callback=_sheet_url, help="gsheet:KEY_OR_URL, or the sheet's https:// address: replace the report's worksheets in this Google Sheet.")]
 CredentialsOpt = Annotated[Path | None, typer.Option("--credentials", metavar="FILE", help="Google service-account or authorized-user JSON. Default: [google] credentials, else GOOGLE_APPLICATION_CREDENTIALS.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", metavar="FILE", help="Config file. Default: ./salesreport.toml.")]
-SinceOpt = Annotated[str | None, typer.Option("--since", metavar="YYYY-MM-DD", help="Cohort start YYYY-MM-DD (default: 1 January of the period's year).")]
+SinceOpt = Annotated[str | None, typer.Option("--since", metavar="YYYY-MM-DD", help="Cohort start YYYY-MM-DD (default: the start of the period's fiscal year, 1 January unless [report] fiscal_year_start).")]
 PeriodsOpt = Annotated[int | None, typer.Option("--periods", min=1, max=60, metavar="N", help="Show N consecutive periods ending at the chosen one (xlsx default: 12 months, 8 weeks, 10 days).")]
 RepOpt = Annotated[list[str] | None, typer.Option("--rep", metavar="NAME", help="Only this rep in the per-rep tables (repeatable).")]
 PipelineOpt = Annotated[str | None, typer.Option("--pipeline", metavar="NAME", help="Only deals of this pipeline.")]

@@ -45,7 +45,8 @@ def _section(name: str, keys: tuple[str, ...], **tables: Any) -> type[msgspec.St
 SCHEMA = _section(
     "salesreport.toml", ("preset",),
     sources=_section("sources", (*TABLES, "spreadsheet"), worksheets=dict[str, Any]),
-    report=_section("report", ("timezone", "week_start", "working_days", "templates", "holidays", "cohort_start")),
+    report=_section("report", ("timezone", "week_start", "working_days", "templates", "holidays", "cohort_start",
+                               "fiscal_year_start")),
     plan=_section("plan", ("annual", "monthly", "currency"), rates=dict[str, Any]),
     funnel=_section("funnel", ("lost",), stages=dict[str, Any]),
     columns=_section("columns", (), **{table: _section(f"columns.{table}", tuple(columns))
@@ -72,6 +73,7 @@ class Config:
     working_days: tuple[int, ...] = (0, 1, 2, 3, 4)
     holidays: frozenset[date] = frozenset()
     cohort_start: date | None = None
+    fiscal_year_start: int = 1  # [report] fiscal_year_start: the month (1–12) the fiscal year starts in
     plan_annual: float | None = None
     plan_monthly: tuple[float, ...] | None = None
     currency: str | None = None
@@ -227,6 +229,10 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
     )
     cohort_start = report.get("cohort_start")
     cohort_start = get.date_value("report.cohort_start", cohort_start) if cohort_start is not None else None
+    fiscal = report.get("fiscal_year_start", 1)
+    if isinstance(fiscal, bool) or not isinstance(fiscal, int) or not 1 <= fiscal <= 12:
+        raise ConfigError(f"{where}: [report] fiscal_year_start must be the month the fiscal year starts in, a "
+                          f"number from 1 (January, the default) to 12, not {fiscal!r}.")
 
     plan = get.table("plan")
     annual = plan.get("annual")
@@ -235,7 +241,7 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
     if monthly is not None:
         monthly = tuple(get.number("plan.monthly", v) for v in get.list_value("plan.monthly", monthly))
         if len(monthly) != 12:
-            raise ConfigError(f"{where}: [plan] monthly needs 12 numbers (January to December), got {len(monthly)}.")
+            raise ConfigError(f"{where}: [plan] monthly needs 12 numbers (the months of the year, from [report] fiscal_year_start: January to December by default), got {len(monthly)}.")
     currency = plan.get("currency")
     currency = get.str_value("plan.currency", currency).strip() if currency is not None else None
     rates = {str(code).strip().upper(): get.number(f"plan.rates.{code}", rate)
@@ -324,6 +330,7 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
     return Config(
         base_dir=base_dir, path=path, sources=sources, timezone=timezone, week_start=week_start,
         working_days=tuple(sorted(set(working_days))), holidays=holidays, cohort_start=cohort_start,
+        fiscal_year_start=fiscal,
         plan_annual=annual, plan_monthly=monthly, currency=currency, rates=rates, lost_names=lost_names,
         stage_names=stage_names, activity_types=activity_types, columns=columns, targets=targets,
         forecast_method=method, history_days=history_days, forecast_stage=forecast_stage,

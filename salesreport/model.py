@@ -212,6 +212,8 @@ class Report:
     rep_emails: dict[str, str] = field(default_factory=dict)  # for --per-rep mail
     generated_at: str = ""  # ISO timestamp, for titles
     to_date: tuple[int, int] | None = None  # the data ends inside the period: (working days covered, of)
+    year_start: date | None = None  # the first day of the chosen period's (fiscal) year
+    year_label: str = ""  # that year's name: "2026", or "FY2027" for a fiscal year ending in 2027
 
     @property
     def current(self) -> PeriodReport:

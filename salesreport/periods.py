@@ -130,6 +130,31 @@ def end_instant(d: date) -> np.datetime64:
     return np.datetime64(d + timedelta(days=1), "ns")
 
 
+def year_start(d: date, config: Config) -> date:
+    """The first day of the (fiscal) year `d` is in: [report] fiscal_year_start's month, 1 January by default."""
+    first = config.fiscal_year_start
+    return date(d.year if d.month >= first else d.year - 1, first, 1)
+
+
+def year_end(d: date, config: Config) -> date:
+    """The last day of the (fiscal) year `d` is in."""
+    start = year_start(d, config)
+    return date(start.year + 1, start.month, 1) - timedelta(days=1)
+
+
+def year_label(d: date, config: Config) -> str:
+    """The name of the (fiscal) year `d` is in: its calendar year, or "FY" and the calendar year in which a
+    fiscal year not starting in January ends (with fiscal_year_start = 2, Feb 2026–Jan 2027 is FY2027)."""
+    if config.fiscal_year_start == 1:
+        return str(d.year)
+    return f"FY{year_end(d, config).year}"
+
+
+def months_into_year(d: date, config: Config) -> int:
+    """How many months of its (fiscal) year have begun by `d`: 1 in the year's first month … 12."""
+    return (d.month - config.fiscal_year_start) % 12 + 1
+
+
 def cohort_start_for(period: Period, config: Config, since: date | None) -> date:
-    """--since, else [report] cohort_start, else 1 January of the period end's year."""
-    return since or config.cohort_start or date(period.end.year, 1, 1)
+    """--since, else [report] cohort_start, else the start of the (fiscal) year of the period end."""
+    return since or config.cohort_start or year_start(period.end, config)

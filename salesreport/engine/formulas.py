@@ -57,7 +57,10 @@ class Ctx:
 
     @property
     def year_start(self) -> np.datetime64:
-        return start_instant(date(self.period.end.year, 1, 1))
+        """The start of the (fiscal) year of the period end: where year-to-date figures start."""
+        from ..periods import year_start
+
+        return start_instant(year_start(self.period.end, self.config))
 
     def active_reps(self, role: str) -> pd.Series:
         """Names of reps of a role active in the period: hired by its last day, not left before its first."""
@@ -133,7 +136,7 @@ def _year_earlier(d: date) -> date:
 
 
 def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
-    from ..periods import previous
+    from ..periods import months_into_year, previous, year_start
 
     cfg, p = ctx.config, ctx.period
     prev = previous(p, cfg)
@@ -141,7 +144,7 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     windows = {
         "period": (ctx.start, ctx.until), "ytd": (ctx.year_start, ctx.until),
         "prev": (start_instant(prev.start), end_instant(prev.end)),
-        "ytd_prev": (start_instant(date(prev_year_end.year, 1, 1)), end_instant(prev_year_end)),
+        "ytd_prev": (start_instant(year_start(prev_year_end, cfg)), end_instant(prev_year_end)),
     }
     picks = ", ".join(
         f"count(*) FILTER {within('signed_at', a, b)}, "
@@ -152,9 +155,11 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     value_of = dict(zip(windows, map(float, counts_and_sums[1::2])))
     value, revenue_ytd = value_of["period"], value_of["ytd"]
     plan = cfg.revenue_plan
-    # the plan to date: Σ [plan] monthly for January..M, else the annual plan × months elapsed / 12
-    plan_to_date = sum(cfg.plan_monthly[: p.end.month]) if cfg.plan_monthly else (
-        plan * p.end.month / 12 if plan is not None else None)
+    # the plan to date: Σ [plan] monthly for the (fiscal) year's first month..M, else the annual plan × months
+    # begun / 12
+    months = months_into_year(p.end, cfg)
+    plan_to_date = sum(cfg.plan_monthly[:months]) if cfg.plan_monthly else (
+        plan * months / 12 if plan is not None else None)
     growth = ratio(value, value_of["prev"])
     team: Team = {
         "revenue_month": value,
@@ -370,7 +375,9 @@ def forecast(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
             count * parts[0] * parts[1] * 365 / parts[2])
         _thin_warning(ctx, [n], closed)
         return {"revenue_forecast": value, "forecast_deals_without_amount": None}, pd.DataFrame()
-    year_end = date(ctx.period.end.year, 12, 31)
+    from ..periods import year_end as end_of_year
+
+    year_end = end_of_year(ctx.period.end, cfg)
     remaining = _remaining_days(stage_days(ctx))
     candidates = (f"open AND CASE WHEN expected_close_date IS NULL "
                   f"THEN {_doubles(remaining)}[stage_idx + 1] <= {(year_end - ctx.period.end).days} "

@@ -18,9 +18,11 @@ from ..model import RANKED_STAGES, Period, Unit
 from ..periods import (
     cohort_start_for,
     end_instant,
+    months_into_year,
     start_instant,
     working_days,
     working_days_between,
+    year_start,
 )
 from ..periods import month as calendar_month
 from .formulas import closed_sql, sql_instant, within
@@ -107,19 +109,21 @@ def employed_share(reps: pd.DataFrame, period: Period, config: Config) -> pd.Ser
 
 def quota_attainment(f: Facts, month_start: date, month_end: date, until: np.datetime64,
                      config: Config) -> pd.DataFrame:
-    """Signed revenue / the month's quota, and year to date / the quota of the months employed this year. A
+    """Signed revenue / the month's quota, and (fiscal) year to date / the quota of the months employed this
+    year. A
     rep's monthly quota counts for a month in the share of its working days they were employed (the months
     of joining and leaving pro-rated, none after leaving); a rep with no share has no quota that month."""
     reps = f.reps.set_index("name")
     quota = reps["monthly_quota"].where(reps["monthly_quota"] > 0)
     monthly = monthly_revenue(f, until).reset_index()
     month = pd.Timestamp(month_end)
-    year_start = pd.Timestamp(date(month_end.year, 1, 1))
+    first = year_start(month_end, config)  # of the fiscal year
     this_month = monthly[monthly["month_end"] == month].groupby("owner")["revenue"].sum()
-    ytd = monthly[(monthly["month_end"] >= year_start) & (monthly["month_end"] <= month)]
+    ytd = monthly[(monthly["month_end"] >= pd.Timestamp(first)) & (monthly["month_end"] <= month)]
     share = employed_share(reps, Period("month", "", month_start, month_end), config)
-    share_ytd = sum(employed_share(reps, calendar_month(month_end.year, m), config)
-                    for m in range(1, month_end.month + 1))
+    share_ytd = sum(employed_share(reps, calendar_month(first.year + (first.month - 1 + i) // 12,
+                                                        (first.month - 1 + i) % 12 + 1), config)
+                    for i in range(months_into_year(month_end, config)))
     out = pd.DataFrame(index=reps.index)
     out["revenue"] = this_month.reindex(reps.index).fillna(0)
     out["quota"] = (quota * share).where(share > 0)

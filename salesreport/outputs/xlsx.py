@@ -151,10 +151,10 @@ def _charts(wb: Workbook, report: Report, rows: dict[str, int]) -> None:
     data = wb.create_sheet("Chart data")
     charts = wb.create_sheet("Charts", index=2)
     anchor_rows = iter(range(1, 200, CHART_ROWS))
-    year = [pr for pr in report.periods if pr.period.start.year == current.period.start.year]
+    year = [pr for pr in report.periods if report.year_start is not None and pr.period.start >= report.year_start]
     if report.name == "monthly" and "revenue_ytd" in rows:
-        # the current year from January, against the plan and last year's revenue to the same month: a line
-        # that spans two years would fall to zero in January
+        # the current (fiscal) year from its first month, against the plan and last year's revenue to the same
+        # month: a line that spans two years would fall to zero where the year starts
         columns = {"revenue_ytd": "Revenue this year", "revenue_plan_to_date": "Plan to date",
                    "revenue_ytd_prev_year": "Revenue last year"}
         text_cell(data, 1, 8, "Month")
@@ -166,7 +166,7 @@ def _charts(wb: Workbook, report: Report, rows: dict[str, int]) -> None:
                 mv = pr.metrics.get(metric_id)
                 data.cell(row=row, column=column, value=mv.value if mv is not None else None)
         chart = LineChart()
-        chart.title = f"Cumulative revenue {current.period.start.year} vs plan and last year"
+        chart.title = f"Cumulative revenue {report.year_label} vs plan and last year"
         chart.y_axis.title = report.currency or "revenue"
         chart.add_data(Reference(data, min_col=9, max_col=8 + len(columns), min_row=1, max_row=len(year) + 1),
                        titles_from_data=True)

@@ -22,7 +22,15 @@ from ..engine.registry import (
     with_parts,
 )
 from ..model import MetricValue, Period, PeriodReport, RepBlock, Report, Unit
-from ..periods import cohort_start_for, end_instant, previous, series, start_instant
+from ..periods import (
+    cohort_start_for,
+    end_instant,
+    previous,
+    series,
+    start_instant,
+    year_label,
+    year_start,
+)
 
 Progress = Callable[[], None]
 
@@ -69,7 +77,8 @@ def build_report(
 
     metrics = metrics_for(report)
     out = Report(name=report, timezone=config.timezone, currency=config.currency or facts.currency, periods=[],
-                 warnings=list(facts.warnings))
+                 warnings=list(facts.warnings), year_start=year_start(period.end, config),
+                 year_label=year_label(period.end, config))
     for p in chosen:
         team, per_rep, ctx = raw(p)
         prev_team, prev_rep, _ = raw(previous(p, config))

@@ -16,6 +16,7 @@ import pandas as pd
 from ..config import Config
 from ..model import ACTION_TYPES, RANKED_STAGES, STAGE_RANK, STAGES, Period
 from ..periods import end_instant, start_instant, working_days
+from ..sources.tables import DEALS
 from .funnel import (
     NEW_IDX,
     Facts,
@@ -403,6 +404,54 @@ def _thin_warning(ctx: Ctx, ranks, closed: np.ndarray) -> None:
         )
 
 
+def lost(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
+    """Deals lost in the period and their amount (SPEC §10)."""
+    (count, value), = ctx.facts.con.sql(f"SELECT count(*), coalesce(fsum(amount), 0) FROM deal "
+                                        f"WHERE {within('lost_at', ctx.start, ctx.until)}").fetchall()
+    return {"lost_deals": int(count), "lost_value": float(value)}, pd.DataFrame()
+
+
+def lost_reasons(facts: Facts, start: np.datetime64, until: np.datetime64) -> list[tuple[str, int, float, dict]]:
+    """Per loss reason of the deals lost in [start, until) (the deals export's lost_reason, "" for none):
+    deals, Σ amount, and how many were lost at each canonical stage — the furthest one reached by `until`.
+    Most deals first, then by reason; the stages by deals, then in the funnel's order."""
+    furthest = "CASE " + " ".join(f"WHEN t{r} < {sql_instant(until)} THEN {r}"
+                                  for r in reversed(range(len(RANKED_STAGES)))) + " END"
+    rows = facts.con.sql(f"""
+        SELECT reason, count(*), coalesce(fsum(amount), 0), list(furthest)
+        FROM (SELECT trim(coalesce(r.lost_reason, '')) AS reason, d.amount, {furthest} AS furthest
+              FROM deal d JOIN {DEALS} r USING (pos) WHERE {within('d.lost_at', start, until)})
+        GROUP BY reason ORDER BY count(*) DESC, reason""").fetchall()
+    out = []
+    for reason, count, value, ranks in rows:
+        at: dict[str, int] = {}
+        for rank in ranks:
+            stage = "none" if rank is None else RANKED_STAGES[rank]
+            at[stage] = at.get(stage, 0) + 1
+        order = {stage: r for r, stage in enumerate(RANKED_STAGES)}  # ties in the funnel's order
+        out.append((reason, int(count), float(value),
+                    dict(sorted(at.items(), key=lambda kv: (-kv[1], order.get(kv[0], len(order)))))))
+    return out
+
+
+def velocity(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
+    """Sales velocity (SPEC §10): the open deals at qualified..offer_sent at the period end × the win rate ×
+    the average deal size ÷ the mean sales cycle, the last three over the deals closed in the trailing
+    [forecast] history_days; money per day, null where a part is unknown or the cycle is 0 days."""
+    window_start = start_instant(ctx.period.end - timedelta(days=ctx.config.history_days - 1))
+    state = state_table(ctx)
+    (open_late,), = ctx.facts.con.sql(
+        f"SELECT count(*) FROM {state} WHERE open AND rank BETWEEN {STAGE_RANK['qualified']} AND "
+        f"{STAGE_RANK['offer_sent']}").fetchall()
+    (won, closed, value), = ctx.facts.con.sql(
+        "SELECT count(*) FILTER (won), count(*) FILTER (won OR lost), coalesce(fsum(amount) FILTER (won), 0) "
+        f"FROM ({closed_sql(window_start, ctx.until)})").fetchall()
+    (cycle_days,) = _mean_cycles(ctx, [(window_start, ctx.until)])
+    parts = (ratio(won, closed), ratio(float(value), won), cycle_days)
+    known = all(part is not None for part in parts) and cycle_days != 0
+    return {"sales_velocity": open_late * parts[0] * parts[1] / parts[2] if known else None}, pd.DataFrame()
+
+
 GROUPS = {
     "funnel": funnel,
     "revenue": revenue,
@@ -410,4 +459,6 @@ GROUPS = {
     "pipeline": pipeline,
     "cycle": cycle,
     "forecast": forecast,
+    "velocity": velocity,
+    "lost": lost,
 }

@@ -89,11 +89,18 @@ METRICS: list[Metric] = [
        "sales_cycle_days", MO, "forecast"),
     _m("forecast_deals_without_amount", 5, "Forecast deals w/o amount", C,
        "open deals expected to sign this (fiscal) year with no amount (they add nothing to the forecast)", MO, "forecast"),
+    _m("sales_velocity", 6, "Sales velocity (per day)", M,
+       "open deals at qualified..offer_sent at the period end × win rate (signed / closed) × average deal size "
+       "(signed) / mean sales cycle days (signed), each over the deals closed in the trailing [forecast] "
+       "history_days: money per day", MO, "velocity"),
     _ratio("pipeline_sufficiency", 6, "Pipeline sufficiency", R, ("revenue_forecast", "revenue_plan"), MO,
            "revenue_forecast / revenue_plan",
        direction=UP, target=2.0, warn_at=1.0),
     _m("deals_signed", 7, "Deals signed", C, "deals signed in the month", MO, "revenue", per_rep=True),
     _m("deals_signed_ytd", 7, "Deals signed YTD", C, "deals signed from the start of the (fiscal) year to the end of M", MO, "revenue"),
+    _m("lost_deals", 7, "Deals lost", C, "deals lost in the month (their reasons: the Lost reasons table)", MO,
+       "lost"),
+    _m("lost_value", 7, "Value lost", M, "Σ amount of the deals lost in the month", MO, "lost"),
     _ratio("average_deal_size", 8, "Average deal size", M, ("revenue_month", "deals_signed"), MO,
            "revenue(M) / deals_signed(M)"),
     _ratio("average_deal_size_ytd", 8, "Average deal size YTD", M, ("revenue_ytd", "deals_signed_ytd"), MO,

@@ -15,7 +15,8 @@ from .format import fmt_target, period_span
 
 HEADER_ROW = 3  # rows 1-2: title and a blank line; row 3: column headers
 STATUS_WORD = {Status.GOOD: "good", Status.WARN: "warn", Status.BAD: "bad"}
-SECTION_SHEETS = {"teams": "Per team", "ramp_cohorts": "Ramp by hire quarter", "compare": "Before and after"}
+SECTION_SHEETS = {"teams": "Per team", "ramp_cohorts": "Ramp by hire quarter", "compare": "Before and after",
+                  "lost_reasons": "Lost reasons"}
 # the conditional-formatting colours Excel, LibreOffice and Google Sheets all show
 STATUS_COLOURS = {Status.GOOD: "C6EFCE", Status.WARN: "FFEB9C", Status.BAD: "FFC7CE"}
 HEADER_COLOUR = "D9E1F2"
@@ -131,5 +132,7 @@ def section_grid(key: str, section: Section) -> Grid:
     for r, values in enumerate(section.rows):
         grid.put(HEADER_ROW + 1 + r, [GridCell(v) if isinstance(v, str) else GridCell(v, section.unit_of(r, c))
                                       for c, v in enumerate(values)])
-    grid.widths = {1: 34, **{c: 14 for c in range(2, len(section.columns) + 1)}}
+    text = [bool(section.rows) and all(isinstance(row[c - 1], str) for row in section.rows)
+            for c in range(1, len(section.columns) + 1)]  # a column of text (the stages lost at) is wide
+    grid.widths = {1: 34, **{c: 60 if text[c - 1] else 14 for c in range(2, len(section.columns) + 1)}}
     return grid

@@ -139,15 +139,18 @@ def _render_section(section: Section, console: Console) -> None:
     body = columns[1:]
     texts = [[_section_value(v, unit) for v, unit in zip(row[1:], units[1:], strict=True)]
              for row, units in zip(rows, cell_units, strict=True)]
-    widths = [max([REP_COLUMN, min(len(safe_line(name)), NAME_WIDTH), *(len(t[i]) for t in texts)])
+    room = console.width - METRIC_WIDTH - 2
+    # a column of text (the stages deals were lost at) reads from the left and folds past the terminal's width
+    text = [bool(rows) and all(isinstance(row[i + 1], str) for row in rows) for i in range(len(body))]
+    widths = [min(room, max([REP_COLUMN, min(len(safe_line(name)), NAME_WIDTH), *(len(t[i]) for t in texts)]))
               for i, name in enumerate(body)]
-    for n, block in enumerate(_blocks(widths, console.width - METRIC_WIDTH - 2) if body else [[]]):
+    for n, block in enumerate(_blocks(widths, room) if body else [[]]):
         table = Table(title=Text(section.title) if n == 0 else None, title_justify="left",
                       box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False)
         table.add_column(Text(safe_line(columns[0])), max_width=METRIC_WIDTH, overflow="fold")
         for i in block:  # team and competitor names come from the CRM: never markup
-            table.add_column(Text(safe_line(body[i])), justify="right", min_width=widths[i], max_width=widths[i],
-                             overflow="fold")
+            table.add_column(Text(safe_line(body[i])), justify="left" if text[i] else "right", min_width=widths[i],
+                             max_width=widths[i], overflow="fold")
         for row, values in zip(rows, texts, strict=True):
             table.add_row(Text(safe_line(row[0])), *[Text(values[i]) for i in block])
         console.print(table)

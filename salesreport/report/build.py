@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
-from ..engine.formulas import GROUPS, Ctx
+from ..engine.formulas import GROUPS, Ctx, lost_reasons
 from ..engine.funnel import Facts, active_reps
 from ..engine.registry import (
     RATIO_GROUP,
@@ -21,7 +21,7 @@ from ..engine.registry import (
     target_of,
     with_parts,
 )
-from ..model import MetricValue, Period, PeriodReport, RepBlock, Report, Unit
+from ..model import MetricValue, Period, PeriodReport, RepBlock, Report, Section, Unit
 from ..periods import (
     cohort_start_for,
     end_instant,
@@ -92,12 +92,26 @@ def build_report(
         ))
         if p is chosen[-1]:
             out.warnings.extend(dict.fromkeys(ctx.warnings))
+    if report == "monthly":
+        out.sections["lost_reasons"] = lost_reasons_section(facts, chosen[-1])
     if wanted:
         known = set(out.current.by_rep)
         missing = [r for r in wanted if r not in known]
         if missing:
             out.warnings.append(f"No figures for rep(s) {', '.join(missing)} in this period (check the name).")
     return out
+
+
+def lost_reasons_section(facts: Facts, period: Period) -> Section:
+    """Why the period's deals were lost (SPEC §10): per reason, the deals, their value, their share of the
+    lost deals and the stages they were lost at (the furthest reached; most deals first)."""
+    rows = lost_reasons(facts, start_instant(period.start), end_instant(period.end))
+    total = sum(count for _, count, _, _ in rows)
+    return Section(
+        title=f"Lost reasons, {period.label}", columns=["Reason", "Deals", "Value", "Share of lost", "Lost at"],
+        rows=[[reason or "(none)", count, value, count / total,
+               ", ".join(f"{stage} {n}" for stage, n in at.items())] for reason, count, value, at in rows],
+        column_units=[None, Unit.COUNT, Unit.MONEY, Unit.RATIO, None])
 
 
 def _clean(value, unit: Unit) -> float | int | None:

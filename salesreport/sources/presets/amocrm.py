@@ -33,6 +33,7 @@ def _amocrm(raw: Tables, read: PresetReader, warnings: list[str]) -> Tables:
         "stage": text(deals, *DEAL_COLUMNS["stage"]),
         "closed_at": closed.where(~closed.str.lower().isin(NOT_CLOSED), ""),
         "pipeline": text(deals, "Воронка", "Pipeline"),
+        "lost_reason": text(deals, "Причина отказа", "Loss reason", "Lost reason"),
     })}
 
 

@@ -35,6 +35,7 @@ def _bitrix24(raw: Tables, read: PresetReader, warnings: list[str]) -> Tables:
         "closed_at": closed_at,
         "expected_close_date": expected,
         "pipeline": text(deals, "Воронка", "Направление", "Pipeline", "CATEGORY_ID"),
+        "lost_reason": text(deals, "Причина провала", "Причина отказа", "Loss reason", "Lost reason"),
     })
     return {"deals": out[~repeated.to_numpy()]}
 

@@ -155,6 +155,7 @@ class RepBlock:
     name: str
     role: str
     metrics: dict[str, MetricValue] = field(default_factory=dict)
+    rank: int | None = None  # place within the role by the report's lead figure (1: the highest; ties share)
 
 
 @dataclass

@@ -33,7 +33,8 @@ def period_dict(pr: PeriodReport) -> dict[str, Any]:
         "period": {"label": p.label, "start": p.start.isoformat(), "end": p.end.isoformat()},
         "metrics": {k: metric_dict(v) for k, v in pr.metrics.items()},
         "by_rep": {
-            name: {"role": block.role, "metrics": {k: metric_dict(v) for k, v in block.metrics.items()}}
+            name: {"role": block.role, **({"rank": block.rank} if block.rank is not None else {}),
+                   "metrics": {k: metric_dict(v) for k, v in block.metrics.items()}}
             for name, block in pr.by_rep.items()
         },
     }

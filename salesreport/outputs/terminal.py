@@ -104,7 +104,9 @@ def _render_reps(report: Report, console: Console) -> None:
         return
     daily = report.name == "daily"
     ids = [m.id for m in metrics_for(report.name) if any(m.id in b.metrics for b in blocks)]
-    columns: list[tuple[str, str, dict[str, MetricValue]]] = [(b.name, b.role, b.metrics) for b in blocks]
+    # the role line carries the rep's place in the leaderboard (#1 within the role), when the report ranks
+    columns: list[tuple[str, str, dict[str, MetricValue]]] = [
+        (b.name, b.role + (f" #{b.rank}" if b.rank is not None else ""), b.metrics) for b in blocks]
     if daily:
         columns.append(("Team", "", report.current.metrics))
     mark = _unicode(console)

@@ -138,6 +138,9 @@ def metric_value(metric: Metric, value, previous_value, config: Config, team_lev
                        status=status, previous=previous_value)
 
 
+LEAD_FIGURES = {"month": "revenue_month", "week": "sales_actions", "day": "sales_actions"}  # by period kind
+
+
 def rep_blocks(
     metrics: list[Metric], per_rep: pd.DataFrame, prev_rep: pd.DataFrame, facts: Facts, config: Config,
     period: Period, wanted: list[str],
@@ -155,13 +158,17 @@ def rep_blocks(
     names = list(dict.fromkeys([*r.loc[active, "name"], *(n for n in has_figures if n not in gone)]))
     names = [n for n in names if n and (not wanted or n in wanted)]
     roles = facts.role_of(pd.Index(names))
-    role_order = {"SDR": 0, "AE": 1, "other": 2, "unknown": 3}
-    names.sort(key=lambda n: (role_order.get(roles[n], 9), n.lower()))
     current, earlier = _rep_values(per_rep, names, rep_metrics), _rep_values(prev_rep, names, rep_metrics)
+    # the leaderboard (SPEC §10): by role, then the report's lead figure, highest first; ranked within the role
+    lead = LEAD_FIGURES.get(period.kind) if any(m.id == LEAD_FIGURES.get(period.kind) for m in rep_metrics) else None
+    score = {n: _number(current[n][lead]) if lead else 0.0 for n in names}
+    role_order = {"SDR": 0, "AE": 1, "other": 2, "unknown": 3}
+    names.sort(key=lambda n: (role_order.get(roles[n], 9), -score[n], n.lower()))
+    ranks = {n: 1 + sum(score[o] > score[n] for o in names if roles[o] == roles[n]) for n in names} if lead else {}
     blocks = {}
     for name in names:
         role = roles[name]
-        block = RepBlock(name=name, role=role)
+        block = RepBlock(name=name, role=role, rank=ranks.get(name))
         for m in rep_metrics:
             if m.role is not None and m.role != role:
                 continue
@@ -169,6 +176,11 @@ def rep_blocks(
                                                role=role)
         blocks[name] = block
     return blocks
+
+
+def _number(value) -> float:
+    """A figure as a float to order by: 0 where it is undefined."""
+    return 0.0 if value is None or pd.isna(value) else float(value)
 
 
 def _rep_values(frame: pd.DataFrame, names: list[str], metrics: list[Metric]) -> dict[str, dict]:

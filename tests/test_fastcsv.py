@@ -314,3 +314,20 @@ def test_pipeline_filter_on_the_fast_paths_actions(tmp_path):
         assert result.exit_code == 0, result.output
         doc = json.loads(result.stdout)
         assert doc["metrics"]["sales_actions"]["value"] == expected
+
+
+def test_days_of_instants_with_an_offset_near_midnight_are_the_zones_own(tmp_path):
+    """An activity's instant with a UTC offset counts on the day it has in the report's zone, on both paths
+    alike: around midnight, across daylight-saving changes, Berlin's +3 of 1945, far from UTC (+14:00)."""
+    instants = ["2026-03-28T22:59:59Z", "2026-03-28T23:00:00Z", "2026-03-29T21:59:59Z", "2026-03-29T22:00:00Z",
+                "2026-10-24T21:59:59Z", "2026-10-24T22:00:00Z", "2026-10-25T22:59:59Z", "2026-10-25T23:00:00Z",
+                "2026-06-30T21:59:59+00:00", "2026-07-01T00:59:00+03:00", "2026-07-01T00:00:00-02:00",
+                "1945-06-01T20:59:00Z", "1945-06-01T21:00:00Z", "2026-05-05T12:00:00Z", "2026-05-05T12:00:00+14:00",
+                "1700-01-01T23:30:00Z", "2262-04-09T12:00:00Z"]
+    rows = [f"Anna,call,{at},D{i},yes" for i, at in enumerate(instants)]
+    path = write(tmp_path, "owner,type,occurred_at,deal_id,done\n" + "\n".join(rows) + "\n", "activities.csv")
+    fast = assert_same_actions(path, BERLIN)
+    day = dict(zip(fast["deal_id"], fast["day"].dt.date.astype(str), strict=True))
+    assert (day["D0"], day["D1"]) == ("2026-03-28", "2026-03-29")  # 23:59:59 CET, then 00:00
+    assert (day["D2"], day["D3"]) == ("2026-03-29", "2026-03-30")  # CEST from 29 March
+    assert (day["D11"], day["D12"]) == ("1945-06-01", "1945-06-02")  # +3 in the summer of 1945

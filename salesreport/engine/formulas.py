@@ -417,21 +417,18 @@ def lost_reasons(facts: Facts, start: np.datetime64, until: np.datetime64) -> li
     Most deals first, then by reason; the stages by deals, then in the funnel's order."""
     furthest = "CASE " + " ".join(f"WHEN t{r} < {sql_instant(until)} THEN {r}"
                                   for r in reversed(range(len(RANKED_STAGES)))) + " END"
+    # per reason, the deals lost at each stage counted in SQL: Python sees a row per reason
     rows = facts.con.sql(f"""
-        SELECT reason, count(*), coalesce(fsum(amount), 0), list(furthest)
-        FROM (SELECT trim(coalesce(r.lost_reason, '')) AS reason, d.amount, {furthest} AS furthest
-              FROM deal d JOIN {DEALS} r USING (pos) WHERE {within('d.lost_at', start, until)})
-        GROUP BY reason ORDER BY count(*) DESC, reason""").fetchall()
-    out = []
-    for reason, count, value, ranks in rows:
-        at: dict[str, int] = {}
-        for rank in ranks:
-            stage = "none" if rank is None else RANKED_STAGES[rank]
-            at[stage] = at.get(stage, 0) + 1
-        order = {stage: r for r, stage in enumerate(RANKED_STAGES)}  # ties in the funnel's order
-        out.append((reason, int(count), float(value),
-                    dict(sorted(at.items(), key=lambda kv: (-kv[1], order.get(kv[0], len(order)))))))
-    return out
+        SELECT reason, sum(n)::BIGINT, sum(value), list(struct_pack(rank := furthest, n := n)
+                                                   ORDER BY n DESC, coalesce(furthest, {len(RANKED_STAGES)}))
+        FROM (SELECT reason, furthest, count(*) AS n, coalesce(fsum(amount), 0) AS value
+              FROM (SELECT trim(coalesce(r.lost_reason, '')) AS reason, d.amount, {furthest} AS furthest
+                    FROM deal d JOIN {DEALS} r USING (pos) WHERE {within('d.lost_at', start, until)})
+              GROUP BY reason, furthest)
+        GROUP BY reason ORDER BY sum(n) DESC, reason""").fetchall()
+    return [(reason, int(count), float(value),
+             {"none" if at["rank"] is None else RANKED_STAGES[at["rank"]]: int(at["n"]) for at in stages})
+            for reason, count, value, stages in rows]
 
 
 def velocity(ctx: Ctx) -> tuple[Team, pd.DataFrame]:

@@ -19,6 +19,7 @@ from ..periods import end_instant, start_instant, working_days
 from ..sources.tables import DEALS
 from .funnel import (
     NEW_IDX,
+    SIGNED_IDX,
     Facts,
     active_reps,
 )
@@ -431,6 +432,47 @@ def lost_reasons(facts: Facts, start: np.datetime64, until: np.datetime64) -> li
             for reason, count, value, stages in rows]
 
 
+MOVES = ("start", "created", "reopened", "won", "lost", "end")
+
+
+def _state_at(until: str, history: str) -> str:
+    """SQL over deal: a deal's state at the instant `until` — none (not created yet), won or lost (by its close
+    dates), else what its latest stage-history row before then says (a lost or signed row: closed then, and
+    reopened later), else open. `history` is that row's state."""
+    return (f"CASE WHEN NOT coalesce(created_at < {until}, false) THEN 'none' "
+            f"WHEN signed_at < {until} THEN 'won' WHEN lost_at < {until} THEN 'lost' "
+            f"ELSE coalesce({history}, 'open') END")
+
+
+def movement(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
+    """Pipeline movement (SPEC §10) over every deal, by its state at the period's start and at its end: start
+    and end count the open ones; created the deals that did not exist at the start; won and lost those won or
+    lost at the end and not at the start; reopened those closed at the start and in another state at the end.
+    So start + created + reopened − won − lost = end for every deal, hence exactly for the counts; for the
+    values (Σ amount, empty = 0) the remainder is pipeline_amount_change (0 while one amount per deal is
+    known)."""
+    start, until = sql_instant(ctx.start), sql_instant(ctx.until)
+    code = f"CASE WHEN stage_idx = {SIGNED_IDX} THEN 'won' WHEN rank < 0 THEN 'lost' ELSE 'open' END"
+    moves = {"start": "s = 'open'", "created": "s = 'none' AND u <> 'none'",
+             "reopened": "s IN ('won', 'lost') AND u <> s", "won": "u = 'won' AND s <> 'won'",
+             "lost": "u = 'lost' AND s <> 'lost'", "end": "u = 'open'"}
+    picks = ", ".join(f"count(*) FILTER ({w}), coalesce(fsum(a) FILTER ({w}), 0)" for w in moves.values())
+    (values,) = ctx.facts.con.sql(f"""
+        SELECT {picks} FROM (
+            SELECT {_state_at(start, 'h.at_start')} AS s, {_state_at(until, 'h.at_end')} AS u,
+                   coalesce(amount, 0) AS a
+            FROM deal LEFT JOIN (
+                SELECT pos, arg_max({code}, k) FILTER (entered_at < {start}) AS at_start,
+                       arg_max({code}, k) FILTER (entered_at < {until}) AS at_end
+                FROM ev GROUP BY pos) h USING (pos))""").fetchall()
+    team: Team = {}
+    for i, move in enumerate(moves):
+        team[f"pipeline_{move}"], team[f"pipeline_{move}_value"] = int(values[2 * i]), float(values[2 * i + 1])
+    v = {move: team[f"pipeline_{move}_value"] for move in moves}
+    team["pipeline_amount_change"] = v["end"] - (v["start"] + v["created"] + v["reopened"] - v["won"] - v["lost"])
+    return team, pd.DataFrame()
+
+
 def velocity(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     """Sales velocity (SPEC §10): the open deals at qualified..offer_sent at the period end × the win rate ×
     the average deal size ÷ the mean sales cycle, the last three over the deals closed in the trailing
@@ -458,4 +500,5 @@ GROUPS = {
     "forecast": forecast,
     "velocity": velocity,
     "lost": lost,
+    "movement": movement,
 }

@@ -195,6 +195,20 @@ METRICS: list[Metric] = [
        "pipeline", direction=DOWN, target=0.20),
     _m("untouched_deals", 17, "Untouched deals", C,
        "open deals with no sales action in 90 days (null without an activities table)", MO, "pipeline"),
+    # --- pipeline movement (SPEC §10): each deal's state at the period's start and end
+    *(metric for move, what in (
+        ("start", "open at the period start"), ("created", "created in the period"),
+        ("reopened", "closed at the start (a lost or signed row, or dates) and in another state at the end"),
+        ("won", "won by the end and not at the start"), ("lost", "lost by the end and not at the start"),
+        ("end", "open at the period end"))
+      for metric in (
+        _m(f"pipeline_{move}", 29, f"Pipeline: {move}", C, f"deals {what} (start + created + reopened − won − "
+           "lost = end)", {MONTHLY, WEEKLY}, "movement"),
+        _m(f"pipeline_{move}_value", 29, f"Pipeline: {move}, value", M, f"Σ amount of the deals {what}",
+           {MONTHLY, WEEKLY}, "movement"))),
+    _m("pipeline_amount_change", 29, "Pipeline: amounts changed", M,
+       "end value − (start + created + reopened − won − lost values): amounts edited while open (0 while one "
+       "amount per deal is known)", {MONTHLY, WEEKLY}, "movement"),
     # --- weekly / daily revenue
     _m("signed_value", 28, "Signed value", M, "Σ amount of deals signed in the period", {WEEKLY, DAILY},
        "revenue", per_rep=True),

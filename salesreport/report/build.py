@@ -157,14 +157,20 @@ def rep_blocks(
     gone = set(r.loc[~active, "name"])
     names = list(dict.fromkeys([*r.loc[active, "name"], *(n for n in has_figures if n not in gone)]))
     names = [n for n in names if n and (not wanted or n in wanted)]
-    roles = facts.role_of(pd.Index(names))
+    roles = facts.role_of(pd.Index(names)).to_dict()
     current, earlier = _rep_values(per_rep, names, rep_metrics), _rep_values(prev_rep, names, rep_metrics)
     # the leaderboard (SPEC §10): by role, then the report's lead figure, highest first; ranked within the role
     lead = LEAD_FIGURES.get(period.kind) if any(m.id == LEAD_FIGURES.get(period.kind) for m in rep_metrics) else None
     score = {n: _number(current[n][lead]) if lead else 0.0 for n in names}
     role_order = {"SDR": 0, "AE": 1, "other": 2, "unknown": 3}
     names.sort(key=lambda n: (role_order.get(roles[n], 9), -score[n], n.lower()))
-    ranks = {n: 1 + sum(score[o] > score[n] for o in names if roles[o] == roles[n]) for n in names} if lead else {}
+    ranks: dict[str, int] = {}  # 1 + the reps of the role above: a tie shares the place of the first
+    first = 0  # where the role's reps start in `names`
+    for i, name in enumerate(names if lead else []):
+        if i and roles[names[i - 1]] != roles[name]:
+            first = i
+        tied = i > first and score[names[i - 1]] == score[name]
+        ranks[name] = ranks[names[i - 1]] if tied else i - first + 1
     blocks = {}
     for name in names:
         role = roles[name]

@@ -182,6 +182,11 @@ class Section:
     units: list[Unit | None] | None = None  # one per row, where the row's values share a unit
     column_units: list[Unit | None] | None = None  # one per column, where a column's values share one
 
+    def text_columns(self) -> list[bool]:
+        """Per column, whether it holds text in every row (the stages deals were lost at): shown wide, from the
+        left, folding rather than cut."""
+        return [bool(self.rows) and all(isinstance(row[c], str) for row in self.rows) for c in range(len(self.columns))]
+
     def unit_of(self, row: int, column: int) -> Unit | None:
         """The unit of a cell: its column's, else its row's, else none."""
         if self.column_units is not None:

@@ -132,7 +132,6 @@ def section_grid(key: str, section: Section) -> Grid:
     for r, values in enumerate(section.rows):
         grid.put(HEADER_ROW + 1 + r, [GridCell(v) if isinstance(v, str) else GridCell(v, section.unit_of(r, c))
                                       for c, v in enumerate(values)])
-    text = [bool(section.rows) and all(isinstance(row[c - 1], str) for row in section.rows)
-            for c in range(1, len(section.columns) + 1)]  # a column of text (the stages lost at) is wide
+    text = section.text_columns()
     grid.widths = {1: 34, **{c: 60 if text[c - 1] else 14 for c in range(2, len(section.columns) + 1)}}
     return grid

@@ -143,7 +143,7 @@ def _render_section(section: Section, console: Console) -> None:
              for row, units in zip(rows, cell_units, strict=True)]
     room = console.width - METRIC_WIDTH - 2
     # a column of text (the stages deals were lost at) reads from the left and folds past the terminal's width
-    text = [bool(rows) and all(isinstance(row[i + 1], str) for row in rows) for i in range(len(body))]
+    text = section.text_columns()[1:] if columns is section.columns else [False] * len(body)  # turned: no text
     widths = [min(room, max([REP_COLUMN, min(len(safe_line(name)), NAME_WIDTH), *(len(t[i]) for t in texts)]))
               for i, name in enumerate(body)]
     for n, block in enumerate(_blocks(widths, room) if body else [[]]):

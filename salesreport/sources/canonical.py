@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..config import TABLES, Config
-from ..duck import connect
+from ..duck import connect, memory_guard
 from ..errors import InputError
 from ..model import ACTION_TYPES, SCHEMA, STAGES
 from ..text import is_address, listed, safe_line
@@ -148,9 +148,11 @@ def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
                       frame_table(con, tables[t], t, f"{t}_raw") for t in ("deals", "stage_history"))
     read_deals(con, deals)
     config = _place_stages(con, config, deals, history, names, ds.warnings)
-    ds.currency = finish_deals(con, deals, names["deals"], config, ds.warnings, ds.warning_ids)
+    with memory_guard(con, f"{names['deals']}: checking the deals"):
+        ds.currency = finish_deals(con, deals, names["deals"], config, ds.warnings, ds.warning_ids)
     if history is not None:
-        finish_history(con, history, names["stage_history"], config)
+        with memory_guard(con, f"{names['stage_history']}: checking the stage history"):
+            finish_history(con, history, names["stage_history"], config)
         ds.has_history = True
     if "activities" in tables:
         activities = tables["activities"]

@@ -12,13 +12,14 @@ from .engine.quality import findings_for
 from .engine.registry import check_targets
 from .errors import InputError
 from .model import Period, Report
-from .periods import parse_day, parse_month, parse_week, today, working_days
+from .periods import parse_day, parse_month, parse_quarter, parse_week, today, working_days
 from .report.build import build_report
 from .report.team import build_team_report
 from .sources.canonical import load_dataset
 from .sources.presets import preset_named
 
-PERIOD_PARSERS = {"monthly": parse_month, "weekly": parse_week, "daily": parse_day, "team": parse_month}
+PERIOD_PARSERS = {"monthly": parse_month, "quarterly": parse_quarter, "weekly": parse_week, "daily": parse_day,
+                  "team": parse_month}
 
 
 @dataclass(frozen=True)

@@ -48,7 +48,7 @@ class CheckFormat(str, Enum):
 
 SUFFIX_FORMATS = {".json": Format.json, ".csv": Format.csv, ".md": Format.md, ".txt": Format.table,
                   ".xlsx": Format.xlsx, ".html": Format.html, ".htm": Format.html}
-XLSX_PERIODS = {"monthly": 12, "weekly": 8, "daily": 10, "team": 1}
+XLSX_PERIODS = {"monthly": 12, "quarterly": 8, "weekly": 8, "daily": 10, "team": 1}
 
 def _sheet_url(value: str | None) -> str | None:
     """A Google Sheet's whole address works where gsheet:KEY_OR_URL does."""
@@ -63,7 +63,7 @@ ToOpt = Annotated[str | None, typer.Option("--to", metavar="gsheet:KEY", callbac
 CredentialsOpt = Annotated[Path | None, typer.Option("--credentials", metavar="FILE", help="Google service-account or authorized-user JSON. Default: [google] credentials, else GOOGLE_APPLICATION_CREDENTIALS.")]
 ConfigOpt = Annotated[Path | None, typer.Option("--config", metavar="FILE", help="Config file. Default: ./salesreport.toml.")]
 SinceOpt = Annotated[str | None, typer.Option("--since", metavar="YYYY-MM-DD", help="Cohort start YYYY-MM-DD (default: the start of the period's fiscal year, 1 January unless [report] fiscal_year_start).")]
-PeriodsOpt = Annotated[int | None, typer.Option("--periods", min=1, max=60, metavar="N", help="Show N consecutive periods ending at the chosen one (xlsx default: 12 months, 8 weeks, 10 days).")]
+PeriodsOpt = Annotated[int | None, typer.Option("--periods", min=1, max=60, metavar="N", help="Show N consecutive periods ending at the chosen one (xlsx default: 12 months, 8 quarters, 8 weeks, 10 days).")]
 RepOpt = Annotated[list[str] | None, typer.Option("--rep", metavar="NAME", help="Only this rep in the per-rep tables (repeatable).")]
 PipelineOpt = Annotated[str | None, typer.Option("--pipeline", metavar="NAME", help="Only deals of this pipeline.")]
 FormatOpt = Annotated[Format | None, typer.Option("--format", help="table, json, csv, md, xlsx or html. Default: table, or from --out's suffix.")]
@@ -284,6 +284,13 @@ _period_command(
     """Revenue vs plan, forecast, conversions, cycle, pipeline health for a month.
 
     Example: salesreport monthly --data sample_data --month 2026-10 --format json
+    """)
+_period_command(
+    "quarterly",
+    Annotated[str | None, typer.Option("--quarter", metavar="YYYY-Qn", help="2026-Q3, or FY2027-Q1 with a fiscal year ([report] fiscal_year_start). Default: the last complete quarter.")],
+    """The monthly figures over a (fiscal) quarter: revenue vs the quarter's plan, QoQ growth, lost reasons.
+
+    Example: salesreport quarterly --data sample_data --quarter 2026-Q3 --periods 4
     """)
 _period_command(
     "weekly",

@@ -26,7 +26,7 @@ CONFIG_NAME = "salesreport.toml"
 TABLES = ("deals", "stage_history", "activities", "reps")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FORECAST_METHODS = ("stage-weighted", "run-rate")
-REPORTS = ("monthly", "weekly", "daily", "team")
+REPORTS = ("monthly", "quarterly", "weekly", "daily", "team")
 # the CRM presets (sources/presets/ declares each; a test keeps the two equal)
 PRESET_NAMES = ("hubspot", "pipedrive", "salesforce", "amocrm", "bitrix24", "zoho")
 MEMORY_LIMIT = re.compile(r"(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)", re.IGNORECASE)

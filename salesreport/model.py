@@ -124,10 +124,10 @@ class Status(str, Enum):
 
 @dataclass(frozen=True)
 class Period:
-    """A reporting period: a day, an ISO week or a calendar month, in the report's time zone."""
+    """A reporting period: a day, an ISO week, a calendar month or a (fiscal) quarter, in the report's time zone."""
 
-    kind: str  # "day" | "week" | "month"
-    label: str  # "2026-11-18", "2026-W46", "2026-11"
+    kind: str  # "day" | "week" | "month" | "quarter"
+    label: str  # "2026-11-18", "2026-W46", "2026-11", "2026-Q3" (or with a fiscal year "FY2027-Q1")
     start: date
     end: date  # last day, inclusive
 
@@ -208,7 +208,7 @@ class Finding:
 class Report:
     """A report over one or more consecutive periods; `periods[-1]` is the chosen one."""
 
-    name: str  # "monthly" | "weekly" | "daily"
+    name: str  # "monthly" | "quarterly" | "weekly" | "daily" | "team"
     timezone: str
     currency: str | None
     periods: list[PeriodReport]

@@ -1,4 +1,4 @@
-"""Periods (day, week, month), their defaults and predecessors, and working days."""
+"""Periods (day, week, month, fiscal quarter), their defaults and predecessors, and working days."""
 
 from __future__ import annotations
 
@@ -26,6 +26,21 @@ def week(iso_year: int, iso_week: int, week_start: str = "monday") -> Period:
     monday = date.fromisocalendar(iso_year, iso_week, 1)
     start = monday - timedelta(days=1) if week_start == "sunday" else monday
     return Period("week", f"{iso_year:04d}-W{iso_week:02d}", start, start + timedelta(days=6))
+
+
+def add_months(d: date, months: int) -> date:
+    """The first day of the month `months` after (or before) `d`'s month."""
+    index = d.year * 12 + d.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def quarter_of(d: date, config: Config) -> Period:
+    """The (fiscal) quarter `d` is in: Q1 starts in [report] fiscal_year_start's month. Labelled by the calendar
+    year (2026-Q3), or with a fiscal year not starting in January by the fiscal year's name (FY2027-Q1)."""
+    into = months_into_year(d, config) - 1
+    start = add_months(d.replace(day=1), -(into % 3))
+    label = f"{year_label(d, config) if config.fiscal_year_start != 1 else d.year}-Q{into // 3 + 1}"
+    return Period("quarter", label, start, add_months(start, 3) - timedelta(days=1))
 
 
 def day(d: date) -> Period:
@@ -60,6 +75,28 @@ def parse_week(text: str | None, config: Config, as_of: date | None = None) -> P
         raise UsageError(f'--week "{text}": that year has no such week.') from None
 
 
+def parse_quarter(text: str | None, config: Config, as_of: date | None = None) -> Period:
+    """--quarter 2026-Q3, or FY2027-Q1 for a fiscal year (named by the calendar year it ends in); default the last
+    complete quarter (before `as_of`, else before today)."""
+    if text is None:
+        return quarter_of(quarter_of(as_of or today(config), config).start - timedelta(days=1), config)
+    m = re.fullmatch(r"(FY)?\s*(\d{4})\s*-?\s*Q([1-4])", text.strip(), flags=re.IGNORECASE)
+    first = config.fiscal_year_start
+    example = quarter_of(today(config), config).label
+    if not m:
+        raise UsageError(f'--quarter "{text}" is not a quarter; use {"FY" if first != 1 else ""}YYYY-Qn, like '
+                         f"{example}.")
+    fiscal, year, number = m.group(1), int(m.group(2)), int(m.group(3))
+    if first != 1 and not fiscal:
+        raise UsageError(
+            f'--quarter "{text}": the fiscal year starts in {date(2000, first, 1):%B} ([report] fiscal_year_start), '
+            f"so quarters are named by their fiscal year, like {example}: FY{year} runs from "
+            f"{date(year - 1, first, 1):%B %Y} to {date(year, first, 1) - timedelta(days=1):%B %Y}.")
+    if not 1 <= year - (first != 1) <= 9998:
+        raise UsageError(f'--quarter "{text}": no such year.')
+    return quarter_of(add_months(date(year - (first != 1), first, 1), 3 * (number - 1)), config)
+
+
 def parse_day(text: str | None, config: Config, as_of: date | None = None) -> Period:
     """--date YYYY-MM-DD or "today"; default yesterday (the day before `as_of`, else before today)."""
     if text is None:
@@ -73,7 +110,9 @@ def parse_day(text: str | None, config: Config, as_of: date | None = None) -> Pe
 
 
 def previous(period: Period, config: Config) -> Period:
-    """The period before: M−1, W−1, or the previous working day."""
+    """The period before: Q−1, M−1, W−1, or the previous working day."""
+    if period.kind == "quarter":
+        return quarter_of(period.start - timedelta(days=1), config)
     if period.kind == "month":
         d = period.start - timedelta(days=1)
         return month(d.year, d.month)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from salesreport.cli import RENDERERS, Format, app
 
-COMMANDS = ["monthly", "weekly", "daily", "team", "check", "init", "sample"]
+COMMANDS = ["monthly", "quarterly", "weekly", "daily", "team", "check", "init", "sample"]
 runner = CliRunner()
 
 
@@ -46,7 +46,7 @@ def test_every_format_has_a_renderer():
         assert callable(getattr(importlib.import_module(f"salesreport.outputs.{module}"), function))
 
 
-@pytest.mark.parametrize("command", ["monthly", "weekly", "daily", "team", "check", "init", "sample"])
+@pytest.mark.parametrize("command", COMMANDS)
 def test_help_shows_plain_metavars(command):
     """Options read NAME, N, FILE, YYYY-MM-DD — never a Python type like <list[str]> or <int range>."""
     text = CliRunner().invoke(app, [command, "--help"], terminal_width=200).output

@@ -1,5 +1,5 @@
 """Pipeline movement (SPEC §10): start + created + reopened − won − lost = end, on a hand-computed set with a
-reopened deal and on every week and month of a year of sample data."""
+reopened deal and on every week, month and quarter of a year of sample data."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from salesreport.config import load_config, parse_config
-from salesreport.periods import month, parse_week
+from salesreport.periods import month, parse_quarter, parse_week
 from salesreport.report.build import build_report
 
 from .conftest import facts_for, make_data
@@ -38,10 +38,11 @@ def test_each_move_of_march(data_dir):
     assert m["pipeline_amount_change"] == 0
 
 
-@pytest.mark.parametrize("report, periods", [("monthly", 12), ("weekly", 52)])
+@pytest.mark.parametrize("report, periods", [("quarterly", 4), ("monthly", 12), ("weekly", 52)])
 def test_the_identity_holds_on_every_period_of_a_year_and_each_end_is_the_next_start(report, periods):
     config = load_config(SAMPLE / "salesreport.toml")
-    period = month(2026, 10) if report == "monthly" else parse_week("2026-W46", config)
+    period = {"quarterly": parse_quarter("2026-Q3", config), "monthly": month(2026, 10),
+              "weekly": parse_week("2026-W46", config)}[report]
     facts = facts_for(SAMPLE, config)
     chosen = build_report(report, facts, config, period, periods=periods).periods
     assert len(chosen) == periods and chosen[0].period.start < date(2026, 1, 1)

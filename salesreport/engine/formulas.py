@@ -162,6 +162,10 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     months = months_into_year(p.end, cfg)
     plan_to_date = sum(cfg.plan_monthly[:months]) if cfg.plan_monthly else (
         plan * months / 12 if plan is not None else None)
+    # a quarter's plan: Σ [plan] monthly for its months, else the annual plan / 4
+    first = months_into_year(p.start, cfg) - 1
+    plan_quarter = sum(cfg.plan_monthly[first:first + 3]) if cfg.plan_monthly else (
+        plan / 4 if plan is not None else None)
     growth = ratio(value, value_of["prev"])
     team: Team = {
         "revenue_month": value,
@@ -169,8 +173,11 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
         "revenue_ytd": revenue_ytd,
         "signed_value_ytd": revenue_ytd,
         "revenue_ytd_prev_year": value_of["ytd_prev"],
+        "revenue_quarter": value,
         "revenue_mom_growth": None if growth is None else growth - 1,
+        "revenue_qoq_growth": None if growth is None else growth - 1,
         "revenue_wow_growth": None if growth is None else growth - 1,
+        "revenue_plan_quarter": plan_quarter,
         "revenue_plan": plan,
         "revenue_plan_to_date": plan_to_date,
         "revenue_ytd_vs_plan_to_date": ratio(revenue_ytd, plan_to_date),
@@ -181,7 +188,7 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
         f"SELECT signer, coalesce(fsum(amount), 0), count(*) FROM deal WHERE {within('signed_at', ctx.start, ctx.until)} "
         "GROUP BY signer").fetchall()
     reps = _rep_frame({"revenue_month": {o: v for o, v, _ in rows}, "deals_signed": {o: n for o, _, n in rows}})
-    reps["signed_value"] = reps["revenue_month"]
+    reps["signed_value"] = reps["revenue_quarter"] = reps["revenue_month"]
     return team, reps
 
 

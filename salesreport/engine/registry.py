@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from ..config import Config, closest
@@ -14,8 +14,8 @@ from ..text import safe_line
 if TYPE_CHECKING:  # the registry is data: pandas only types the per-rep frame
     import pandas as pd
 
-MONTHLY, WEEKLY, DAILY, TEAM = "monthly", "weekly", "daily", "team"
-REPORTS = (MONTHLY, WEEKLY, DAILY, TEAM)
+MONTHLY, QUARTERLY, WEEKLY, DAILY, TEAM = "monthly", "quarterly", "weekly", "daily", "team"
+REPORTS = (MONTHLY, QUARTERLY, WEEKLY, DAILY, TEAM)
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def _ratio(id, number, title, unit, of: tuple[str, str], reports, formula: str |
 
 
 C, M, R, D, P = Unit.COUNT, Unit.MONEY, Unit.RATIO, Unit.DAYS, Unit.PER_DAY
-MO, WE, DA, TE = {MONTHLY}, {WEEKLY}, {DAILY}, {TEAM}
+MO, QU, WE, DA, TE = {MONTHLY}, {QUARTERLY}, {WEEKLY}, {DAILY}, {TEAM}
 UP, DOWN, ABOVE, BELOW, RANGE = Direction.UP, Direction.DOWN, Direction.ABOVE, Direction.BELOW, Direction.RANGE
 _STAGE_DAYS = ("new", "work_started", "replied", "replied_negative", "replied_positive",
                "demo_appointed", "demo_run", "qualified", "offer_sent")
@@ -70,8 +70,17 @@ METRICS: list[Metric] = [
     _m("revenue_mom_growth", 1, "Revenue growth MoM", R,
        "revenue(M) / revenue(M−1) − 1; revenue = Σ amount of deals signed in the month", MO, "revenue",
        direction=UP, target=0.06),
+    _m("revenue_qoq_growth", 1, "Revenue growth QoQ", R,
+       "revenue(Q) / revenue(Q−1) − 1; revenue = Σ amount of deals signed in the quarter", QU, "revenue",
+       direction=UP),
     _m("revenue_plan", 2, "Annual revenue plan", M, "[plan] annual (or Σ [plan] monthly)", MO, "revenue"),
+    _m("revenue_plan_quarter", 2, "Quarter's revenue plan", M,
+       "Σ [plan] monthly for the quarter's months, else [plan] annual / 4", QU, "revenue"),
     _m("revenue_month", 3, "Revenue this month", M, "Σ amount of deals signed in M", MO, "revenue", per_rep=True),
+    _m("revenue_quarter", 3, "Revenue this quarter", M, "Σ amount of deals signed in the quarter", QU, "revenue",
+       per_rep=True),
+    _ratio("revenue_quarter_vs_plan", 4, "Quarter vs plan", R, ("revenue_quarter", "revenue_plan_quarter"), QU,
+           "revenue_quarter / revenue_plan_quarter", direction=UP, target=1.0),
     _m("revenue_ytd", 3, "Revenue year to date", M, "Σ amount signed from the start of the (fiscal) year to the end of M", MO, "revenue"),
     _m("revenue_ytd_prev_year", 3, "Revenue YTD last year", M,
        "Σ amount signed over the same span one year earlier", MO, "revenue"),
@@ -217,6 +226,11 @@ METRICS: list[Metric] = [
     _m("revenue_wow_growth", 28, "Revenue growth WoW", R, "signed_value(W) / signed_value(W−1) − 1",
        WE, "revenue"),
 ]
+
+# the quarterly report (SPEC §10) is the monthly metric set over a quarter, but for its own revenue figures
+QUARTER_OWN = {"revenue_month": "revenue_quarter", "revenue_mom_growth": "revenue_qoq_growth"}
+METRICS = [replace(m, reports=m.reports | QU) if MONTHLY in m.reports and m.id not in QUARTER_OWN else m
+           for m in METRICS]
 
 _MILESTONE = "days from hire to the rep's {} (team: median over reps who reached it)"
 METRICS += [

@@ -71,7 +71,8 @@ def smtp_settings(config: Config, env: Mapping[str, str] | None = None) -> SmtpS
 def subject_for(report: Report, template: str) -> str:
     """The subject line, e.g. "Daily sales report — Wed 18 Nov 2026 — 3 of 5 on target"."""
     p = report.current.period
-    period = {"day": p.start.strftime("%a %d %b %Y"), "month": p.start.strftime("%B %Y")}.get(p.kind, p.label)
+    period = {"day": p.start.strftime("%a %d %b %Y"), "month": p.start.strftime("%B %Y"),
+              "quarter": f"{p.label} ({p.start:%b}–{p.end:%b %Y})"}.get(p.kind, p.label)
     rated = _rated(report)
     fields = {"report": report.name.capitalize(), "period": period, "label": p.label,
               "on_target": sum(mv.status is Status.GOOD for mv in rated), "rated": len(rated)}

@@ -146,18 +146,18 @@ def _data_quality(wb: Workbook, report: Report) -> None:
 
 
 def _charts(wb: Workbook, report: Report, rows: dict[str, int]) -> None:
-    """Native charts: revenue vs plan (monthly), the funnel, actions per day per rep against targets."""
+    """Native charts: revenue vs plan (monthly, quarterly), the funnel, actions per day per rep against targets."""
     current = report.current
     data = wb.create_sheet("Chart data")
     charts = wb.create_sheet("Charts", index=2)
     anchor_rows = iter(range(1, 200, CHART_ROWS))
     year = [pr for pr in report.periods if report.year_start is not None and pr.period.start >= report.year_start]
-    if report.name == "monthly" and "revenue_ytd" in rows:
+    if report.name in ("monthly", "quarterly") and "revenue_ytd" in rows:
         # the current (fiscal) year from its first month, against the plan and last year's revenue to the same
         # month: a line that spans two years would fall to zero where the year starts
         columns = {"revenue_ytd": "Revenue this year", "revenue_plan_to_date": "Plan to date",
                    "revenue_ytd_prev_year": "Revenue last year"}
-        text_cell(data, 1, 8, "Month")
+        text_cell(data, 1, 8, "Quarter" if report.name == "quarterly" else "Month")
         for column, label in enumerate(columns.values(), start=9):
             text_cell(data, 1, column, label)
         for row, pr in enumerate(year, start=2):

@@ -92,7 +92,7 @@ def build_report(
         ))
         if p is chosen[-1]:
             out.warnings.extend(dict.fromkeys(ctx.warnings))
-    if report == "monthly":
+    if report in ("monthly", "quarterly"):
         out.sections["lost_reasons"] = lost_reasons_section(facts, chosen[-1])
     if wanted:
         known = set(out.current.by_rep)
@@ -138,7 +138,7 @@ def metric_value(metric: Metric, value, previous_value, config: Config, team_lev
                        status=status, previous=previous_value)
 
 
-LEAD_FIGURES = {"month": "revenue_month", "week": "sales_actions", "day": "sales_actions"}  # by period kind
+LEAD_FIGURES = {"quarter": "revenue_quarter", "month": "revenue_month", "week": "sales_actions", "day": "sales_actions"}  # by period kind
 
 
 def rep_blocks(

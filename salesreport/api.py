@@ -37,6 +37,8 @@ class ReportRequest:
     compare_at: date | None = None
     credentials: Path | None = None  # Google credentials JSON for gsheet: input
     preset: str | None = None  # --preset: overrides the config's preset
+    deal_ids: bool = False  # --deals: each figure that counts deals lists them
+    deal_list: bool = False  # the deals behind the period's figures (a workbook's Deals sheet, a mail's top deals)
 
 
 def load(data: str | None, config_path: Path | None, pipeline: str | None = None,
@@ -60,7 +62,8 @@ def run_with_config(request: ReportRequest, progress=None) -> tuple[Config, Repo
                                    compare_at=request.compare_at)
     else:
         report = build_report(request.report, facts, config, period, periods=request.periods,
-                              since=request.since, reps=request.reps, progress=progress)
+                              since=request.since, reps=request.reps, progress=progress,
+                              deal_ids=request.deal_ids, deal_list=request.deal_list)
     report.findings = findings_for(facts, period.end, future=False)
     emails = facts.reps.loc[facts.reps["email"].fillna("") != "", ["name", "email"]]
     report.rep_emails = dict(zip(emails["name"], emails["email"], strict=True))

@@ -48,6 +48,7 @@ class CheckFormat(str, Enum):
 
 SUFFIX_FORMATS = {".json": Format.json, ".csv": Format.csv, ".md": Format.md, ".txt": Format.table,
                   ".xlsx": Format.xlsx, ".html": Format.html, ".htm": Format.html}
+DEAL_TABLE_REPORTS = ("monthly", "quarterly")  # whose HTML and mail list the top stuck and forecast deals
 XLSX_PERIODS = {"monthly": 12, "quarterly": 8, "weekly": 8, "daily": 10, "team": 1}
 
 def _sheet_url(value: str | None) -> str | None:
@@ -89,6 +90,7 @@ AttachOpt = Annotated[Attachment | None, typer.Option("--attach", help="xlsx: at
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the mail(s) instead of sending: headers and the text part as read.")]
 DryRunDirOpt = Annotated[Path | None, typer.Option("--dry-run-dir", metavar="DIR", file_okay=False, help="With --dry-run (implied): also write each mail's HTML part (and attachment) into DIR, to open in a browser.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on stderr (errors still show).")]
+DealsOpt = Annotated[bool, typer.Option("--deals", help="JSON: list the deals behind each figure that counts deals (deal_ids, the first 1,000).")]
 WarningsInMailOpt = Annotated[bool, typer.Option("--warnings-in-mail", help="Also put the data warnings into the mails (by default they go to stderr, the cron log, only).")]
 
 
@@ -130,7 +132,7 @@ def _since(text: str | None, option: str = "--since") -> date | None:
 
 def _report_command(report: str, period: str | None, data, config, since, periods, rep, pipeline, fmt, out,
                     verbose, compare_at: str | None = None, mailing: Mailing = Mailing(),
-                    delivery: Delivery = Delivery(), preset: str | None = None) -> None:
+                    delivery: Delivery = Delivery(), preset: str | None = None, deals: bool = False) -> None:
     err = Console(stderr=True, highlight=False, quiet=mailing.quiet)
     try:
         format_given = fmt
@@ -145,7 +147,11 @@ def _report_command(report: str, period: str | None, data, config, since, period
         request = ReportRequest(report=report, period=period, data=data, config=config, since=_since(since),
                                 periods=periods, reps=tuple(rep or ()), pipeline=pipeline,
                                 compare_at=_since(compare_at, "--compare-at"), credentials=delivery.credentials,
-                                preset=preset)
+                                preset=preset, deal_ids=deals,
+                                # the workbook's Deals sheet, the HTML's and the mail's top deals
+                                deal_list=fmt is Format.xlsx or mailing.attach is Attachment.xlsx or (
+                                    report in DEAL_TABLE_REPORTS
+                                    and (fmt is Format.html or bool(mailing.emails or mailing.per_rep))))
         with _progress(err, periods) as advance:
             settings_config, result = run_with_config(request, progress=advance)
         for w in result.warnings:
@@ -266,11 +272,11 @@ def _period_command(report: str, period_option: object, doc: str) -> None:
         email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
         quiet: QuietOpt = False, verbose: VerboseOpt = False, force: ForceOpt = False,
         warnings_in_mail: WarningsInMailOpt = False,
-        dry_run_dir: DryRunDirOpt = None,
+        dry_run_dir: DryRunDirOpt = None, deals: DealsOpt = False,
     ) -> None:
         _report_command(report, period, data, config, since, periods, rep, pipeline, format, out, verbose,
                         mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet, warnings_in_mail, dry_run_dir),
-                        delivery=Delivery(to, credentials, force), preset=preset)
+                        delivery=Delivery(to, credentials, force), preset=preset, deals=deals)
 
     command.__annotations__["period"] = period_option  # --month / --week / --date
     command.__name__ = command.__qualname__ = report

@@ -143,7 +143,8 @@ class MetricValue:
     target_max: float | None = None
     status: Status | None = None
     previous: float | int | None = None
-    deal_ids: tuple[str, ...] | None = None
+    deal_ids: tuple[str, ...] | None = None  # the deals a figure counts (--deals; metric 16 always)
+    deal_ids_truncated: bool = False  # deal_ids holds the first of more
     basis: int | None = None  # how many deals a ratio rests on, where a report says so
     label: str | None = None  # a display name for metrics of a family (win_rate_vs_<competitor>)
 
@@ -205,6 +206,21 @@ class Finding:
 
 
 @dataclass
+class DealList:
+    """The deals behind the figures of a report's period (SPEC §10): a row per deal, its fields, then a column
+    per figure marking (True) the deals it counts, and the forecast's weighted amount where the deal adds to it.
+    The largest amounts first; `rows` holds at most a cap of the `total`."""
+
+    columns: list[str]
+    marks: list[str]  # the columns that mark a figure's deals
+    rows: list[list]
+    total: int
+
+    def column(self, name: str) -> int:
+        return self.columns.index(name)
+
+
+@dataclass
 class Report:
     """A report over one or more consecutive periods; `periods[-1]` is the chosen one."""
 
@@ -220,6 +236,7 @@ class Report:
     to_date: tuple[int, int] | None = None  # the data ends inside the period: (working days covered, of)
     year_start: date | None = None  # the first day of the chosen period's (fiscal) year
     year_label: str = ""  # that year's name: "2026", or "FY2027" for a fiscal year ending in 2027
+    deals: DealList | None = None  # the deals behind the chosen period's figures, when asked for
 
     @property
     def current(self) -> PeriodReport:

@@ -56,3 +56,30 @@ def test_the_identity_holds_on_every_period_of_a_year_and_each_end_is_the_next_s
         if earlier is not None:
             assert earlier.metrics["pipeline_end"].value == count["start"]
     assert sum(pr.metrics["pipeline_won"].value for pr in chosen) > 0
+
+
+def test_the_workbook_draws_the_movement_as_a_waterfall(tmp_path):
+    import zipfile
+
+    import openpyxl
+
+    from .cli_run import report_json, run
+
+    out = tmp_path / "m.xlsx"
+    assert run("monthly", "--data", str(SAMPLE), "--month", "2026-10", "--out", str(out), cwd=tmp_path).returncode == 0
+    m = report_json("monthly", "--data", str(SAMPLE), "--month", "2026-10", cwd=tmp_path)["metrics"]
+    data = openpyxl.load_workbook(out)["Chart data"]
+    header = [c.value for c in data[1]]
+    first = header.index("Pipeline movement") + 1
+    rows = {data.cell(r, first).value: [data.cell(r, first + k).value for k in range(1, 5)] for r in range(2, 8)}
+    n = {move: m[f"pipeline_{move}"]["value"] for move in MOVES}
+    # base, open, added, closed: each step floats from the level the one before left
+    assert rows["Start"] == [0, n["start"], None, None] and rows["End"] == [0, n["end"], None, None]
+    assert rows["Created"] == [n["start"], None, n["created"], None]
+    assert rows["Reopened"] == [n["start"] + n["created"], None, n["reopened"], None]
+    assert rows["Won"] == [n["start"] + n["created"] + n["reopened"] - n["won"], None, None, n["won"]]
+    assert rows["Lost"] == [n["end"], None, None, n["lost"]]  # the last step lands on the end
+    with zipfile.ZipFile(out) as z:
+        charts = [z.read(name).decode() for name in z.namelist() if name.startswith("xl/charts/chart")]
+    waterfall = next(c for c in charts if "Pipeline movement" in c)
+    assert '<grouping val="stacked" />' in waterfall and "<a:noFill />" in waterfall  # the base is not drawn

@@ -88,7 +88,7 @@ def test_definitions_and_data_quality_sheets(monthly):
 def test_charts_point_at_the_right_ranges(monthly, tmp_path):
     wb, doc = monthly
     charts = wb["Charts"]._charts
-    assert len(charts) == 2
+    assert len(charts) == 3  # and the waterfall of the pipeline movement
     refs = [s.val.numRef.f for c in charts for s in c.series]
     # cumulative revenue of the current year only (January to October), against plan and last year
     data = wb["Chart data"]

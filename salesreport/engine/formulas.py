@@ -269,19 +269,26 @@ def state_table(ctx: Ctx) -> str:
     return ctx._cache["state_table"]
 
 
+# the deals each pipeline figure counts, over the state table (state_table): the same predicates count them
+# and list them (engine.deals)
+ACTIVE = "open AND rank BETWEEN 1 AND 7"  # work_started..offer_sent
+PIPELINE_SETS = {
+    "active": ACTIVE, "stuck": f"{ACTIVE} AND stale", "open": "open", "stale": "open AND stale",
+    "untouched": "open AND NOT touched", "early": "open AND rank < 5", "late": "open AND rank < 8",
+    "zero": ZERO_AMOUNT, "sdr": f"open AND rank BETWEEN {SDR_RANKS[0]} AND {SDR_RANKS[1]}",
+    "ae": f"open AND rank BETWEEN {AE_RANKS[0]} AND {AE_RANKS[1]}",
+}
+
+
 def pipeline(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     """Open deals as of the period end, by the stage and owner of their last stage entry before it."""
     f = ctx.facts
     state = state_table(ctx)
-    active, sdr, ae = ("open AND rank BETWEEN 1 AND 7", f"open AND rank BETWEEN {SDR_RANKS[0]} AND {SDR_RANKS[1]}",
-                       f"open AND rank BETWEEN {AE_RANKS[0]} AND {AE_RANKS[1]}")
-    zero = ZERO_AMOUNT
-    (n_active, n_stuck, n_open, n_stale, untouched, early, late, n_zero, n_sdr, n_ae), = f.con.sql(f"""
-        SELECT count(*) FILTER ({active}), count(*) FILTER ({active} AND stale), count(*) FILTER (open),
-               count(*) FILTER (open AND stale), count(*) FILTER (open AND NOT touched),
-               count(*) FILTER (open AND rank < 5), count(*) FILTER (open AND rank < 8), count(*) FILTER ({zero}),
-               count(*) FILTER ({sdr}), count(*) FILTER ({ae})
-        FROM {state}""").fetchall()
+    active, sdr, ae, zero = (PIPELINE_SETS[key] for key in ("active", "sdr", "ae", "zero"))
+    counts = ", ".join(f"count(*) FILTER ({PIPELINE_SETS[key]})" for key in (
+        "active", "stuck", "open", "stale", "untouched", "early", "late", "zero", "sdr", "ae"))
+    (n_active, n_stuck, n_open, n_stale, untouched, early, late, n_zero, n_sdr, n_ae), = f.con.sql(
+        f"SELECT {counts} FROM {state}").fetchall()
     n_active_reps = len(ctx.active_reps("SDR")) + len(ctx.active_reps("AE"))
     team: Team = {
         "stuck_share_active": ratio(n_stuck, n_active),
@@ -341,6 +348,8 @@ def cycle(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
 def conv_to_signed(ctx: Ctx) -> tuple[np.ndarray, np.ndarray]:
     """Per rank: share signed among deals that reached it and closed in the history window; and the
     number of closed deals behind each share."""
+    if "conv_to_signed" in ctx._cache:
+        return ctx._cache["conv_to_signed"]
     window_start = start_instant(ctx.period.end - timedelta(days=ctx.config.history_days - 1))
     until = sql_instant(ctx.until)
     picks = ", ".join(f"count(*) FILTER (t{r} < {until} AND (won OR lost)), count(*) FILTER (t{r} < {until} AND won)"
@@ -349,7 +358,9 @@ def conv_to_signed(ctx: Ctx) -> tuple[np.ndarray, np.ndarray]:
         SELECT {picks} FROM ({closed_sql(window_start, ctx.until)})""").fetchall()
     closed_counts, won_counts = counts[0::2], counts[1::2]
     shares = [ratio(won, closed) for won, closed in zip(won_counts, closed_counts)]
-    return np.array([np.nan if s is None else s for s in shares]), np.array(closed_counts)
+    ctx._cache["conv_to_signed"] = (np.array([np.nan if s is None else s for s in shares]),
+                                    np.array(closed_counts))
+    return ctx._cache["conv_to_signed"]
 
 
 def _remaining_days(days: dict[int, float]) -> np.ndarray:
@@ -365,6 +376,25 @@ def _remaining_days(days: dict[int, float]) -> np.ndarray:
 def _doubles(values) -> str:
     """A SQL list of DOUBLEs, each exactly the Python float (NULL for NaN)."""
     return "[" + ", ".join("NULL" if np.isnan(v) else f"CAST('{float(v)!r}' AS DOUBLE)" for v in values) + "]"
+
+
+# the deals the stage-weighted forecast counts, over forecast_candidates: those that add their weighted amount,
+# and those without an amount
+FORECAST_SETS = {"contributes": "amount IS NOT NULL AND share IS NOT NULL", "without_amount": "amount IS NULL"}
+
+
+def forecast_candidates(ctx: Ctx) -> str:
+    """SQL (a parenthesised relation) of the open deals at the period end expected to sign this (fiscal) year, each
+    with `share`, the conversion to signed of its stage (NULL where no closed deal is behind it)."""
+    from ..periods import year_end as end_of_year
+
+    year_end = end_of_year(ctx.period.end, ctx.config)
+    remaining = _remaining_days(stage_days(ctx))
+    shares, _ = conv_to_signed(ctx)
+    candidates = (f"open AND CASE WHEN expected_close_date IS NULL "
+                  f"THEN {_doubles(remaining)}[stage_idx + 1] <= {(year_end - ctx.period.end).days} "
+                  f"ELSE expected_close_date < {sql_instant(end_instant(year_end))} END")
+    return f"(SELECT *, {_doubles(shares)}[rank + 1] AS share FROM {state_table(ctx)} WHERE {candidates})"
 
 
 def forecast(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
@@ -384,17 +414,11 @@ def forecast(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
             count * parts[0] * parts[1] * 365 / parts[2])
         _thin_warning(ctx, [n], closed)
         return {"revenue_forecast": value, "forecast_deals_without_amount": None}, pd.DataFrame()
-    from ..periods import year_end as end_of_year
-
-    year_end = end_of_year(ctx.period.end, cfg)
-    remaining = _remaining_days(stage_days(ctx))
-    candidates = (f"open AND CASE WHEN expected_close_date IS NULL "
-                  f"THEN {_doubles(remaining)}[stage_idx + 1] <= {(year_end - ctx.period.end).days} "
-                  f"ELSE expected_close_date < {sql_instant(end_instant(year_end))} END")
     (weighted, without_amount, ranks), = f.con.sql(f"""
-        SELECT coalesce(fsum(amount * share) FILTER (amount IS NOT NULL AND share IS NOT NULL), 0),
-               count(*) FILTER (amount IS NULL), list_sort(list_distinct(list(rank) FILTER (amount IS NOT NULL)))
-        FROM (SELECT *, {_doubles(shares)}[rank + 1] AS share FROM {state} WHERE {candidates})""").fetchall()
+        SELECT coalesce(fsum(amount * share) FILTER ({FORECAST_SETS['contributes']}), 0),
+               count(*) FILTER ({FORECAST_SETS['without_amount']}),
+               list_sort(list_distinct(list(rank) FILTER (amount IS NOT NULL)))
+        FROM {forecast_candidates(ctx)}""").fetchall()
     _thin_warning(ctx, ranks or [], closed)
     team: Team = {
         "revenue_forecast": revenue_team["revenue_ytd"] + float(weighted),
@@ -440,6 +464,10 @@ def lost_reasons(facts: Facts, start: np.datetime64, until: np.datetime64) -> li
 
 
 MOVES = ("start", "created", "reopened", "won", "lost", "end")
+# each move's deals, over movement_states: s and u are a deal's state at the period's start and at its end
+MOVE_SETS = {"start": "s = 'open'", "created": "s = 'none' AND u <> 'none'",
+             "reopened": "s IN ('won', 'lost') AND u <> s", "won": "u = 'won' AND s <> 'won'",
+             "lost": "u = 'lost' AND s <> 'lost'", "end": "u = 'open'"}
 
 
 def _state_at(until: str, history: str) -> str:
@@ -451,6 +479,20 @@ def _state_at(until: str, history: str) -> str:
             f"ELSE coalesce({history}, 'open') END")
 
 
+def movement_states(ctx: Ctx) -> str:
+    """SQL (a parenthesised relation) of every deal (pos, deal_id) with s and u, its state at the period's start
+    and at its end, and a, its amount (empty = 0)."""
+    start, until = sql_instant(ctx.start), sql_instant(ctx.until)
+    code = f"CASE WHEN stage_idx = {SIGNED_IDX} THEN 'won' WHEN rank < 0 THEN 'lost' ELSE 'open' END"
+    return f"""(
+        SELECT pos, deal_id, {_state_at(start, 'h.at_start')} AS s, {_state_at(until, 'h.at_end')} AS u,
+               coalesce(amount, 0) AS a
+        FROM deal LEFT JOIN (
+            SELECT pos, arg_max({code}, k) FILTER (entered_at < {start}) AS at_start,
+                   arg_max({code}, k) FILTER (entered_at < {until}) AS at_end
+            FROM ev GROUP BY pos) h USING (pos))"""
+
+
 def movement(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     """Pipeline movement (SPEC §10) over every deal, by its state at the period's start and at its end: start
     and end count the open ones; created the deals that did not exist at the start; won and lost those won or
@@ -458,20 +500,9 @@ def movement(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     So start + created + reopened − won − lost = end for every deal, hence exactly for the counts; for the
     values (Σ amount, empty = 0) the remainder is pipeline_amount_change (0 while one amount per deal is
     known)."""
-    start, until = sql_instant(ctx.start), sql_instant(ctx.until)
-    code = f"CASE WHEN stage_idx = {SIGNED_IDX} THEN 'won' WHEN rank < 0 THEN 'lost' ELSE 'open' END"
-    moves = {"start": "s = 'open'", "created": "s = 'none' AND u <> 'none'",
-             "reopened": "s IN ('won', 'lost') AND u <> s", "won": "u = 'won' AND s <> 'won'",
-             "lost": "u = 'lost' AND s <> 'lost'", "end": "u = 'open'"}
+    moves = MOVE_SETS
     picks = ", ".join(f"count(*) FILTER ({w}), coalesce(fsum(a) FILTER ({w}), 0)" for w in moves.values())
-    (values,) = ctx.facts.con.sql(f"""
-        SELECT {picks} FROM (
-            SELECT {_state_at(start, 'h.at_start')} AS s, {_state_at(until, 'h.at_end')} AS u,
-                   coalesce(amount, 0) AS a
-            FROM deal LEFT JOIN (
-                SELECT pos, arg_max({code}, k) FILTER (entered_at < {start}) AS at_start,
-                       arg_max({code}, k) FILTER (entered_at < {until}) AS at_end
-                FROM ev GROUP BY pos) h USING (pos))""").fetchall()
+    (values,) = ctx.facts.con.sql(f"SELECT {picks} FROM {movement_states(ctx)}").fetchall()
     team: Team = {}
     for i, move in enumerate(moves):
         team[f"pipeline_{move}"], team[f"pipeline_{move}_value"] = int(values[2 * i]), float(values[2 * i + 1])

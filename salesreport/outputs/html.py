@@ -7,7 +7,8 @@ from pathlib import Path
 import jinja2
 
 from ..engine.registry import metric_def, metrics_for
-from ..model import MetricValue, Report, Status
+from ..engine.deals import FORECAST_COLUMN
+from ..model import MetricValue, Report, Status, Unit
 from .format import EMPTY, cell_text, fmt, fmt_target, period_span, section_cell, status_mark
 
 REPS_PER_TABLE = 4  # the per-rep table in blocks of four reps: each fits a 600 px phone screen beside its titles
@@ -35,6 +36,40 @@ def _cell(mv: MetricValue | None) -> dict:
         return {"text": "", "status": "", "mark": ""}
     status = mv.status.value if isinstance(mv.status, Status) and mv.value is not None else ""
     return {"text": cell_text(mv), "status": status, "mark": status_mark(status)}
+
+
+TOP_DEALS = 10
+# the mail's deal lists (SPEC §10), each shown when the report has its figure: (title, the list's mark column,
+# the figure, the columns shown)
+DEAL_TABLES = (
+    ("stuck deals", "Stuck", "stuck_share_active", ("Deal", "Company", "Owner", "Stage", "Amount", "Days in stage")),
+    ("forecast deals", FORECAST_COLUMN, "revenue_forecast",
+     ("Deal", "Company", "Owner", "Stage", "Amount", FORECAST_COLUMN)),
+)
+
+
+def top_deals(report: Report) -> list[dict]:
+    """The largest TOP_DEALS deals of each of DEAL_TABLES, formatted: the questions after "63 % are stuck"."""
+    deals = report.deals
+    if deals is None:
+        return []
+    out = []
+    for what, mark, figure, shown in DEAL_TABLES:
+        if mark not in deals.columns or figure not in report.current.metrics:
+            continue
+        marked = [row for row in deals.rows if row[deals.column(mark)] not in (None, False)]
+        count = f"{len(marked):,}" if deals.total == len(deals.rows) else "more"
+        title = (f"The {TOP_DEALS} largest of {count} {what}" if len(marked) > TOP_DEALS else
+                 f"{what.capitalize()} ({len(marked)})")
+        rows = []
+        for row in marked[:TOP_DEALS]:
+            values = [row[deals.column(c)] for c in shown]
+            rows.append([fmt(v, Unit.MONEY) if c in ("Amount", FORECAST_COLUMN) else
+                         fmt(v, Unit.COUNT) if c == "Days in stage" else "" if v is None else str(v)
+                         for c, v in zip(shown, values, strict=True)])
+        out.append({"title": title, "columns": list(shown), "rows": rows,
+                    "numeric": [c in ("Amount", FORECAST_COLUMN, "Days in stage") for c in shown]})
+    return out
 
 
 def context(report: Report) -> dict:
@@ -68,6 +103,7 @@ def context(report: Report) -> dict:
                       "rows": [[section_cell(v, s.unit_of(r, c)) for c, v in enumerate(row)]
                                for r, row in enumerate(s.rows)]}
                      for s in report.sections.values()],
+        "deal_tables": top_deals(report),
         "warnings": report.warnings,
         "colours": COLOURS,
     }

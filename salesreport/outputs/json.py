@@ -20,6 +20,8 @@ def metric_dict(mv: MetricValue) -> dict[str, Any]:
         out["target_max"] = mv.target_max
     if mv.deal_ids is not None:
         out["deal_ids"] = list(mv.deal_ids)
+        if mv.deal_ids_truncated:
+            out["deal_ids_truncated"] = True
     if mv.basis is not None:
         out["basis"] = mv.basis
     if mv.label is not None:

@@ -117,9 +117,14 @@ def build_message(
 
 
 def for_rep(report: Report, name: str) -> Report:
-    """The report as one rep sees it: the team figures and only their own per-rep block."""
+    """The report as one rep sees it: the team figures, only their own per-rep block, and only their own deals."""
     periods = [replace(pr, by_rep={k: v for k, v in pr.by_rep.items() if k == name}) for pr in report.periods]
-    return replace(report, periods=periods)
+    deals = report.deals
+    if deals is not None:
+        owner = deals.column("Owner")
+        rows = [row for row in deals.rows if row[owner] == name]
+        deals = replace(deals, rows=rows, total=len(rows) if deals.total == len(deals.rows) else deals.total)
+    return replace(report, periods=periods, deals=deals)
 
 
 def _login(client: smtplib.SMTP, user: str, password: str) -> None:

@@ -14,6 +14,8 @@ import sys
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, Cell
 from openpyxl.chart import BarChart, LineChart, Reference
+from openpyxl.chart.label import DataLabelList
+from openpyxl.chart.legend import LegendEntry
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.pagebreak import Break
@@ -21,7 +23,8 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from ..engine.registry import METRICS, metric_def, metrics_for
 from ..errors import DeliveryError
-from ..model import Direction, MetricValue, Report
+from ..engine.deals import FORECAST_COLUMN as DEALS_FORECAST
+from ..model import Direction, MetricValue, Report, Unit
 from ..text import listed
 from .format import EMPTY, fmt_target
 from .grid import (
@@ -47,6 +50,7 @@ TITLE = Font(name=FONT, bold=True, size=13)
 ROLE_FONTS = {"title": TITLE, "header": BOLD, "muted": Font(name=FONT, size=10, color=MUTED_COLOUR), "": PLAIN,
               "target": PLAIN}
 RIGHT = Alignment(horizontal="right")
+CENTRE = Alignment(horizontal="center")
 IDS_SHOWN = 200  # deal ids listed in one finding's cell; the count says how many there are in all
 PAGE_WIDTH = 125  # columns of text a landscape A4 page shows at 100 %
 SMALLEST_PRINT = 0.7  # a sheet that would print smaller than this to fit a page's width prints in column blocks
@@ -126,6 +130,56 @@ def _definitions(wb: Workbook, report: Report) -> None:
     _widths(ws, {1: 5, 2: 28, 3: 28, 4: 64, 5: 9, 6: 12, 7: 10, 8: 22})
 
 
+MARK = "✓"
+DEAL_WIDTHS = {"Deal": 10, "Company": 22, "Owner": 16, "Status": 7, "Stage": 15, "Amount": 12, "Created": 10.5,
+               "Days in stage": 7, "Last sales action": 10.5}
+MARK_WIDTH = 4.5  # a ✓ column under a header set upright: the whole list prints one page wide
+
+
+def _deals(wb: Workbook, report: Report) -> None:
+    """The Deals sheet (SPEC §10): a row per deal behind a figure of the period, a column per figure marking its
+    deals with ✓, an autofilter on the header row — filter Stuck and see the deals."""
+    deals = report.deals
+    if deals is None:
+        return
+    ws = wb.create_sheet("Deals")
+    shown = f"the {len(deals.rows):,} largest of {deals.total:,}" if deals.total > len(deals.rows) else (
+        f"{deals.total:,}")
+    ws.cell(row=1, column=1, value=f"Deals behind the figures, {report.current.period.label}: {shown}, the largest "
+                                   "amounts first (filter a column's ✓)").font = TITLE
+    _header(ws, deals.columns)
+    money = number_format(Unit.MONEY, report.currency)
+    kinds = []  # per column: how its values are written
+    for name in deals.columns:
+        kinds.append("mark" if name in deals.marks else "money" if name in ("Amount", DEALS_FORECAST) else
+                     "date" if name in ("Created", "Last sales action") else "count" if name == "Days in stage"
+                     else "text")
+    for r, values in enumerate(deals.rows, start=HEADER_ROW + 1):
+        for c, (value, kind) in enumerate(zip(values, kinds, strict=True), start=1):
+            if value is None or value is False:
+                continue
+            if kind == "text":
+                text_cell(ws, r, c, str(value))
+            elif kind == "mark":
+                ws.cell(row=r, column=c, value=MARK).alignment = CENTRE
+            else:
+                cell = ws.cell(row=r, column=c, value=value)
+                cell.number_format = money if kind == "money" else "yyyy-mm-dd" if kind == "date" else "#,##0"
+    last = get_column_letter(len(deals.columns))
+    ws.auto_filter.ref = f"A{HEADER_ROW}:{last}{HEADER_ROW + max(len(deals.rows), 1)}"
+    ws.freeze_panes = ws.cell(row=HEADER_ROW + 1, column=2)
+    for c, name in enumerate(deals.columns, start=1):
+        if name in deals.marks:
+            ws.cell(row=HEADER_ROW, column=c).alignment = Alignment(text_rotation=90, horizontal="center",
+                                                                    vertical="bottom", wrap_text=True)
+        else:
+            ws.cell(row=HEADER_ROW, column=c).alignment = Alignment(horizontal="center", vertical="bottom",
+                                                                    wrap_text=True)
+    ws.row_dimensions[HEADER_ROW].height = 96
+    _widths(ws, {c: MARK_WIDTH if name in deals.marks else DEAL_WIDTHS.get(name, 12)
+                 for c, name in enumerate(deals.columns, start=1)})
+
+
 def _data_quality(wb: Workbook, report: Report) -> None:
     ws = wb.create_sheet("Data quality")
     ws.cell(row=1, column=1, value=f"Data quality as of {report.current.period.end}").font = TITLE
@@ -191,6 +245,8 @@ def _charts(wb: Workbook, report: Report, rows: dict[str, int]) -> None:
         chart.legend = None
         chart.width, chart.height = 22, 9
         charts.add_chart(chart, f"A{next(anchor_rows)}")
+    if all(f"pipeline_{move}" in current.metrics for move, _ in WATERFALL):
+        charts.add_chart(_waterfall(data, report), f"A{next(anchor_rows)}")
     per_day = [(b.name, b.role, b.metrics.get("actions_per_day_sdr") or b.metrics.get("actions_per_day_ae"))
                for b in current.by_rep.values()]
     per_day = [(name, role, mv) for name, role, mv in per_day if mv is not None]
@@ -226,6 +282,55 @@ def _charts(wb: Workbook, report: Report, rows: dict[str, int]) -> None:
         wb.remove(data)
 
 
+WATERFALL = (("start", 0), ("created", 1), ("reopened", 1), ("won", -1), ("lost", -1), ("end", 0))  # ±: a step
+WATERFALL_COLOURS = ("4472C4", "70AD47", "C00000")  # open at start and end, added, closed
+WATERFALL_COLUMN = 13  # where its data starts on the Chart data sheet
+
+
+def _waterfall(data: Worksheet, report: Report) -> BarChart:
+    """Pipeline movement as a waterfall (SPEC §10): the open deals at the start, each step up (created,
+    reopened) or down (won, lost) from the level before it, the open deals at the end. Stacked columns over an
+    invisible base: no office suite needs its own waterfall type to draw it."""
+    counts = {move: report.current.metrics[f"pipeline_{move}"].value or 0 for move, _ in WATERFALL}
+    first = WATERFALL_COLUMN
+    for offset, label in enumerate(["Pipeline movement", "base", "Open", "Added", "Closed"]):
+        text_cell(data, 1, first + offset, label)
+    level = 0
+    for row, (move, sign) in enumerate(WATERFALL, start=2):
+        n = counts[move]
+        text_cell(data, row, first, move.capitalize())
+        if sign == 0:
+            level = n
+            values = (0, n, None, None)
+        elif sign > 0:
+            values = (level, None, n, None)
+            level += n
+        else:
+            level -= n
+            values = (level, None, None, n)
+        for offset, value in enumerate(values, start=1):
+            data.cell(row=row, column=first + offset, value=value)
+    chart = BarChart()
+    chart.type, chart.grouping, chart.overlap = "col", "stacked", 100
+    chart.title = f"Pipeline movement, {report.current.period.label}: open deals"
+    last = len(WATERFALL) + 1
+    chart.add_data(Reference(data, min_col=first + 1, max_col=first + 4, min_row=1, max_row=last),
+                   titles_from_data=True)
+    chart.set_categories(Reference(data, min_col=first, min_row=2, max_row=last))
+    base, *shown = chart.series
+    base.graphicalProperties.noFill = True
+    base.graphicalProperties.line.noFill = True
+    for series, colour in zip(shown, WATERFALL_COLOURS, strict=True):
+        series.graphicalProperties.solidFill = colour
+        series.graphicalProperties.line.solidFill = colour
+        series.dLbls = DataLabelList(showVal=True, showSerName=False, showCatName=False, showLegendKey=False)
+    chart.gapWidth = 60
+    chart.legend.position = "b"
+    chart.legend.legendEntry = [LegendEntry(idx=0, delete=True)]  # the invisible base
+    chart.width, chart.height = 22, 9
+    return chart
+
+
 def _straight(chart: LineChart) -> None:
     """Straight segments: a smoothed line invents values between periods."""
     for series in chart.series:
@@ -243,6 +348,7 @@ def build_workbook(report: Report) -> Workbook:
     _charts(wb, report, grid.row_of)
     for key, section in report.sections.items():
         write_grid(wb, section_grid(key, section), report.currency)
+    _deals(wb, report)
     _definitions(wb, report)
     _data_quality(wb, report)
     for ws in wb.worksheets:

@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 from ..config import Config
+from ..engine.deals import SHEET_MARKS, deal_list
+from ..engine.deals import deal_ids as deals_of_figures
 from ..engine.formulas import GROUPS, Ctx, lost_reasons
 from ..engine.funnel import Facts, active_reps
 from ..engine.registry import (
@@ -21,7 +23,7 @@ from ..engine.registry import (
     target_of,
     with_parts,
 )
-from ..model import MetricValue, Period, PeriodReport, RepBlock, Report, Section, Unit
+from ..model import DealList, MetricValue, Period, PeriodReport, RepBlock, Report, Section, Unit
 from ..periods import (
     cohort_start_for,
     end_instant,
@@ -62,8 +64,12 @@ def build_report(
     since: date | None = None,
     reps: Iterable[str] = (),
     progress: Progress | None = None,
+    deal_ids: bool = False,
+    deal_list: bool = False,
 ) -> Report:
-    """The report for `period` and the `periods - 1` before it; each value beside its previous period's."""
+    """The report for `period` and the `periods - 1` before it; each value beside its previous period's. With
+    `deal_ids`, each figure of `period` that counts deals lists them (the first DEAL_IDS_CAP); with `deal_list`,
+    the report holds the deals behind the period's figures (the workbook's Deals sheet, the mail's top deals)."""
     wanted = list(reps)
     chosen = series(period, periods, config)
     cache: dict[str, tuple] = {}
@@ -86,6 +92,12 @@ def build_report(
         for metric_id, ids in ctx.details.items():
             if metric_id in values:
                 values[metric_id] = MetricValue(**{**values[metric_id].__dict__, "deal_ids": ids})
+        if deal_ids and p is chosen[-1]:
+            for metric_id, listed in deals_of_figures(ctx, set(values) - set(ctx.details)).items():
+                values[metric_id] = MetricValue(**{**values[metric_id].__dict__, "deal_ids": listed.ids,
+                                                   "deal_ids_truncated": listed.truncated})
+        if deal_list and p is chosen[-1]:
+            out.deals = deals_behind(ctx)
         out.periods.append(PeriodReport(
             period=p, metrics=values,
             by_rep=rep_blocks(metrics, per_rep, prev_rep, facts, config, p, wanted),
@@ -100,6 +112,19 @@ def build_report(
         if missing:
             out.warnings.append(f"No figures for rep(s) {', '.join(missing)} in this period (check the name).")
     return out
+
+
+def deals_behind(ctx: Ctx) -> DealList:
+    """The period's deal list as plain values: dates as dates, missing as None."""
+    frame, total = deal_list(ctx)
+    marks = [title for title, _ in SHEET_MARKS if title in frame.columns]
+    rows = frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
+    dates = [frame.columns.get_loc(c) for c in ("Created", "Last sales action")]
+    for row in rows:
+        for i in dates:
+            if row[i] is not None and hasattr(row[i], "date"):
+                row[i] = row[i].date()
+    return DealList(columns=list(frame.columns), marks=marks, rows=rows, total=total)
 
 
 def lost_reasons_section(facts: Facts, period: Period) -> Section:

@@ -106,6 +106,22 @@ def test_a_second_push_gives_the_same_sheets(google):
     assert [s.title for s in book.sheets] == ["Notes", "Weekly", "Weekly by rep"]
 
 
+def test_a_quarterly_push_has_the_quarters_and_its_lost_reasons(google):
+    book = google.emulator.add_spreadsheet(KEY, sheets=("Notes",), share_with=[ACCOUNT])
+    proc = push(google, "--periods", "4", report="quarterly", period=("--quarter", "2026-Q3"))
+    assert proc.returncode == 0, proc.stderr
+    assert [s.title for s in book.sheets] == ["Notes", "Quarterly", "Quarterly by rep", "Quarterly · Lost reasons"]
+    doc = json.loads(google.run("quarterly", "--data", str(google.data), "--quarter", "2026-Q3", "--periods", "4",
+                                "--format", "json").stdout)
+    rows = by_id(book.sheet("Quarterly"))
+    assert set(rows) == set(doc["metrics"]) and "revenue_quarter" in rows
+    for metric_id in ("revenue_quarter", "revenue_qoq_growth", "revenue_plan_quarter", "lost_deals"):
+        cell = rows[metric_id]["2026-Q3"].get("userEnteredValue", {}).get("numberValue")
+        assert cell == doc["metrics"][metric_id]["value"], metric_id
+    assert rows["revenue_quarter"]["2025-Q4"].get("userEnteredValue", {}).get("numberValue") == \
+        doc["periods"][0]["metrics"]["revenue_quarter"]["value"]
+
+
 def test_crm_text_that_looks_like_a_formula_is_stored_as_a_string(google):
     with (google.data / "reps.csv").open(encoding="utf-8") as fh:
         reps = list(csv.DictReader(fh))

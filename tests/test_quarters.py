@@ -65,7 +65,8 @@ def test_the_quarterly_set_is_the_monthly_one_with_the_quarter_s_own_revenue():
     monthly = {m.id for m in metrics_for("monthly")}
     quarterly = {m.id for m in metrics_for("quarterly")}
     assert quarterly == (monthly - set(QUARTER_OWN)) | {
-        "revenue_quarter", "revenue_qoq_growth", "revenue_plan_quarter", "revenue_quarter_vs_plan"}
+        "revenue_quarter", "revenue_qoq_growth", "revenue_plan_quarter", "revenue_quarter_vs_plan",
+        "revenue_quarter_prev_year", "revenue_yoy_growth"}
 
 
 @pytest.fixture
@@ -100,6 +101,7 @@ def test_a_fiscal_quarter_across_new_year(signed):
     assert (m["revenue_quarter"], m["deals_signed"], m["average_deal_size"]) == (700, 2, 350)  # C, D
     assert m["revenue_qoq_growth"] == pytest.approx(700 / 350 - 1)  # against F in August–October
     assert report.current.metrics["revenue_qoq_growth"].previous is None  # May–July 2025: nothing signed
+    assert (m["revenue_quarter_prev_year"], m["revenue_yoy_growth"]) == (100, 6.0)  # A, Nov 2024 – Jan 2025
     assert (m["revenue_plan_quarter"], m["revenue_plan"]) == (900, 1800)
     assert m["revenue_quarter_vs_plan"] == pytest.approx(700 / 900)
     assert (m["revenue_ytd"], m["deals_signed_ytd"]) == (1250, 4)  # B, F, C, D: February 2025 – January 2026
@@ -121,6 +123,7 @@ def test_a_quarter_with_an_annual_plan_only_gets_a_quarter_of_it(signed):
     m = {k: v.value for k, v in quarterly(signed, {**FEBRUARY, "plan": {"annual": 1200}}, "FY2027-Q1")
          .current.metrics.items()}
     assert (m["revenue_quarter"], m["revenue_plan_quarter"], m["revenue_plan_to_date"]) == (500, 300, 300)
+    assert (m["revenue_quarter_prev_year"], m["revenue_yoy_growth"]) == (200, pytest.approx(1.5))  # B, a year before
     assert m["revenue_quarter_vs_plan"] == pytest.approx(500 / 300)
     # without a plan there is no quarter plan, and no ratio to it
     m = {k: v.value for k, v in quarterly(signed, FEBRUARY, "FY2027-Q1").current.metrics.items()}

@@ -147,6 +147,7 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
         "period": (ctx.start, ctx.until), "ytd": (ctx.year_start, ctx.until),
         "prev": (start_instant(prev.start), end_instant(prev.end)),
         "ytd_prev": (start_instant(year_start(prev_year_end, cfg)), end_instant(prev_year_end)),
+        "year_ago": (start_instant(_year_earlier(p.start)), end_instant(prev_year_end)),  # the same period
     }
     picks = ", ".join(
         f"count(*) FILTER {within('signed_at', a, b)}, "
@@ -166,7 +167,7 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     first = months_into_year(p.start, cfg) - 1
     plan_quarter = sum(cfg.plan_monthly[first:first + 3]) if cfg.plan_monthly else (
         plan / 4 if plan is not None else None)
-    growth = ratio(value, value_of["prev"])
+    growth, year_on_year = ratio(value, value_of["prev"]), ratio(value, value_of["year_ago"])
     team: Team = {
         "revenue_month": value,
         "signed_value": value,
@@ -176,6 +177,8 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
         "revenue_quarter": value,
         "revenue_mom_growth": None if growth is None else growth - 1,
         "revenue_qoq_growth": None if growth is None else growth - 1,
+        "revenue_quarter_prev_year": value_of["year_ago"],
+        "revenue_yoy_growth": None if year_on_year is None else year_on_year - 1,
         "revenue_wow_growth": None if growth is None else growth - 1,
         "revenue_plan_quarter": plan_quarter,
         "revenue_plan": plan,

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from .api import load
+from .api import load_facts
 from .engine.quality import findings_for
 from .model import Finding
 from .text import safe_line, safe_text
@@ -21,7 +21,7 @@ SHOWN_IDS = 10
 
 def run_check(data: str | None, config_path: Path | None, pipeline: str | None,
               credentials: Path | None = None, preset: str | None = None) -> list[Finding]:
-    config, facts = load(data, config_path, pipeline, credentials, preset)
+    config, facts = load_facts(data, config_path, pipeline, credentials, preset)
     return findings_for(facts, datetime.now(config.tz).date())
 
 

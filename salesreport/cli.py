@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import signal
 import sys
 import traceback
@@ -16,7 +15,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 
-from . import __version__
+from . import __version__, api
 from .api import ReportRequest, run_with_config
 from .errors import ConfigError, DeliveryError, SalesReportError, UsageError
 from .outputs.files import write_atomic
@@ -46,8 +45,7 @@ class CheckFormat(str, Enum):
     json = "json"
 
 
-SUFFIX_FORMATS = {".json": Format.json, ".csv": Format.csv, ".md": Format.md, ".txt": Format.table,
-                  ".xlsx": Format.xlsx, ".html": Format.html, ".htm": Format.html}
+SUFFIX_FORMATS = {suffix: Format(name) for suffix, name in api.SUFFIX_FORMATS.items()}
 DEAL_TABLE_REPORTS = ("monthly", "quarterly")  # whose HTML and mail list the top stuck and forecast deals
 XLSX_PERIODS = {"monthly": 12, "quarterly": 8, "weekly": 8, "daily": 10, "team": 1}
 
@@ -209,35 +207,14 @@ def _push(result, config, delivery: Delivery, err: Console) -> None:
               soft_wrap=True)  # the address stays one clickable line
 
 
-# each file format's renderer as "module:function" under salesreport.outputs, imported only when used (a JSON
-# daily report does not load openpyxl); the terminal table is drawn on a console instead
-RENDERERS: dict[Format, str] = {
-    Format.json: "json:render_json", Format.csv: "tabular:render_csv", Format.md: "tabular:render_markdown",
-    Format.xlsx: "xlsx:workbook_bytes", Format.html: "html:render_html",
-}
-
-
 def _render(result, fmt: Format, out: Path | None, templates: Path | None = None) -> str | bytes:
-    if fmt is Format.html:  # the one renderer a user may restyle: [report] templates
-        from .outputs.html import environment, render_html
+    """The report as api.render gives it; a table for the terminal is drawn on it, in its width and colours."""
+    if fmt is Format.table and out is None:
+        from .outputs.terminal import render_terminal
 
-        return render_html(result, environment(templates))
-    if fmt is not Format.table:
-        module, function = RENDERERS[fmt].split(":")
-        return getattr(importlib.import_module(f"salesreport.outputs.{module}"), function)(result)
-    from .outputs.terminal import render_terminal
-
-    console = Console(record=out is not None, width=80 if out else None, file=None if out is None else _Null())
-    render_terminal(result, console)
-    return console.export_text() if out else ""
-
-
-class _Null:
-    def write(self, _text: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        pass
+        render_terminal(result, Console())
+        return ""
+    return api.render(result, fmt.value, templates)
 
 
 class _progress:

@@ -9,7 +9,8 @@ import sys
 import pytest
 from typer.testing import CliRunner
 
-from salesreport.cli import RENDERERS, Format, app
+from salesreport.api import FORMATS, RENDERERS
+from salesreport.cli import Format, app
 
 COMMANDS = ["monthly", "quarterly", "weekly", "daily", "team", "check", "init", "sample"]
 runner = CliRunner()
@@ -39,8 +40,8 @@ def test_unknown_target_id_is_a_config_error(tmp_path):
 
 
 def test_every_format_has_a_renderer():
-    """Exhaustive dispatch: each --format but the terminal table names a renderer that exists."""
-    assert set(RENDERERS) == set(Format) - {Format.table}
+    """Exhaustive dispatch: each --format but the terminal table and the HTML names a renderer that exists."""
+    assert set(RENDERERS) == {f.value for f in Format} - {"table"} == set(FORMATS) - {"table"}
     for target in RENDERERS.values():
         module, function = target.split(":")
         assert callable(getattr(importlib.import_module(f"salesreport.outputs.{module}"), function))

@@ -195,7 +195,7 @@ def test_a_rep_whose_address_is_not_one_is_skipped_the_others_get_mail(tmp_path)
 
 
 def test_a_reps_daily_mail_counts_that_reps_figures_of_the_day():
-    from salesreport.api import load
+    from salesreport.api import load_facts
     from salesreport.outputs.mail import for_rep, subject_for
     from salesreport.periods import parse_day
     from salesreport.report.build import build_report
@@ -204,7 +204,7 @@ def test_a_reps_daily_mail_counts_that_reps_figures_of_the_day():
     rep, block = next((n, b) for n, b in doc["by_rep"].items() if b["role"] == "SDR")
     day = block["metrics"]["actions_per_day_sdr"]
     assert day["target"] == 30 and day["status"] in ("good", "warn", "bad")  # each SDR's actions vs 30 a day
-    config, facts = load(str(SAMPLE), None, None)
+    config, facts = load_facts(str(SAMPLE), None, None)
     report = build_report("daily", facts, config, parse_day("2026-11-18", config))
     assert subject_for(for_rep(report, rep), "{on_target} of {rated}") == f"{int(day['status'] == 'good')} of 1"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from salesreport.api import load
+from salesreport.api import load_facts
 from salesreport.engine.formulas import GROUPS, Ctx
 from salesreport.engine.registry import METRICS, RATIO_GROUP, REGISTRY, group_ids, ratio
 from salesreport.engine.team import team_figures
@@ -19,7 +19,7 @@ SAMPLE = str(Path(__file__).resolve().parents[1] / "sample_data")
 
 @pytest.fixture(scope="module")
 def sample():
-    return load(SAMPLE, None)
+    return load_facts(SAMPLE, None)
 
 
 def test_every_metric_names_a_known_group():

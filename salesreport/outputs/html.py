@@ -6,8 +6,8 @@ from pathlib import Path
 
 import jinja2
 
-from ..engine.registry import metric_def, metrics_for
 from ..engine.deals import FORECAST_COLUMN
+from ..engine.registry import metric_def, metrics_for
 from ..model import MetricValue, Report, Status, Unit
 from .format import EMPTY, cell_text, fmt, fmt_target, period_span, section_cell, status_mark
 

@@ -21,9 +21,9 @@ from openpyxl.utils import column_index_from_string, get_column_letter
 from openpyxl.worksheet.pagebreak import Break
 from openpyxl.worksheet.worksheet import Worksheet
 
+from ..engine.deals import FORECAST_COLUMN as DEALS_FORECAST
 from ..engine.registry import METRICS, metric_def, metrics_for
 from ..errors import DeliveryError
-from ..engine.deals import FORECAST_COLUMN as DEALS_FORECAST
 from ..model import Direction, MetricValue, Report, Unit
 from ..text import listed
 from .format import EMPTY, fmt_target

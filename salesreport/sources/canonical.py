@@ -35,9 +35,12 @@ from .parse import (
 from .placement import place_stages
 from .presets import Preset, PresetReader, guess_preset, preset_named
 from .tables import (
+    CANONICAL_DEALS,
+    CANONICAL_HISTORY,
     DEALS,
     HISTORY,
     NO_STAGE,  # noqa: F401 - where readers of a Dataset look for the code of an empty stage
+    canonical_actions,
     finish_deals,
     finish_history,
     frame_table,
@@ -72,6 +75,18 @@ class Dataset:
     def deals(self) -> pd.DataFrame:
         """The deals as a frame, in file order (to look at; the engine reads the table)."""
         return self.con.sql(f"SELECT * EXCLUDE (pos) FROM {DEALS} ORDER BY pos").df()
+
+    def canonical(self) -> dict[str, pd.DataFrame]:
+        """The canonical tables as frames, the mapping applied (tables.CANONICAL_DEALS): deals, stage_history
+        (when there is one), activities (the done sales actions, when there are any) and reps."""
+        out = {"deals": self.con.sql(CANONICAL_DEALS).df()}
+        if self.has_history:
+            out["stage_history"] = self.con.sql(CANONICAL_HISTORY).df()
+        if self.actions is not None:
+            out["activities"] = self.con.sql(canonical_actions(self.actions)).df()
+        if self.reps is not None:
+            out["reps"] = self.reps.copy()
+        return out
 
     @property
     def history(self) -> pd.DataFrame | None:

@@ -93,6 +93,29 @@ def placement_evidence(con, history: TypedTable | None) -> tuple[pd.DataFrame, p
     return deals, con.sql(f"SELECT deal_id, stage, entered_at FROM {history.name} ORDER BY rowid").df()
 
 
+def _stage_name(code: str, raw: str = "''") -> str:
+    """SQL: a stage code as its canonical name (lost, '' for none; `raw`, the name as read, where nothing
+    placed it)."""
+    names = ", ".join(f"'{s}'" for s in STAGES)
+    return (f"CASE WHEN {code} >= 0 THEN [{names}][{code} + 1] WHEN {code} = {LOST_CODE} THEN 'lost' "
+            f"WHEN {code} = {UNPLACED} THEN {raw} ELSE '' END")
+
+
+# the canonical tables as the mapping made them: stage names as canonical stage ids, amounts in the plan's
+# currency, status as won / lost / open words; what `load` shows a notebook and `convert` writes
+CANONICAL_DEALS = (f"SELECT deal_id, company, owner, amount, created_at, {_stage_name('stage_idx', 'stage')} AS stage, "
+                   "status, signed_at, lost_at, closed_at, lost_reason, expected_close_date, competitor, pipeline "
+                   f"FROM {DEALS} ORDER BY pos")
+CANONICAL_HISTORY = (f"SELECT deal_id, {_stage_name('stage_idx')} AS stage, entered_at, owner FROM {HISTORY} "
+                     "ORDER BY seq")
+
+
+def canonical_actions(actions: str) -> str:
+    """SQL: the done sales actions as canonical activities (their day as the time; every one done)."""
+    return (f"SELECT owner::VARCHAR AS owner, action::VARCHAR AS type, day AS occurred_at, deal_id, true AS done "
+            f"FROM {actions}")
+
+
 def stage_lookup(config: Config) -> dict[str, int]:
     """Stage name (stripped, lower case) → index into STAGES, LOST_CODE, NO_STAGE (empty) or UNPLACED."""
     lookup: dict[str, int] = {s: i for i, s in enumerate(STAGES)}

@@ -1,13 +1,16 @@
 """Benchmark: each report as a user runs it, beside the floor — DuckDB merely loading the same CSVs.
 
 Not a test. Run: python benchmarks/bench.py [--sizes 10000 100000 1000000] [--workdir bench-data]
-                                            [--reports monthly weekly daily team] [--breakdown]
+                                            [--reports monthly quarterly weekly daily team] [--breakdown]
+                                            [--converted]
 
 For each size it generates the data with `salesreport sample --deals N --seed 1` (once; kept in --workdir),
 then, each in a fresh process so that wall time and peak memory (the child's own ru_maxrss) are its own:
 - floor: DuckDB reading the four CSVs into typed tables (read_csv with type detection), nothing else;
 - every report: `salesreport REPORT --data DIR --format json`, start-up and import time included.
-`--breakdown` adds an in-process split of one weekly run (read, facts, report) to see where time goes.
+`--breakdown` adds an in-process split of one weekly run (read, facts, report) to see where time goes;
+`--converted` converts each set once to Parquet and to a DuckDB file (`salesreport convert`) and runs every
+report on those too.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from datetime import date
 from pathlib import Path
 
 TABLES = ("deals", "stage_history", "activities", "reps")
-PERIODS = {"monthly": ("--month", "2026-10"), "weekly": ("--week", "2026-W46"),
+PERIODS = {"monthly": ("--month", "2026-10"), "quarterly": ("--quarter", "2026-Q3"), "weekly": ("--week", "2026-W46"),
            "daily": ("--date", "2026-11-18"), "team": ("--month", "2026-10")}
 
 FLOOR = r"""
@@ -89,6 +92,8 @@ def main() -> None:
     parser.add_argument("--workdir", type=Path, default=Path("bench-data"))
     parser.add_argument("--reports", nargs="+", default=list(PERIODS), choices=list(PERIODS))
     parser.add_argument("--breakdown", action="store_true", help="also split one weekly run into read/facts/report")
+    parser.add_argument("--converted", action="store_true",
+                        help="also convert each set to Parquet and to a DuckDB file, and run the reports on those")
     args = parser.parse_args()
     for size in args.sizes:
         folder = args.workdir / f"deals-{size}"
@@ -103,6 +108,19 @@ def main() -> None:
             wall, peak, _ = measure([sys.executable, "-m", "salesreport", report, "--data", str(folder),
                                            option, value, "--format", "json"])
             print(f"  {'salesreport ' + report:<28} {wall:>8.2f} {peak:>9.0f} {wall / floor_s:>8.1f}", flush=True)
+        if args.converted:
+            config = str(folder / "salesreport.toml")
+            for kind, target in (("Parquet", args.workdir / f"deals-{size}-parquet"),
+                                 ("DuckDB file", args.workdir / f"deals-{size}.duckdb")):
+                wall, peak, _ = measure([sys.executable, "-m", "salesreport", "convert", "--data", str(folder),
+                                         "--out", str(target)])
+                print(f"  {'convert to ' + kind:<28} {wall:>8.2f} {peak:>9.0f} {wall / floor_s:>8.1f}", flush=True)
+                for report in args.reports:
+                    option, value = PERIODS[report]
+                    wall, peak, _ = measure([sys.executable, "-m", "salesreport", report, "--data", str(target),
+                                             "--config", config, option, value, "--format", "json"])
+                    print(f"  {report + ' on ' + kind:<28} {wall:>8.2f} {peak:>9.0f} {wall / floor_s:>8.1f}",
+                          flush=True)
         if args.breakdown:
             _, _, out = measure([sys.executable, "-c", BREAKDOWN, str(folder)])
             split = json.loads(out.strip().splitlines()[-1])

@@ -9,7 +9,7 @@ The report functions are imported on first use, so the command line starts witho
 """
 
 __version__ = "0.1.0"
-__all__ = ["Report", "Tables", "daily", "load", "monthly", "quarterly", "team", "weekly"]
+__all__ = ["Report", "Tables", "convert", "daily", "load", "monthly", "quarterly", "team", "weekly"]
 
 
 def __getattr__(name: str):

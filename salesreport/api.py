@@ -283,3 +283,18 @@ def load(data: str | Path | None = None, *, config: str | Path | None = None, pi
     frames = ds.canonical()
     return Tables(deals=frames["deals"], stage_history=frames.get("stage_history"),
                   activities=frames.get("activities"), reps=frames.get("reps"), warnings=list(ds.warnings))
+
+
+def convert(data: str | Path | None = None, out: str | Path = "converted", *, config: str | Path | None = None,
+            pipeline: str | None = None, preset: str | None = None,
+            credentials: str | Path | None = None) -> dict[str, int]:
+    """Read `data` once, the config's mapping applied, and write its canonical tables to `out` (a folder of
+    Parquet files, or a DuckDB database when the name ends in .duckdb); the rows written per table."""
+    from .conversion import convert as write_converted
+
+    settings = load_config(find_config(None if config is None else Path(config),
+                                       data=None if data is None else str(data)))
+    if preset is not None:
+        settings = replace(settings, preset=preset_named(preset).name)
+    return write_converted(None if data is None else str(data), Path(out), settings, pipeline,
+                           None if credentials is None else Path(credentials))

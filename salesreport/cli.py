@@ -409,6 +409,30 @@ def sample(
     Console(stderr=True, highlight=False).print(f"Wrote {summary} to {out}/", markup=False)
 
 
+@app.command()
+def convert(
+    out: Annotated[Path, typer.Option("--out", metavar="FOLDER|FILE.duckdb", help="A folder for the Parquet files, or a DuckDB database file (.duckdb).")],
+    data: DataOpt = None, config: ConfigOpt = None, preset: PresetOpt = None, pipeline: PipelineOpt = None,
+    credentials: CredentialsOpt = None, verbose: VerboseOpt = False,
+) -> None:
+    """Read the data once, mapped as the config says, and write its canonical tables as
+    Parquet files or a DuckDB database: later reports read them with --data without
+    parsing CSV again.
+
+    Example: salesreport convert --data exports --out converted && salesreport weekly --data converted
+    """
+    try:
+        counts = api.convert(data, out, config=config, pipeline=pipeline, preset=preset, credentials=credentials)
+    except SalesReportError as exc:
+        _fail(exc, verbose)
+        return
+    what = {"deals": "deals", "stage_history": "stage changes", "activities": "sales actions", "reps": "reps"}
+    summary = ", ".join(f"{n:,} {what[table]}" for table, n in counts.items())
+    kind = "a DuckDB database" if out.suffix.lower() in (".duckdb", ".db", ".ddb") else "Parquet files"
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"Wrote {summary} to {out} ({kind}). Run a report on it with --data {out}.", markup=False)
+
+
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"salesreport {__version__}")

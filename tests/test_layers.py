@@ -20,7 +20,7 @@ STAGES = {
     "engine": 2,
     "report": 3,
     "outputs": 4,
-    "api": 5, "check": 5, "starter": 5, "sample": 5, "cli": 5, "__main__": 5, "__init__": 5,
+    "api": 5, "check": 5, "conversion": 5, "starter": 5, "sample": 5, "cli": 5, "__main__": 5, "__init__": 5,
 }
 STAGE_NAMES = ("base", "sources", "engine", "report", "outputs", "app")
 

@@ -19,11 +19,19 @@ import numpy as np
 import pandas as pd
 
 from ..config import TABLES, Config
-from ..duck import connect, memory_guard
-from ..errors import InputError
+from ..duck import connect, memory_guard, quote
+from ..errors import ConfigError, InputError
 from ..model import ACTION_TYPES, SCHEMA, STAGES
 from ..text import is_address, listed, safe_line
-from .fastcsv import ActionsTable, TypedTable, read_actions, read_typed, typed_table
+from .fastcsv import (
+    ActionsTable,
+    TypedTable,
+    read_actions,
+    read_typed,
+    relation_layout,
+    typed_from,
+    typed_table,
+)
 from .parse import (
     FOOTER,
     amount_currencies,
@@ -128,6 +136,8 @@ def resolve_sources(data: str | None, config: Config) -> dict[str, Path | str]:
                 raise InputError(f"{path / f'{table}.csv'}: {problem}, not a regular CSV file. Put the {table} export "
                                  "there as a file, or remove it.")
         found = {t: path / f"{t}.csv" for t in TABLES if (path / f"{t}.csv").is_file()}
+        if "deals" not in found and (path / "deals.parquet").is_file():  # a folder `convert` wrote
+            return {t: path / f"{t}.parquet" for t in TABLES if (path / f"{t}.parquet").is_file()}
         if "deals" not in found:
             present = sorted(p.name for p in path.glob("*.csv"))
             raise InputError(
@@ -137,6 +147,8 @@ def resolve_sources(data: str | None, config: Config) -> dict[str, Path | str]:
         return found
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         return {"workbook": path}
+    if path.suffix.lower() in DATABASE_SUFFIXES:
+        return {"database": path}
     sources = {t: p for t, p in config.sources.items() if t != "deals"}
     sources["deals"] = path
     return sources
@@ -145,6 +157,8 @@ def resolve_sources(data: str | None, config: Config) -> dict[str, Path | str]:
 def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
                  credentials: Path | None = None) -> Dataset:
     """Read, map and parse every available table; raise InputError naming file, row and column."""
+    if is_converted(data):  # canonical tables, the mapping applied when they were written: no preset or [columns]
+        config = replace(config, preset=None, columns={})
     preset = preset_named(config.preset) if config.preset is not None else None
     warnings: list[str] = []
     con = connect(config)
@@ -152,7 +166,14 @@ def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
         config = _with_preset_stages(config, preset)
         raw_tables, names = read_preset(preset, data, config, warnings)
     else:
-        raw_tables, names = _read_sources(resolve_sources(data, config), config, credentials, con)
+        sources = resolve_sources(data, config)
+        raw_tables, names = _read_sources(sources, config, credentials, con)
+        recorded = _converted_timezone(con, sources) if is_converted(data) else None
+        if recorded is not None and recorded[1] != config.timezone:
+            raise ConfigError(
+                f"{recorded[0]}: its times were converted as wall-clock times in {recorded[1]}, but [report] "
+                f"timezone is {config.timezone}. Use the config it was converted with (--config), or convert "
+                "again with this one.")
     if "deals" not in raw_tables:
         raise InputError("No deals table found: a workbook needs a sheet named deals.")
     ds = Dataset(con=con, sources=names, warnings=warnings)
@@ -192,8 +213,14 @@ def _read_sources(sources: dict, config: Config, credentials: Path | None, con):
     if "workbook" in sources:
         raw_tables = _read_workbook(sources["workbook"])
         return raw_tables, {t: f"{sources['workbook'].name} [{t}]" for t in raw_tables}
+    if "database" in sources:
+        return _read_database(sources["database"], config, con)
     raw_tables = {}
     for table, path in sources.items():  # DuckDB, when the file takes the fast path
+        if Path(path).suffix.lower() == ".parquet":
+            raw_tables[table] = _read_relation(con, f"read_parquet({quote(str(path))})", Path(path), table, config,
+                                               raw_tables)
+            continue
         if table == "activities":  # the owners the deals and history name are likely the actions' owners
             owners = frozenset(owner for t in raw_tables.values() if isinstance(t, TypedTable) and "owner" in t.headers
                                for (owner,) in con.sql(f"SELECT DISTINCT owner FROM {t.name}").fetchall())
@@ -210,6 +237,97 @@ def _read_sources(sources: dict, config: Config, credentials: Path | None, con):
             typed = read_csv_text(path, config.encoding, wanted)
         raw_tables[table] = typed
     return raw_tables, {t: p.name for t, p in sources.items()}
+
+
+DATABASE_SUFFIXES = (".duckdb", ".db", ".ddb")
+TIMEZONE_KEY = "salesreport_timezone"  # the time zone the times of converted tables are wall-clock times in
+
+
+def _converted_timezone(con, sources: dict) -> tuple[str, str] | None:
+    """(where, zone) a converted input recorded its times' time zone in, or None."""
+    if "database" in sources:
+        if con.sql("SELECT count(*) FROM information_schema.tables WHERE table_catalog = 'source_db' "
+                   "AND table_name = 'salesreport_meta'").fetchall()[0][0]:
+            rows = con.sql(f"SELECT value FROM source_db.main.salesreport_meta WHERE key = '{TIMEZONE_KEY}'").fetchall()
+            return (str(sources["database"]), rows[0][0]) if rows else None
+        return None
+    path = sources["deals"]
+    rows = con.sql(f"SELECT value::VARCHAR FROM parquet_kv_metadata({quote(str(path))}) "
+                   f"WHERE key::VARCHAR = '{TIMEZONE_KEY}'").fetchall()
+    return (str(path), rows[0][0]) if rows else None
+
+
+def is_converted(data: str | None) -> bool:
+    """Whether `data` names canonical tables as `convert` writes them: a DuckDB database file, or a folder of
+    Parquet files (deals.parquet and no deals.csv)."""
+    if data is None or data.startswith("gsheet:"):
+        return False
+    path = Path(data)
+    if path.suffix.lower() in DATABASE_SUFFIXES:
+        return True
+    return path.is_dir() and (path / "deals.parquet").is_file() and not (path / "deals.csv").is_file()
+
+
+def _read_database(path: Path, config: Config, con) -> tuple[dict, dict[str, str]]:
+    """A DuckDB database file with tables named as the canonical ones (what `convert` writes), read only."""
+    problem = not_a_file(path)
+    if problem:
+        raise InputError(f"{path}: {problem}, not a DuckDB database file. Check the path given to --data.")
+    import duckdb
+
+    try:
+        con.execute(f"ATTACH {quote(str(path))} AS source_db (READ_ONLY)")
+    except duckdb.Error as exc:
+        raise InputError(f"{path}: not a DuckDB database this version can read ({str(exc).splitlines()[0]}). "
+                         "Write it again with salesreport convert, or pass the CSV exports.") from None
+    present = {name for (name,) in con.sql("SELECT table_name FROM information_schema.tables "
+                                           "WHERE table_catalog = 'source_db'").fetchall()}
+    if "deals" not in present:
+        raise InputError(f"{path}: no table named deals in this database (found: "
+                         f"{', '.join(sorted(present)) or 'no tables'}). Name the tables deals, stage_history, "
+                         "activities and reps, as salesreport convert writes them.")
+    raw_tables: dict = {}
+    for table in (t for t in TABLES if t in present):
+        raw_tables[table] = _read_relation(con, f'source_db.main."{table}"', path, table, config, raw_tables)
+    return raw_tables, {t: f"{path.name} [{t}]" for t in raw_tables}
+
+
+def _read_relation(con, relation: str, label: Path, table: str, config: Config, read: dict):
+    """A canonical table DuckDB reads itself (Parquet, a database's table): typed as a CSV's fast path types
+    it, its typed columns taken as they are; else (a cell no fast path types) its cells as text for the
+    general parser, which names the row and column."""
+    import duckdb
+
+    schema = SCHEMA[table]
+    if table == "activities":
+        layout = relation_layout(con, relation, label, table, {c: s for c, s in schema.items() if c != "activity_id"},
+                                 config, native_kinds=("datetime",))
+        owners = frozenset(owner for t in read.values() if isinstance(t, TypedTable) and "owner" in t.headers
+                           for (owner,) in con.sql(f"SELECT DISTINCT owner FROM {t.name}").fetchall())
+        typed = None if layout is None else read_actions(con, label, schema, config, action_lookup(config),
+                                                         NON_ACTIONS, owners=owners, layout=layout)
+    elif table == "reps":
+        typed = None  # a few hundred rows: the general parser
+    else:
+        layout = relation_layout(con, relation, label, table, schema, config)
+        typed = None if layout is None else typed_from(con, layout, f"{table}_raw", config.timezone)
+    if typed is not None:
+        return typed
+    try:
+        frame = con.sql(f"SELECT * FROM {relation}").df()
+    except duckdb.Error as exc:
+        raise InputError(f"{label}: cannot be read as the {table} table ({str(exc).splitlines()[0]}). "
+                         "Write it again with salesreport convert, or pass the CSV exports.") from None
+    text = pd.DataFrame({str(c): _as_text(frame[c]) for c in frame.columns}, index=frame.index)
+    text.attrs["written_headers"] = [str(c) for c in frame.columns]
+    return text
+
+
+def _as_text(column: pd.Series) -> pd.Series:
+    """A typed column as the text a CSV export would hold: ISO times, plain numbers, "" for none."""
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return column.dt.strftime("%Y-%m-%d %H:%M:%S").fillna("")
+    return column.astype(object).where(column.notna(), "").astype(str)
 
 
 def not_a_file(path: Path) -> str | None:

@@ -105,8 +105,14 @@ def _header(path: Path) -> tuple[list[str], str] | None:
 class _Layout:
     """Where a canonical table's columns are in a CSV file, and the SQL that scans it as trimmed text."""
 
+    footer = True  # a CSV export may end in a report footer
+
     def __init__(self, path: Path, names: list[str], sep: str, chosen: dict[str, tuple[int, str]]):
         self.path, self.names, self.sep, self.chosen = path, names, sep, chosen
+
+    def native(self, index: int) -> str | None:
+        """SQL of the typed value of column c<index> when the source types it already (a CSV never does)."""
+        return None
 
     def used(self, footer: bool) -> list[int]:
         """The columns a scan needs: the chosen ones, and the first where a footer is looked for."""
@@ -128,7 +134,15 @@ class _Layout:
         NUL anywhere never gets here: _layout declines it.)"""
         values, flags = [], []
         for column, (index, kind) in self.chosen.items():
-            values.append(f"{_typed(f'c{index}', kind, tz)} AS {column}")
+            native = self.native(index)
+            values.append(f"{native or _typed(f'c{index}', kind, tz)} AS {column}")
+            if native is not None:  # typed by its source: only a value out of the parser's range declines
+                if kind == "amount":
+                    flags.append(f"NOT coalesce(isfinite({column}), true)")
+                elif kind == "datetime":
+                    flags.append(f"coalesce({column} NOT BETWEEN TIMESTAMP '{FIRST_DAY}' AND TIMESTAMP '{LAST_DAY}', "
+                                 "false)")
+                continue
             if kind == "amount":
                 flags.append(f"(c{index} <> '' AND ({column} IS NULL OR NOT isfinite({column})))")
             elif kind == "datetime":  # a date past 2262 or before 1677: the general parser decides
@@ -136,10 +150,11 @@ class _Layout:
                              f"TIMESTAMP '{FIRST_DAY}' AND TIMESTAMP '{LAST_DAY}'))")
             elif kind != "text":
                 flags.append(f"(c{index} <> '' AND {column} IS NULL)")
-        others = [f"c{index} = ''" for index, _ in self.chosen.values() if index != 0]
-        match = f"regexp_matches(c0, {_quote(_FOOTER)})"  # a footer row leaves the other cells empty
-        flags.append(f"CASE WHEN {' AND '.join(others)} THEN {match} ELSE false END" if others else match)
-        cells = ", ".join(f"c{i}" for i in self.used(footer=True))
+        if self.footer:
+            others = [f"c{index} = ''" for index, _ in self.chosen.values() if index != 0]
+            match = f"regexp_matches(c0, {_quote(_FOOTER)})"  # a footer row leaves the other cells empty
+            flags.append(f"CASE WHEN {' AND '.join(others)} THEN {match} ELSE false END" if others else match)
+        cells = ", ".join(f"c{i}" for i in self.used(footer=self.footer))
         return (f"SELECT {', '.join(self.chosen)}, {' OR '.join(flags) or 'false'} AS _outside "
                 f"FROM (SELECT {cells}, {', '.join(values)} FROM {{source}})")
 
@@ -170,6 +185,79 @@ def _layout(path: Path, table: str, schema: dict[str, tuple[bool, str]], config:
             continue
         chosen[column] = (index, kind)
     return _Layout(path, names, sep, chosen)
+
+
+_NUMBERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
+            "FLOAT", "DOUBLE", "DECIMAL")
+
+
+def _native_sql(type_: str, kind: str, cell: str, tz: str) -> str | None:
+    """The typed value of a cell whose source type already fits the column's kind (a timestamp, a number, a
+    flag), or None: the cell is read as text and typed as a CSV cell is."""
+    t = type_.upper()
+    if kind == "datetime":
+        if t in ("TIMESTAMP WITH TIME ZONE", "TIMESTAMPTZ"):
+            return f"timezone({_quote(tz)}, {cell})"  # an instant: the wall-clock time in the report's zone
+        if t.startswith("TIMESTAMP") or t == "DATE":
+            return f"CAST({cell} AS TIMESTAMP)"  # naive: already the report's wall-clock time
+    if kind == "amount" and t.split("(")[0] in _NUMBERS:
+        return f"CAST({cell} AS DOUBLE)"
+    if kind == "bool" and t == "BOOLEAN":
+        return cell
+    return None
+
+
+class _RelationLayout(_Layout):
+    """A canonical table DuckDB reads itself (a Parquet file, a table of a DuckDB database): typed columns
+    are taken as typed, text ones trimmed and typed as a CSV's cells; no footer."""
+
+    footer = False
+
+    def __init__(self, relation: str, label: Path, names: list[str], types: list[str],
+                 chosen: dict[str, tuple[int, str]], tz: str, native_kinds: tuple[str, ...]):
+        super().__init__(label, names, ",", chosen)
+        self.relation = relation
+        self.natives = {index: _native_sql(types[index], kind, f"c{index}", tz)
+                        for index, kind in chosen.values() if kind in native_kinds}
+
+    def native(self, index: int) -> str | None:
+        return self.natives.get(index)
+
+    def source(self, parallel: bool, footer: bool = True, trimmed: bool = True) -> str:
+        cells = []
+        for i in self.used(footer=False):
+            column = '"' + self.names[i].replace('"', '""') + '"'
+            if self.native(i) is not None:
+                cells.append(f"{column} AS c{i}")
+            else:
+                text = f"CAST({column} AS VARCHAR)"
+                cells.append(f"{_text(text) if trimmed else text} AS c{i}")
+        return f"(SELECT {', '.join(cells)} FROM {self.relation})"
+
+
+def relation_layout(con, relation: str, label: Path, table: str, schema: dict[str, tuple[bool, str]],
+                    config: Config, native_kinds: tuple[str, ...] = ("datetime", "amount", "bool")) -> _Layout | None:
+    """The layout of a table DuckDB reads (`relation`, SQL), named `label` in messages; None when a required
+    column is missing (the general reader names it) or DuckDB cannot read it."""
+    import duckdb
+
+    try:
+        described = con.sql(f"DESCRIBE SELECT * FROM {relation}").fetchall()
+    except duckdb.Error:
+        return None
+    names, types = [row[0] for row in described], [row[1] for row in described]
+    mapping = config.columns.get(table, {})
+    by_lower = {n.lower(): i for i, n in enumerate(names)}
+    chosen: dict[str, tuple[int, str]] = {}
+    for column, (required, kind) in schema.items():
+        header = mapping.get(column, column)
+        index = names.index(header) if header in names else by_lower.get(header.lower())
+        if index is None:
+            if required:
+                return None
+            continue
+        chosen[column] = (index, kind)
+    return _RelationLayout(relation, label, names, types, chosen, config.timezone, native_kinds)
 
 
 def _has_nul(path: Path) -> bool:
@@ -236,11 +324,14 @@ def typed_table(con, path: Path, table: str, schema: dict[str, tuple[bool, str]]
     """The canonical table at `path` as table `name` of `con`, typed as the general parser types it; None to
     decline (and nothing left behind)."""
     layout = _layout(path, table, schema, config, min_bytes)
-    if layout is None:
-        return None
+    return None if layout is None else typed_from(con, layout, name, config.timezone)
+
+
+def typed_from(con, layout: _Layout, name: str, tz: str) -> TypedTable | None:
+    """The table `layout` reads as table `name` of `con`, typed; None to decline (nothing left behind)."""
     # one pass: read, trim, type, and flag every cell outside the fast path; DuckDB keeps the file's row
     # order (preserve_insertion_order) however many threads scan it
-    if _run(con, layout, f"CREATE TEMP TABLE {name}_scan AS " + layout.query(config.timezone)) is None:
+    if _run(con, layout, f"CREATE TEMP TABLE {name}_scan AS " + layout.query(tz)) is None:
         con.execute(f"DROP TABLE IF EXISTS {name}_scan")
         return None
     (declined,), = con.sql(f"SELECT count(*) = 0 OR coalesce(bool_or(_outside), false) FROM {name}_scan").fetchall()
@@ -295,7 +386,8 @@ PREFIX_ROWS = 100_000  # the rows whose types, owners and flags are learnt befor
 
 def read_actions(con, path: Path, schema: dict[str, tuple[bool, str]], config: Config, lookup: dict[str, str],
                  non_actions: set[str], name: str = "actions_in", min_bytes: int = FAST_PATH_MIN_BYTES,
-                 owners: frozenset[str] = frozenset(), prefix_rows: int = PREFIX_ROWS) -> ActionsTable | None:
+                 owners: frozenset[str] = frozenset(), prefix_rows: int = PREFIX_ROWS,
+                 layout: _Layout | None = None) -> ActionsTable | None:
     """An activities CSV as its done sales actions, the view `name` of `con`; None to decline.
 
     The values a row's type, owner and done flag take are learnt first, from the first `prefix_rows` rows and
@@ -308,7 +400,7 @@ def read_actions(con, path: Path, schema: dict[str, tuple[bool, str]], config: C
     hundred groups) and the store runs again. Only the date and the deal id are trimmed per row, and the date
     only where it does not match as read. Row order is not kept: actions are counted, never listed."""
     needed = {column: spec for column, spec in schema.items() if column != "activity_id"}
-    layout = _layout(path, "activities", needed, config, min_bytes)
+    layout = layout or _layout(path, "activities", needed, config, min_bytes)
     if layout is None:
         return None
     cell = {column: f"c{index}" for column, (index, _) in layout.chosen.items()}
@@ -353,13 +445,14 @@ def _store_actions(con, layout: _Layout, cell: dict[str, str], kinds: list, owne
     done = _mapping(cell["done"], codes, otherwise.format(cell=cell["done"])) if "done" in cell else "NULL"
     sales = ", ".join(map(_quote, ACTION_TYPES))
     day = cell["occurred_at"]
+    native_day = layout.native(layout.chosen["occurred_at"][0])
+    typed_day = (f"CASE WHEN {_iso(day)} THEN {_instant(day, config.timezone)} "
+                 f"ELSE {_typed(f'trim({day}, {_quote(_WHITESPACE)})', 'datetime', config.timezone)} END")
     created = _run(con, layout, f"""
         CREATE TABLE {name}_all AS
         SELECT owner, action, day, deal_id, done = -1 AS bad_flag FROM (
             SELECT {owner}::{types['owner']} AS owner, ({action})::{types['action']} AS action,
-                   CAST(CASE WHEN {_iso(day)} THEN {_instant(day, config.timezone)}
-                             ELSE {_typed(f"trim({day}, {_quote(_WHITESPACE)})", 'datetime', config.timezone)}
-                        END AS DATE) AS day,
+                   CAST({native_day or typed_day} AS DATE) AS day,
                    {_text(cell['deal_id']) if 'deal_id' in cell else "''"} AS deal_id,
                    ({done})::TINYINT AS done
             FROM {{source}})

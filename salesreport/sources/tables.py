@@ -103,11 +103,14 @@ def _stage_name(code: str, raw: str = "''") -> str:
 
 # the canonical tables as the mapping made them: stage names as canonical stage ids, amounts in the plan's
 # currency, status as won / lost / open words; what `load` shows a notebook and `convert` writes
-CANONICAL_DEALS = (f"SELECT deal_id, company, owner, amount, created_at, {_stage_name('stage_idx', 'stage')} AS stage, "
-                   "status, signed_at, lost_at, closed_at, lost_reason, expected_close_date, competitor, pipeline "
+# (times as TIMESTAMP, microseconds, whichever reader typed them)
+CANONICAL_DEALS = (f"SELECT deal_id, company, owner, amount, created_at::TIMESTAMP AS created_at, "
+                   f"{_stage_name('stage_idx', 'stage')} AS stage, status, signed_at::TIMESTAMP AS signed_at, "
+                   "lost_at::TIMESTAMP AS lost_at, closed_at::TIMESTAMP AS closed_at, lost_reason, "
+                   "expected_close_date::TIMESTAMP AS expected_close_date, competitor, pipeline "
                    f"FROM {DEALS} ORDER BY pos")
-CANONICAL_HISTORY = (f"SELECT deal_id, {_stage_name('stage_idx')} AS stage, entered_at, owner FROM {HISTORY} "
-                     "ORDER BY seq")
+CANONICAL_HISTORY = (f"SELECT deal_id, {_stage_name('stage_idx')} AS stage, entered_at::TIMESTAMP AS entered_at, "
+                     f"owner FROM {HISTORY} ORDER BY seq")
 
 
 def canonical_actions(actions: str) -> str:

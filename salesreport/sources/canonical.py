@@ -265,7 +265,10 @@ def is_converted(data: str | None) -> bool:
     path = Path(data)
     if path.suffix.lower() in DATABASE_SUFFIXES:
         return True
-    return path.is_dir() and (path / "deals.parquet").is_file() and not (path / "deals.csv").is_file()
+    try:
+        return path.is_dir() and (path / "deals.parquet").is_file() and not (path / "deals.csv").is_file()
+    except OSError:  # a folder this user may not search: resolve_sources says so
+        return False
 
 
 def _read_database(path: Path, config: Config, con) -> tuple[dict, dict[str, str]]:

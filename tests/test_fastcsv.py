@@ -331,3 +331,20 @@ def test_days_of_instants_with_an_offset_near_midnight_are_the_zones_own(tmp_pat
     assert (day["D0"], day["D1"]) == ("2026-03-28", "2026-03-29")  # 23:59:59 CET, then 00:00
     assert (day["D2"], day["D3"]) == ("2026-03-29", "2026-03-30")  # CEST from 29 March
     assert (day["D11"], day["D12"]) == ("1945-06-01", "1945-06-02")  # +3 in the summer of 1945
+
+
+def test_a_cell_is_stripped_in_sql_exactly_as_str_strip_strips_it():
+    """The fast path's edge test (a regular expression) and trim agree with str.strip() for every blank
+    character at either edge, inside a cell (kept), alone, repeated, and for no cell at all."""
+    import duckdb
+
+    from salesreport.sources.fastcsv import _WHITESPACE, _text
+
+    cells = [*(ch + "a b" for ch in _WHITESPACE), *("a b" + ch for ch in _WHITESPACE), "a\u3000b", "\u200bx",
+             "x", "", " ", "\u3000\u3000", " \t a \n "]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (i INTEGER, c VARCHAR)")
+    con.executemany("INSERT INTO t VALUES (?, ?)", [[i, c] for i, c in enumerate([*cells, None])])
+    for edge_regexp in (False, True):  # a CSV's test of the edge characters, and a Parquet file's
+        got = [value for (value,) in con.sql(f"SELECT {_text('c', edge_regexp)} FROM t ORDER BY i").fetchall()]
+        assert got == [c.strip() for c in cells] + [""]

@@ -40,12 +40,18 @@ FAST_PATH_MIN_BYTES = 1 << 20
 _FOOTER = "(?i)" + FOOTER
 
 
-def _text(col: str) -> str:
+# a blank at either edge of a cell, as a regular expression (RE2)
+_EDGE = "^[{0}]|[{0}]$".format("".join(f"\\x{{{ord(ch):x}}}" for ch in _WHITESPACE))
+
+
+def _text(col: str, edge_regexp: bool = False) -> str:
     """A cell as text, stripped as str.strip() strips: the wide trim runs only where the first or the last
-    character is blank (a test of two characters, several times cheaper than a regular expression)."""
-    spaces = _quote(_WHITESPACE)
-    return (f"CASE WHEN contains({spaces}, {col}[1]) OR contains({spaces}, {col}[-1]) "
-            f"THEN trim({col}, {spaces}) ELSE coalesce({col}, '') END")
+    character is blank. For a CSV's cells a test of those two characters is the quickest; for the strings of
+    a Parquet file (dictionary-encoded) it is a regular expression, some 15 times quicker there (8.9 s against
+    0.6 s over 12.5M deal ids) and a little slower on a CSV's."""
+    edge = (f"regexp_matches({col}, {_quote(_EDGE)})" if edge_regexp else
+            f"contains({_quote(_WHITESPACE)}, {col}[1]) OR contains({_quote(_WHITESPACE)}, {col}[-1])")
+    return f"CASE WHEN {edge} THEN trim({col}, {_quote(_WHITESPACE)}) ELSE coalesce({col}, '') END"
 
 
 def _iso(col: str) -> str:
@@ -106,6 +112,10 @@ class _Layout:
     """Where a canonical table's columns are in a CSV file, and the SQL that scans it as trimmed text."""
 
     footer = True  # a CSV export may end in a report footer
+    edge_regexp = False  # how _text finds a blank edge
+
+    def text(self, col: str) -> str:
+        return _text(col, self.edge_regexp)
 
     def __init__(self, path: Path, names: list[str], sep: str, chosen: dict[str, tuple[int, str]]):
         self.path, self.names, self.sep, self.chosen = path, names, sep, chosen
@@ -212,6 +222,7 @@ class _RelationLayout(_Layout):
     are taken as typed, text ones trimmed and typed as a CSV's cells; no footer."""
 
     footer = False
+    edge_regexp = True
 
     def __init__(self, relation: str, label: Path, names: list[str], types: list[str],
                  chosen: dict[str, tuple[int, str]], tz: str, native_kinds: tuple[str, ...]):
@@ -231,7 +242,7 @@ class _RelationLayout(_Layout):
                 cells.append(f"{column} AS c{i}")
             else:
                 text = f"CAST({column} AS VARCHAR)"
-                cells.append(f"{_text(text) if trimmed else text} AS c{i}")
+                cells.append(f"{self.text(text) if trimmed else text} AS c{i}")
         return f"(SELECT {', '.join(cells)} FROM {self.relation})"
 
 
@@ -425,7 +436,7 @@ def _store_actions(con, layout: _Layout, cell: dict[str, str], kinds: list, owne
     raw_owners = {owner or "" for _, owner, _, _ in kinds}
     names = {owner.strip() for owner in raw_owners} | (owners or set())
     owner_cell = cell["owner"]
-    owner = f"coalesce({owner_cell}, '')" if sample or names == raw_owners else _text(owner_cell)
+    owner = f"coalesce({owner_cell}, '')" if sample or names == raw_owners else layout.text(owner_cell)
     labels = {}  # each type as written → its sales action, itself (stripped) when it is no sales action, or NULL
     for kind in {k for k, _, _, _ in kinds if k is not None}:
         key = kind.strip()
@@ -453,7 +464,7 @@ def _store_actions(con, layout: _Layout, cell: dict[str, str], kinds: list, owne
         SELECT owner, action, day, deal_id, done = -1 AS bad_flag FROM (
             SELECT {owner}::{types['owner']} AS owner, ({action})::{types['action']} AS action,
                    CAST({native_day or typed_day} AS DATE) AS day,
-                   {_text(cell['deal_id']) if 'deal_id' in cell else "''"} AS deal_id,
+                   {layout.text(cell["deal_id"]) if 'deal_id' in cell else "''"} AS deal_id,
                    ({done})::TINYINT AS done
             FROM {{source}})
         WHERE (action IS NOT NULL AND (coalesce(done, 1) = 1 OR action NOT IN ({sales})))

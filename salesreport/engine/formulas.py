@@ -7,6 +7,7 @@ with a zero denominator).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
@@ -19,9 +20,11 @@ from ..periods import end_instant, start_instant, working_days
 from ..sources.tables import DEALS
 from .funnel import (
     NEW_IDX,
+    RANK_OF_STAGE,
     SIGNED_IDX,
     Facts,
     active_reps,
+    pick,
 )
 from .registry import ratio
 
@@ -78,11 +81,13 @@ def funnel(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     until, start = sql_instant(ctx.until), sql_instant(ctx.start)
     cohort = f"t1 >= {sql_instant(start_instant(ctx.cohort_start))} AND t1 < {until}"
     # one row per deal and counted stage: its first entry t and that entry's owner o
+    steps = ", ".join(f"({i})" for i in range(len(ids)))
     rows = ctx.facts.con.sql(f"""
         SELECT i, o, grouping(o) = 1 AS team, count(*) FILTER (cohort) AS reached,
                count(*) FILTER (t >= {start}) AS in_period
-        FROM (SELECT unnest(range({len(ids)})) AS i, unnest([{', '.join(f't{r}' for r in ranks)}]) AS t,
-                     unnest([{', '.join(f'o{r}' for r in ranks)}]) AS o, {cohort} AS cohort FROM deal)
+        FROM (SELECT s.i, {pick('s.i', [f't{r}' for r in ranks])} AS t, {pick('s.i', [f'o{r}' for r in ranks])} AS o,
+                     {cohort} AS cohort
+              FROM deal CROSS JOIN (VALUES {steps}) AS s(i))
         WHERE t < {until}
         GROUP BY GROUPING SETS ((i, o), (i))""").fetchall()
     team: Team = {}
@@ -260,11 +265,10 @@ def state_table(ctx: Ctx) -> str:
     if "state_table" not in ctx._cache:
         f = ctx.facts
         window_start = start_instant(ctx.period.end - timedelta(days=STALE_DAYS - 1))
-        ranks = "[" + ", ".join(str(STAGE_RANK[s]) for s in STAGES) + "]"
         name = "state_" + "".join(ch if ch.isalnum() else "_" for ch in str(ctx.period.end))
         f.con.sql(f"""
             CREATE OR REPLACE TEMP TABLE {name} AS
-            SELECT *, {ranks}[stage_idx + 1] AS rank, changed < {sql_instant(_before_days(ctx, STALE_DAYS))} AS stale,
+            SELECT *, {RANK_OF_STAGE} AS rank, changed < {sql_instant(_before_days(ctx, STALE_DAYS))} AS stale,
                    deal_id IN (SELECT deal_id FROM {f.acts} WHERE day >= {sql_instant(window_start)}
                                AND day < {sql_instant(ctx.until)} AND deal_id <> '') AS touched
             FROM ({STATE_SQL.format(until=sql_instant(ctx.until), new=NEW_IDX, flags=_flags(sql_instant(ctx.until)))})""")
@@ -376,9 +380,9 @@ def _remaining_days(days: dict[int, float]) -> np.ndarray:
     return out
 
 
-def _doubles(values) -> str:
-    """A SQL list of DOUBLEs, each exactly the Python float (NULL for NaN)."""
-    return "[" + ", ".join("NULL" if np.isnan(v) else f"CAST('{float(v)!r}' AS DOUBLE)" for v in values) + "]"
+def _doubles(values) -> list[str]:
+    """SQL DOUBLEs, each exactly the Python float (NULL for NaN)."""
+    return ["NULL" if np.isnan(v) else f"CAST('{float(v)!r}' AS DOUBLE)" for v in values]
 
 
 # the deals the stage-weighted forecast counts, over forecast_candidates: those that add their weighted amount,
@@ -395,9 +399,9 @@ def forecast_candidates(ctx: Ctx) -> str:
     remaining = _remaining_days(stage_days(ctx))
     shares, _ = conv_to_signed(ctx)
     candidates = (f"open AND CASE WHEN expected_close_date IS NULL "
-                  f"THEN {_doubles(remaining)}[stage_idx + 1] <= {(year_end - ctx.period.end).days} "
+                  f"THEN {pick('stage_idx', _doubles(remaining))} <= {(year_end - ctx.period.end).days} "
                   f"ELSE expected_close_date < {sql_instant(end_instant(year_end))} END")
-    return f"(SELECT *, {_doubles(shares)}[rank + 1] AS share FROM {state_table(ctx)} WHERE {candidates})"
+    return f"(SELECT *, {pick('rank', _doubles(shares))} AS share FROM {state_table(ctx)} WHERE {candidates})"
 
 
 def forecast(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
@@ -417,11 +421,13 @@ def forecast(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
             count * parts[0] * parts[1] * 365 / parts[2])
         _thin_warning(ctx, [n], closed)
         return {"revenue_forecast": value, "forecast_deals_without_amount": None}, pd.DataFrame()
-    (weighted, without_amount, ranks), = f.con.sql(f"""
+    candidates = forecast_candidates(ctx)
+    (weighted, without_amount), = f.con.sql(f"""
         SELECT coalesce(fsum(amount * share) FILTER ({FORECAST_SETS['contributes']}), 0),
-               count(*) FILTER ({FORECAST_SETS['without_amount']}),
-               list_sort(list_distinct(list(rank) FILTER (amount IS NOT NULL)))
-        FROM {forecast_candidates(ctx)}""").fetchall()
+               count(*) FILTER ({FORECAST_SETS['without_amount']})
+        FROM {candidates}""").fetchall()
+    ranks = [rank for (rank,) in f.con.sql(f"SELECT DISTINCT rank FROM {candidates} WHERE amount IS NOT NULL "
+                                           "ORDER BY rank").fetchall()]
     _thin_warning(ctx, ranks or [], closed)
     team: Team = {
         "revenue_forecast": revenue_team["revenue_ytd"] + float(weighted),
@@ -452,18 +458,21 @@ def lost_reasons(facts: Facts, start: np.datetime64, until: np.datetime64) -> li
     Most deals first, then by reason; the stages by deals, then in the funnel's order."""
     furthest = "CASE " + " ".join(f"WHEN t{r} < {sql_instant(until)} THEN {r}"
                                   for r in reversed(range(len(RANKED_STAGES)))) + " END"
-    # per reason, the deals lost at each stage counted in SQL: Python sees a row per reason
+    # the deals lost per reason and stage counted in SQL: Python sees a row per reason and stage
     rows = facts.con.sql(f"""
-        SELECT reason, sum(n)::BIGINT, sum(value), list(struct_pack(rank := furthest, n := n)
-                                                   ORDER BY n DESC, coalesce(furthest, {len(RANKED_STAGES)}))
-        FROM (SELECT reason, furthest, count(*) AS n, coalesce(fsum(amount), 0) AS value
-              FROM (SELECT trim(coalesce(r.lost_reason, '')) AS reason, d.amount, {furthest} AS furthest
-                    FROM deal d JOIN {DEALS} r USING (pos) WHERE {within('d.lost_at', start, until)})
-              GROUP BY reason, furthest)
-        GROUP BY reason ORDER BY sum(n) DESC, reason""").fetchall()
-    return [(reason, int(count), float(value),
-             {"none" if at["rank"] is None else RANKED_STAGES[at["rank"]]: int(at["n"]) for at in stages})
-            for reason, count, value, stages in rows]
+        SELECT reason, furthest, count(*) AS n, coalesce(fsum(amount), 0) AS value
+        FROM (SELECT trim(coalesce(r.lost_reason, '')) AS reason, d.amount, {furthest} AS furthest
+              FROM deal d JOIN {DEALS} r USING (pos) WHERE {within('d.lost_at', start, until)})
+        GROUP BY reason, furthest""").fetchall()
+    reasons: dict[str, list] = {}
+    for reason, rank, n, value in rows:
+        reasons.setdefault(reason, []).append((rank, int(n), float(value)))
+    out = []
+    for reason, stages in reasons.items():
+        stages.sort(key=lambda s: (-s[1], len(RANKED_STAGES) if s[0] is None else s[0]))
+        out.append((reason, sum(n for _, n, _ in stages), math.fsum(v for _, _, v in stages),
+                    {"none" if rank is None else RANKED_STAGES[rank]: n for rank, n, _ in stages}))
+    return sorted(out, key=lambda r: (-r[1], r[0]))
 
 
 MOVES = ("start", "created", "reopened", "won", "lost", "end")

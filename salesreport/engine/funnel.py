@@ -84,9 +84,9 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
     # a cursor of the data set's database: it sees the deals, history and actions tables, and its temp
     # tables are its own
     con = ds.con.cursor()
-    (no_created, ids, n), = con.sql(
-        f"SELECT count(*) FILTER (created_at IS NULL), list(deal_id ORDER BY pos) FILTER (created_at IS NULL)"
-        f"[1:{SAMPLE_IDS}], coalesce(max(pos) + 1, 0) FROM {DEALS}").fetchall()
+    (no_created, n), = con.sql(
+        f"SELECT count(*) FILTER (created_at IS NULL), coalesce(max(pos) + 1, 0) FROM {DEALS}").fetchall()
+    ids = _first_ids(con, DEALS, "created_at IS NULL") if no_created else []
     if no_created:
         warnings.append(
             f"{no_created} deal(s) have no created_at and are left out of every dated figure "
@@ -115,10 +115,12 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
     con.sql(f"CREATE TYPE {owner_type} AS ENUM (SELECT DISTINCT owner FROM (SELECT owner FROM deals_in UNION ALL "
             "SELECT owner FROM history_in) WHERE owner IS NOT NULL)")
     with memory_guard(con, "Computing the funnel facts"):
-        for statement in FACTS_SQL.format(n=n, nh=nh, owner=owner_type, **_CODES).split(";"):
+        for statement in FACTS_SQL.format(n=n, nh=nh, owner=owner_type, rank_of_stage=RANK_OF_STAGE,
+                                          **_CODES).split(";"):
             if statement.strip():
                 con.sql(statement)
-        con.sql(DEAL_SQL.format(fe=_first_entries_sql(), lost=LOST_CODE))
+        con.sql(DEAL_SQL.format(fe=_first_entries_sql(), lost=LOST_CODE, first_entries=", ".join(
+            f"fe.t{r}, fe.o{r}" for r in range(len(RANKED_STAGES)))))
     warning_ids = dict(ds.warning_ids)
     warnings += _facts_warnings(con, warning_ids)
 
@@ -150,7 +152,16 @@ _CODES = {"loss_time": "CASE WHEN rank < 0 AND entered_at = date_trunc('day', en
                        "THEN date_trunc('day', entered_at) + INTERVAL 1 DAY - INTERVAL 1 MICROSECOND "
                        "ELSE entered_at END",
           "signed": SIGNED_IDX, "lost": LOST_CODE, "work_started": WORK_STARTED_IDX, "new": NEW_IDX,
-          "no_stage": NO_STAGE, "ranks": "[" + ", ".join(str(STAGE_RANK[s]) for s in STAGES) + "]"}
+          "no_stage": NO_STAGE}
+
+
+def pick(index: str, values) -> str:
+    """SQL: the value at the 0-based `index` of `values` (NULL past either end) — a CASE, which every SQL engine
+    runs alike, where a list literal's subscript starts at 1 in DuckDB and at 0 in Spark."""
+    return f"CASE {index} " + " ".join(f"WHEN {i} THEN {v}" for i, v in enumerate(values)) + " END"
+
+
+RANK_OF_STAGE = pick("stage_idx", [STAGE_RANK[s] for s in STAGES])  # a stage index's funnel rank
 
 # SPEC §2 in SQL. deals_in(pos, deal_id, owner, stage_idx, status, signed_at, lost_at, closed_at, created_at)
 # and history_in(seq, deal_id, entered_at, stage_idx, owner) in; out:
@@ -168,9 +179,10 @@ CREATE TEMP TABLE d AS
 SELECT pos, deal_id, owner::{owner} AS owner, stage_idx, created_at, status,
        CASE status WHEN 'won' THEN coalesce(signed_at, closed_at) END AS signed_at,
        CASE status WHEN 'lost' THEN coalesce(lost_at, closed_at) END AS lost_at
-FROM (SELECT * REPLACE (CASE WHEN status <> '' THEN status WHEN stage_idx = {signed} THEN 'won'
-                             WHEN stage_idx = {lost} THEN 'lost' WHEN signed_at IS NOT NULL THEN 'won'
-                             WHEN lost_at IS NOT NULL THEN 'lost' ELSE 'open' END AS status)
+FROM (SELECT pos, deal_id, owner, stage_idx, created_at, signed_at, lost_at, closed_at,
+             CASE WHEN status <> '' THEN status WHEN stage_idx = {signed} THEN 'won'
+                  WHEN stage_idx = {lost} THEN 'lost' WHEN signed_at IS NOT NULL THEN 'won'
+                  WHEN lost_at IS NOT NULL THEN 'lost' ELSE 'open' END AS status
       FROM deals_in);
 
 CREATE TEMP TABLE orphans AS
@@ -203,12 +215,13 @@ FROM d LEFT JOIN (
 
 CREATE TEMP TABLE ev AS
 SELECT pos, entered_at, stage_idx, owner, rank, row_number() OVER w AS k,
-       coalesce(max(rank) OVER (w ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), -1)::TINYINT AS reached_before,
+       coalesce(max(rank) OVER (PARTITION BY pos ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
+                -1)::TINYINT AS reached_before,
        lead(entered_at) OVER w AS ended_at
 FROM (
     SELECT *, row_number() OVER order_of AS k, lag(stage_idx) OVER order_of AS previous
     FROM (
-        SELECT *, CASE WHEN stage_idx >= 0 THEN {ranks}[stage_idx + 1] ELSE -1 END::TINYINT AS rank
+        SELECT *, CASE WHEN stage_idx >= 0 THEN {rank_of_stage} ELSE -1 END::TINYINT AS rank
         FROM (SELECT * FROM ev0
               UNION ALL
               SELECT pos, signed_at, {signed}::TINYINT, owner, {nh} + {n} + pos FROM d2
@@ -235,7 +248,7 @@ DROP TABLE ev0;
 DEAL_SQL = """
 CREATE TEMP TABLE deal AS
 SELECT d2.pos, d2.deal_id, d2.owner, d2.status, d2.signed_at, d2.lost_at, i.created_at, i.amount, i.expected_close_date,
-       i.competitor, i.credit, fe.* EXCLUDE (pos),
+       i.competitor, i.credit, {first_entries},
        CASE WHEN coalesce(fe.o8, '') = '' THEN d2.owner ELSE fe.o8 END AS signer,
        coalesce(l.lost_owner, d2.owner) AS lost_owner
 FROM d2 JOIN deals_in i USING (pos) LEFT JOIN ({fe}) fe USING (pos)
@@ -256,14 +269,20 @@ def _first_entries_sql() -> str:
     return f"SELECT pos, {columns} FROM ev WHERE rank > reached_before GROUP BY pos"
 
 
+def _first_ids(con, table: str, where: str, order: str = "pos") -> list[str]:
+    """The ids of the first SAMPLE_IDS rows of `table` where `where` holds, to name in a warning."""
+    return [deal_id for (deal_id,) in con.sql(f"SELECT deal_id FROM {table} WHERE {where} ORDER BY {order} "
+                                              f"LIMIT {SAMPLE_IDS}").fetchall()]
+
+
 def _facts_warnings(con, flagged: dict[str, tuple[str, ...]]) -> list[str]:
     """What FACTS_SQL found amiss: orphan history rows, closed deals without a date, backward moves (whose
     deals go into `flagged`, by message: check lists them all)."""
     out = []
-    (orphans, ids), = con.sql(
-        f"SELECT (SELECT count(*) FROM orphans), (SELECT list(deal_id) FROM (SELECT deal_id FROM orphans "
-        f"GROUP BY deal_id ORDER BY min(seq) LIMIT {SAMPLE_IDS}))").fetchall()
+    (orphans,), = con.sql("SELECT count(*) FROM orphans").fetchall()
     if orphans:
+        ids = [deal_id for (deal_id,) in con.sql(f"SELECT deal_id FROM orphans GROUP BY deal_id ORDER BY min(seq) "
+                                                 f"LIMIT {SAMPLE_IDS}").fetchall()]
         out.append(f"{orphans} stage-history row(s) name deals not in the deals table and are ignored "
                    f"(e.g. {', '.join(ids)}).")
     for flag, wording in (
@@ -272,14 +291,13 @@ def _facts_warnings(con, flagged: dict[str, tuple[str, ...]]) -> list[str]:
         ("undated_lost", ("lost deal(s) have no lost date; their last stage change is taken instead "
                           "(e.g. {ids}). Fill in lost_at (or closed_at).")),
     ):
-        (count, ids), = con.sql(f"SELECT count(*), (SELECT list(deal_id ORDER BY pos) FROM (SELECT deal_id, pos "
-                                f"FROM d2 WHERE {flag} ORDER BY pos LIMIT {SAMPLE_IDS})) FROM d2 WHERE {flag}"
-                                ).fetchall()
+        (count,), = con.sql(f"SELECT count(*) FROM d2 WHERE {flag}").fetchall()
         if count:
-            out.append(f"{count} " + wording.format(ids=", ".join(ids)))
+            out.append(f"{count} " + wording.format(ids=", ".join(_first_ids(con, "d2", flag))))
     # a ranked entry below a rank reached before it: the history moves backwards somewhere there
-    (backwards,), = con.sql("SELECT list(d2.deal_id ORDER BY pos) FROM d2 JOIN (SELECT DISTINCT pos FROM ev "
-                            "WHERE rank >= 0 AND rank < reached_before) USING (pos)").fetchall()
+    backwards = [deal_id for (deal_id,) in con.sql(
+        "SELECT d2.deal_id FROM d2 JOIN (SELECT DISTINCT pos FROM ev WHERE rank >= 0 AND rank < reached_before) b "
+        "USING (pos) ORDER BY d2.pos").fetchall()]
     if backwards:
         message = (f"{len(backwards)} deal(s) have a stage history that moves backwards; 'reached' keeps their "
                    f"furthest stage (e.g. {', '.join(backwards[:SAMPLE_IDS])}).")

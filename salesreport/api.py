@@ -54,14 +54,22 @@ class ReportRequest:
     preset: str | None = None  # --preset: overrides the config's preset
     deal_ids: bool = False  # --deals: each figure that counts deals lists them
     deal_list: bool = False  # the deals behind the period's figures (a workbook's Deals sheet, a mail's top deals)
+    engine: str | None = None  # --engine: overrides [engine] backend
 
 
 def load_facts(data: str | None, config_path: Path | None, pipeline: str | None = None,
-               credentials: Path | None = None, preset: str | None = None) -> tuple[Config, Facts]:
+               credentials: Path | None = None, preset: str | None = None,
+               engine: str | None = None) -> tuple[Config, Facts]:
     config = load_config(find_config(config_path, data=data))
     check_targets(config)
     if preset is not None:
         config = replace(config, preset=preset_named(preset).name)
+    if engine is not None:
+        config = replace(config, backend=engine)
+    if config.backend == "pyspark":  # the canonical tables where Spark reads them; the engine's SQL on Spark
+        from .sources.spark import load_spark_dataset
+
+        return config, build_facts(load_spark_dataset(data, config, pipeline), config)
     return config, build_facts(load_dataset(data, config, pipeline, credentials), config)
 
 
@@ -70,7 +78,8 @@ def run(request: ReportRequest, progress=None) -> _Report:
 
 
 def run_with_config(request: ReportRequest, progress=None) -> tuple[Config, _Report]:
-    config, facts = load_facts(request.data, request.config, request.pipeline, request.credentials, request.preset)
+    config, facts = load_facts(request.data, request.config, request.pipeline, request.credentials, request.preset,
+                               request.engine)
     period, to_date = choose_period(request, config, facts)
     if request.report == "team":
         report = build_team_report(facts, config, period, since=request.since, reps=request.reps,
@@ -197,13 +206,14 @@ class Report(_Report):
 
 def _report(name: str, period: str | None, data: str | Path | None, config: str | Path | None,
             since: date | str | None, periods: int, reps, pipeline: str | None, preset: str | None,
-            credentials: str | Path | None, deals: bool, compare_at: date | str | None = None) -> Report:
+            credentials: str | Path | None, deals: bool, compare_at: date | str | None = None,
+            engine: str | None = None) -> Report:
     request = ReportRequest(
         report=name, period=period, data=None if data is None else str(data),
         config=None if config is None else Path(config), since=_day(since, "since"), periods=periods,
         reps=(reps,) if isinstance(reps, str) else tuple(reps or ()), pipeline=pipeline,
         compare_at=_day(compare_at, "compare_at"), credentials=None if credentials is None else Path(credentials),
-        preset=preset, deal_ids=deals, deal_list=name != "team")
+        preset=preset, deal_ids=deals, deal_list=name != "team", engine=engine)
     settings, report = run_with_config(request)
     return Report(**{f.name: getattr(report, f.name) for f in fields(_Report)}, templates=settings.templates)
 
@@ -220,41 +230,42 @@ def _day(value: date | str | None, name: str) -> date | None:
 def monthly(data: str | Path | None = None, month: str | None = None, *, config: str | Path | None = None,
             since: date | str | None = None, periods: int = 1, reps: str | list[str] | None = None,
             pipeline: str | None = None, preset: str | None = None, credentials: str | Path | None = None,
-            deals: bool = False) -> Report:
+            deals: bool = False, engine: str | None = None) -> Report:
     """The monthly report (`month` "2026-10"; default the last complete month), as `salesreport monthly`."""
-    return _report("monthly", month, data, config, since, periods, reps, pipeline, preset, credentials, deals)
+    return _report("monthly", month, data, config, since, periods, reps, pipeline, preset, credentials, deals, engine=engine)
 
 
 def quarterly(data: str | Path | None = None, quarter: str | None = None, *, config: str | Path | None = None,
               since: date | str | None = None, periods: int = 1, reps: str | list[str] | None = None,
               pipeline: str | None = None, preset: str | None = None, credentials: str | Path | None = None,
-              deals: bool = False) -> Report:
+              deals: bool = False, engine: str | None = None) -> Report:
     """The quarterly report (`quarter` "2026-Q3" or "FY2027-Q1"; default the last complete quarter)."""
-    return _report("quarterly", quarter, data, config, since, periods, reps, pipeline, preset, credentials, deals)
+    return _report("quarterly", quarter, data, config, since, periods, reps, pipeline, preset, credentials, deals, engine=engine)
 
 
 def weekly(data: str | Path | None = None, week: str | None = None, *, config: str | Path | None = None,
            since: date | str | None = None, periods: int = 1, reps: str | list[str] | None = None,
            pipeline: str | None = None, preset: str | None = None, credentials: str | Path | None = None,
-           deals: bool = False) -> Report:
+           deals: bool = False, engine: str | None = None) -> Report:
     """The weekly report (`week` "2026-W46"; default the last complete ISO week)."""
-    return _report("weekly", week, data, config, since, periods, reps, pipeline, preset, credentials, deals)
+    return _report("weekly", week, data, config, since, periods, reps, pipeline, preset, credentials, deals, engine=engine)
 
 
 def daily(data: str | Path | None = None, date: str | None = None, *, config: str | Path | None = None,
           since: date | str | None = None, periods: int = 1, reps: str | list[str] | None = None,
           pipeline: str | None = None, preset: str | None = None, credentials: str | Path | None = None,
-          deals: bool = False) -> Report:
+          deals: bool = False, engine: str | None = None) -> Report:
     """The daily report (`date` "2026-11-18" or "today"; default yesterday)."""
-    return _report("daily", date, data, config, since, periods, reps, pipeline, preset, credentials, deals)
+    return _report("daily", date, data, config, since, periods, reps, pipeline, preset, credentials, deals, engine=engine)
 
 
 def team(data: str | Path | None = None, month: str | None = None, *, config: str | Path | None = None,
          since: date | str | None = None, reps: str | list[str] | None = None, pipeline: str | None = None,
          preset: str | None = None, credentials: str | Path | None = None,
-         compare_at: date | str | None = None) -> Report:
+         compare_at: date | str | None = None, engine: str | None = None) -> Report:
     """The team and enablement report of a month; `compare_at` gives each figure before and after a date."""
-    return _report("team", month, data, config, since, 1, reps, pipeline, preset, credentials, False, compare_at)
+    return _report("team", month, data, config, since, 1, reps, pipeline, preset, credentials, False, compare_at,
+                   engine)
 
 
 @dataclass

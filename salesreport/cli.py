@@ -88,6 +88,12 @@ AttachOpt = Annotated[Attachment | None, typer.Option("--attach", help="xlsx: at
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the mail(s) instead of sending: headers and the text part as read.")]
 DryRunDirOpt = Annotated[Path | None, typer.Option("--dry-run-dir", metavar="DIR", file_okay=False, help="With --dry-run (implied): also write each mail's HTML part (and attachment) into DIR, to open in a browser.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on stderr (errors still show).")]
+class Engine(str, Enum):
+    duckdb = "duckdb"
+    pyspark = "pyspark"
+
+
+EngineOpt = Annotated[Engine | None, typer.Option("--engine", help="duckdb (in process) or pyspark (Spark: --data is a folder of Parquet files salesreport convert wrote, or [engine] database). Default: [engine] backend.")]
 DealsOpt = Annotated[bool, typer.Option("--deals", help="JSON: list the deals behind each figure that counts deals (deal_ids, the first 1,000).")]
 WarningsInMailOpt = Annotated[bool, typer.Option("--warnings-in-mail", help="Also put the data warnings into the mails (by default they go to stderr, the cron log, only).")]
 
@@ -130,7 +136,8 @@ def _since(text: str | None, option: str = "--since") -> date | None:
 
 def _report_command(report: str, period: str | None, data, config, since, periods, rep, pipeline, fmt, out,
                     verbose, compare_at: str | None = None, mailing: Mailing = Mailing(),
-                    delivery: Delivery = Delivery(), preset: str | None = None, deals: bool = False) -> None:
+                    delivery: Delivery = Delivery(), preset: str | None = None, deals: bool = False,
+                    engine: str | None = None) -> None:
     err = Console(stderr=True, highlight=False, quiet=mailing.quiet)
     try:
         format_given = fmt
@@ -145,7 +152,7 @@ def _report_command(report: str, period: str | None, data, config, since, period
         request = ReportRequest(report=report, period=period, data=data, config=config, since=_since(since),
                                 periods=periods, reps=tuple(rep or ()), pipeline=pipeline,
                                 compare_at=_since(compare_at, "--compare-at"), credentials=delivery.credentials,
-                                preset=preset, deal_ids=deals,
+                                preset=preset, deal_ids=deals, engine=engine,
                                 # the workbook's Deals sheet, the HTML's and the mail's top deals
                                 deal_list=fmt is Format.xlsx or mailing.attach is Attachment.xlsx or (
                                     report in DEAL_TABLE_REPORTS
@@ -249,11 +256,12 @@ def _period_command(report: str, period_option: object, doc: str) -> None:
         email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
         quiet: QuietOpt = False, verbose: VerboseOpt = False, force: ForceOpt = False,
         warnings_in_mail: WarningsInMailOpt = False,
-        dry_run_dir: DryRunDirOpt = None, deals: DealsOpt = False,
+        dry_run_dir: DryRunDirOpt = None, deals: DealsOpt = False, engine: EngineOpt = None,
     ) -> None:
         _report_command(report, period, data, config, since, periods, rep, pipeline, format, out, verbose,
                         mailing=Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet, warnings_in_mail, dry_run_dir),
-                        delivery=Delivery(to, credentials, force), preset=preset, deals=deals)
+                        delivery=Delivery(to, credentials, force), preset=preset, deals=deals,
+                        engine=engine.value if engine else None)
 
     command.__annotations__["period"] = period_option  # --month / --week / --date
     command.__name__ = command.__qualname__ = report
@@ -303,7 +311,7 @@ def team(
     email: EmailOpt = None, per_rep: PerRepOpt = False, attach: AttachOpt = None, dry_run: DryRunOpt = False,
     quiet: QuietOpt = False, verbose: VerboseOpt = False, force: ForceOpt = False,
     warnings_in_mail: WarningsInMailOpt = False,
-    dry_run_dir: DryRunDirOpt = None,
+    dry_run_dir: DryRunDirOpt = None, engine: EngineOpt = None,
 ) -> None:
     """Ramp (days from hire to first action, demo, deal, quota), quota attainment, win rates per rep.
 
@@ -312,7 +320,7 @@ def team(
     _report_command("team", month, data, config, since, 1, rep, pipeline, format, out, verbose, compare_at,
                     Mailing(tuple(email or ()), per_rep, attach, dry_run, quiet, warnings_in_mail, dry_run_dir),
                     Delivery(to, credentials, force),
-                    preset)
+                    preset, engine=engine.value if engine else None)
 
 
 @app.command()

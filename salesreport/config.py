@@ -27,6 +27,7 @@ TABLES = ("deals", "stage_history", "activities", "reps")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FORECAST_METHODS = ("stage-weighted", "run-rate")
 REPORTS = ("monthly", "quarterly", "weekly", "daily", "team")
+BACKENDS = ("duckdb", "pyspark")  # [engine] backend
 # the CRM presets (sources/presets/ declares each; a test keeps the two equal)
 PRESET_NAMES = ("hubspot", "pipedrive", "salesforce", "amocrm", "bitrix24", "zoho")
 MEMORY_LIMIT = re.compile(r"(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)", re.IGNORECASE)
@@ -57,7 +58,7 @@ SCHEMA = _section(
     activity_types=dict[str, Any],
     google=_section("google", ("credentials", "retries", "backoff_seconds"), worksheets=dict[str, Any]),
     smtp=_section("smtp", ("host", "port", "security", "user", "from", "password_file", "subject")),
-    engine=_section("engine", ("memory_limit", "temp_directory")),
+    engine=_section("engine", ("memory_limit", "temp_directory", "backend", "spark_remote", "database")),
 )
 
 
@@ -95,6 +96,9 @@ class Config:
     templates: Path | None = None  # [report] templates: a folder whose templates replace the shipped ones
     memory_limit: str = "50%"  # [engine] memory_limit: DuckDB spills to disk past it ("4GB", or a share of RAM)
     temp_directory: Path | None = None  # [engine] temp_directory: where it spills (default: DuckDB's own)
+    backend: str = "duckdb"  # [engine] backend: "duckdb" in process, or "pyspark"
+    spark_remote: str | None = None  # [engine] spark_remote = "sc://host:15002": a Spark Connect cluster
+    database: str | None = None  # [engine] database: the Spark database holding the canonical tables
     preset: str | None = None  # a CRM's export layout (sources/presets/)
     smtp: dict[str, Any] = field(default_factory=dict)
     spreadsheet: str | None = None  # [sources] spreadsheet = "gsheet:KEY": read every table from it
@@ -316,6 +320,17 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
     temp_directory = engine.get("temp_directory")
     if temp_directory is not None:
         temp_directory = base_dir / get.str_value("engine.temp_directory", temp_directory)
+    backend = get.str_value("engine.backend", engine.get("backend", "duckdb")).strip().lower()
+    if backend not in BACKENDS:
+        raise ConfigError(f'{where}: [engine] backend = "{safe_line(backend, 40)}" is not one of '
+                          f'{", ".join(BACKENDS)}{closest(backend, BACKENDS)}.')
+    spark_remote = engine.get("spark_remote")
+    spark_remote = None if spark_remote is None else get.str_value("engine.spark_remote", spark_remote).strip()
+    database = engine.get("database")
+    database = None if database is None else get.str_value("engine.database", database).strip()
+    if database is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?", database):
+        raise ConfigError(f'{where}: [engine] database = "{safe_line(database, 60)}" is not a database name; use '
+                          'letters, digits and _ (catalog.database at most).')
 
     smtp = get.table("smtp")
     google = get.table("google")
@@ -336,7 +351,7 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
         forecast_method=method, history_days=history_days, forecast_stage=forecast_stage,
         dayfirst=dayfirst, encoding=encoding, date_formats=tuple(date_formats),
         keep_negative_amounts=negative == "keep", templates=templates, memory_limit=memory_limit,
-        temp_directory=temp_directory, preset=preset, smtp=dict(smtp), spreadsheet=spreadsheet, source_worksheets=source_worksheets,
+        temp_directory=temp_directory, backend=backend, spark_remote=spark_remote, database=database, preset=preset, smtp=dict(smtp), spreadsheet=spreadsheet, source_worksheets=source_worksheets,
         google_credentials=credentials, report_worksheets=report_worksheets, google_retries=retries,
         google_backoff=backoff,
     )

@@ -31,7 +31,10 @@ def canonical_queries(ds: Dataset) -> dict[str, str]:
         queries["activities"] = canonical_actions(ds.actions)
     if ds.reps is not None:
         ds.con.register("reps_frame", ds.reps)
-        queries["reps"] = "SELECT * FROM reps_frame"
+        # times as TIMESTAMP (microseconds): pandas' nanoseconds are a Parquet type Spark refuses
+        columns = [f'"{c}"::TIMESTAMP AS "{c}"' if str(t).startswith("datetime64") else f'"{c}"'
+                   for c, t in ds.reps.dtypes.items()]
+        queries["reps"] = f"SELECT {', '.join(columns)} FROM reps_frame"
     return queries
 
 

@@ -6,7 +6,7 @@ file, row and column."""
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -96,7 +96,7 @@ def test_parquet_from_another_tool_is_typed_like_its_csv(tmp_path):
         [entry("B", "work_started", "2026-03-31T21:30:00Z"), entry("B", "replied", "2026-04-02 10:00")])
     parquet = tmp_path / "parquet"
     parquet.mkdir()
-    utc = timezone.utc
+    utc = UTC
     pq.write_table(pa.table({
         "deal_id": ["A", "B"], "owner": ["Anna", "Anna"], "amount": pa.array([100, 250], pa.int64()),
         "created_at": pa.array([datetime(2026, 3, 1), datetime(2026, 3, 2)], pa.timestamp("s")),

@@ -26,6 +26,7 @@ from .formulas import (
     state_table,
     within,
 )
+from .funnel import pick
 
 DEAL_IDS_CAP = 1000  # ids listed per figure in JSON; beyond, deal_ids_truncated
 SHEET_CAP = 50_000  # rows of the Deals list (the largest amounts first)
@@ -76,13 +77,14 @@ def deal_ids(ctx: Ctx, wanted: set[str]) -> dict[str, DealIds]:
         if metric_id in wanted:
             by_relation.setdefault(relation, []).append((metric_id, predicate))
     out: dict[str, DealIds] = {}
-    for relation, figures in by_relation.items():
-        picks = ", ".join(f"coalesce(list(deal_id ORDER BY pos) FILTER ({p}), [])[1:{DEAL_IDS_CAP}], "
-                          f"count(*) FILTER ({p})" for _, p in figures)
-        (row,) = ctx.facts.con.sql(f"SELECT {picks} FROM {relation}").fetchall()
-        for i, (metric_id, _) in enumerate(figures):
-            ids, count = row[2 * i], row[2 * i + 1]
-            out[metric_id] = DealIds(tuple(ids), count > len(ids))
+    for relation, figures in by_relation.items():  # the counts in one scan, then each list as its first rows
+        (counts,) = ctx.facts.con.sql(
+            f"SELECT {', '.join(f'count(*) FILTER ({p})' for _, p in figures)} FROM {relation}").fetchall()
+        for (metric_id, predicate), count in zip(figures, counts, strict=True):
+            ids = tuple(deal_id for (deal_id,) in ctx.facts.con.sql(
+                f"SELECT deal_id FROM {relation} WHERE {predicate} ORDER BY pos LIMIT {DEAL_IDS_CAP}").fetchall()
+                        ) if count else ()
+            out[metric_id] = DealIds(ids, count > len(ids))
     return out
 
 
@@ -122,13 +124,12 @@ def deal_list(ctx: Ctx) -> tuple[pd.DataFrame, int]:
         weighted = "fc.weighted"
     behind = " OR ".join([*(f"coalesce(m{i}, false)" for i in range(len(marks))), f"{weighted} IS NOT NULL"])
     f, until = ctx.facts, sql_instant(ctx.until)
-    stages = "[" + ", ".join(f"'{s}'" for s in STAGES) + "]"
     last_action = (f"LEFT JOIN (SELECT deal_id, max(day)::DATE AS last_action FROM {f.acts} WHERE day < {until} "
                    "AND deal_id <> '' GROUP BY deal_id) la ON la.deal_id = s.deal_id")
     rows = f.con.sql(f"""
         SELECT s.deal_id, r.company, s.owner::VARCHAR AS owner,
                CASE WHEN s.open THEN 'open' WHEN s.signed THEN 'signed' ELSE 'lost' END AS status,
-               {stages}[s.stage_idx + 1] AS stage, s.amount, d.created_at::DATE AS created,
+               {pick('s.stage_idx', [f"'{s}'" for s in STAGES])} AS stage, s.amount, d.created_at::DATE AS created,
                CASE WHEN s.open THEN date_diff('day', s.changed::DATE, DATE '{ctx.period.end}') END AS days,
                la.last_action, {', '.join(columns)}, {weighted} AS weighted, count(*) OVER () AS total
         FROM {state_table(ctx)} s JOIN deal d USING (pos) JOIN {DEALS} r USING (pos)

@@ -2,7 +2,7 @@
 
 Not a test. Run: python benchmarks/bench.py [--sizes 10000 100000 1000000] [--workdir bench-data]
                                             [--reports monthly quarterly weekly daily team] [--breakdown]
-                                            [--converted]
+                                            [--converted [--spark]]
 
 For each size it generates the data with `salesreport sample --deals N --seed 1` (once; kept in --workdir),
 then, each in a fresh process so that wall time and peak memory (the child's own ru_maxrss) are its own:
@@ -10,7 +10,7 @@ then, each in a fresh process so that wall time and peak memory (the child's own
 - every report: `salesreport REPORT --data DIR --format json`, start-up and import time included.
 `--breakdown` adds an in-process split of one weekly run (read, facts, report) to see where time goes;
 `--converted` converts each set once to Parquet and to a DuckDB file (`salesreport convert`) and runs every
-report on those too.
+report on those too; `--spark` adds each report on local Spark (`--engine pyspark`) over the Parquet files.
 """
 
 from __future__ import annotations
@@ -94,6 +94,8 @@ def main() -> None:
     parser.add_argument("--breakdown", action="store_true", help="also split one weekly run into read/facts/report")
     parser.add_argument("--converted", action="store_true",
                         help="also convert each set to Parquet and to a DuckDB file, and run the reports on those")
+    parser.add_argument("--spark", action="store_true",
+                        help="with --converted, also run the reports on local Spark over the Parquet files")
     args = parser.parse_args()
     for size in args.sizes:
         folder = args.workdir / f"deals-{size}"
@@ -121,6 +123,12 @@ def main() -> None:
                                              "--config", config, option, value, "--format", "json"])
                     print(f"  {report + ' on ' + kind:<28} {wall:>8.2f} {peak:>9.0f} {wall / floor_s:>8.1f}",
                           flush=True)
+                    if args.spark and kind == "Parquet":  # the JVM's memory is not the child's: wall time only
+                        wall, _, _ = measure([sys.executable, "-m", "salesreport", report, "--data", str(target),
+                                              "--config", config, option, value, "--format", "json",
+                                              "--engine", "pyspark"])
+                        print(f"  {report + ' on Spark (local)':<28} {wall:>8.2f} {'—':>9} {wall / floor_s:>8.1f}",
+                              flush=True)
         if args.breakdown:
             _, _, out = measure([sys.executable, "-c", BREAKDOWN, str(folder)])
             split = json.loads(out.strip().splitlines()[-1])

@@ -183,6 +183,14 @@ def _layout(path: Path, table: str, schema: dict[str, tuple[bool, str]], config:
     if found is None or _has_nul(path):
         return None
     names, sep = found
+    chosen = _chosen(names, table, schema, config)
+    return None if chosen is None else _Layout(path, names, sep, chosen)
+
+
+def _chosen(names: list[str], table: str, schema: dict[str, tuple[bool, str]],
+            config: Config) -> dict[str, tuple[int, str]] | None:
+    """Each canonical column's place among `names` ([columns] mapping, else its name in any case) and kind;
+    None when a required one is missing (the general reader names it and the closest header)."""
     mapping = config.columns.get(table, {})
     by_lower = {n.lower(): i for i, n in enumerate(names)}
     chosen: dict[str, tuple[int, str]] = {}
@@ -191,10 +199,10 @@ def _layout(path: Path, table: str, schema: dict[str, tuple[bool, str]], config:
         index = names.index(header) if header in names else by_lower.get(header.lower())
         if index is None:
             if required:
-                return None  # the general reader names the missing column and the closest header
+                return None
             continue
         chosen[column] = (index, kind)
-    return _Layout(path, names, sep, chosen)
+    return chosen
 
 
 _NUMBERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT",
@@ -257,17 +265,9 @@ def relation_layout(con, relation: str, label: Path, table: str, schema: dict[st
     except duckdb.Error:
         return None
     names, types = [row[0] for row in described], [row[1] for row in described]
-    mapping = config.columns.get(table, {})
-    by_lower = {n.lower(): i for i, n in enumerate(names)}
-    chosen: dict[str, tuple[int, str]] = {}
-    for column, (required, kind) in schema.items():
-        header = mapping.get(column, column)
-        index = names.index(header) if header in names else by_lower.get(header.lower())
-        if index is None:
-            if required:
-                return None
-            continue
-        chosen[column] = (index, kind)
+    chosen = _chosen(names, table, schema, config)
+    if chosen is None:
+        return None
     return _RelationLayout(relation, label, names, types, chosen, config.timezone, native_kinds)
 
 

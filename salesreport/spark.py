@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from .config import Config
+from .config import Config, memory_limit_for_duckdb
 from .errors import ConfigError
 
 _CREATE = re.compile(r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s+(TABLE|VIEW)\s+(\w+)\s+AS\s+(.*)$",
@@ -57,6 +57,7 @@ def session(config: Config):
         builder = (builder.master("local[*]").config("spark.ui.enabled", "false")
                    .config("spark.sql.shuffle.partitions", str(os.cpu_count() or 2))
                    .config("spark.sql.adaptive.enabled", "false")
+                   .config("spark.driver.memory", _jvm_size(memory_limit_for_duckdb(config)))
                    .config("spark.ui.showConsoleProgress", "false")
                    .config("spark.driver.host", "127.0.0.1").config("spark.driver.bindAddress", "127.0.0.1")
                    .config("spark.driver.extraJavaOptions", f"-Dlog4j2.configurationFile={log}"))
@@ -71,6 +72,13 @@ def session(config: Config):
     if not config.spark_remote:
         _SESSION.sparkContext.setLogLevel("ERROR")
     return _SESSION
+
+
+def _jvm_size(size: str) -> str:
+    """[engine] memory_limit ("4GB", "512MB", "4GiB") as a JVM size ("4g", "512m"): local Spark's heap."""
+    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([KMGT])i?B", size.strip(), re.IGNORECASE).groups()
+    megabytes = float(number) * {"K": 1 / 1024, "M": 1, "G": 1024, "T": 1024 ** 2}[unit.upper()]
+    return f"{max(256, int(megabytes))}m"
 
 
 def _stopped(spark) -> bool:

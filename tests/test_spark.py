@@ -98,3 +98,9 @@ def test_the_command_line_takes_the_engine(tmp_path):
     proc = run("daily", "--config", str(tmp_path / "salesreport.toml"), "--engine", "pyspark", cwd=tmp_path)
     assert proc.returncode == 1 and "reads its tables from --data" in proc.stderr and "Traceback" not in proc.stderr
     assert run("daily", "--engine", "spark", cwd=tmp_path).returncode == 2
+
+
+def test_local_spark_gets_the_memory_the_config_allows():
+    from salesreport.spark import _jvm_size
+
+    assert [_jvm_size(s) for s in ("4GB", "512MB", "2.5GiB", "100KB")] == ["4096m", "512m", "2560m", "256m"]

@@ -268,6 +268,13 @@ def team(data: str | Path | None = None, month: str | None = None, *, config: st
                    engine)
 
 
+def _settings(data: str | Path | None, config: str | Path | None, preset: str | None) -> Config:
+    """The config a call names (else the one beside the data, else ./salesreport.toml), with its preset."""
+    settings = load_config(find_config(None if config is None else Path(config),
+                                       data=None if data is None else str(data)))
+    return settings if preset is None else replace(settings, preset=preset_named(preset).name)
+
+
 @dataclass
 class Tables:
     """The canonical tables of a data set as pandas frames, the config's mapping applied: stage names as
@@ -285,10 +292,7 @@ def load(data: str | Path | None = None, *, config: str | Path | None = None, pi
          preset: str | None = None, credentials: str | Path | None = None) -> Tables:
     """Read a data set as a report would (a folder of CSVs, an .xlsx, gsheet:KEY, a CRM export with its preset)
     and return its canonical tables."""
-    settings = load_config(find_config(None if config is None else Path(config),
-                                       data=None if data is None else str(data)))
-    if preset is not None:
-        settings = replace(settings, preset=preset_named(preset).name)
+    settings = _settings(data, config, preset)
     ds = load_dataset(None if data is None else str(data), settings, pipeline,
                       None if credentials is None else Path(credentials))
     frames = ds.canonical()
@@ -303,9 +307,6 @@ def convert(data: str | Path | None = None, out: str | Path = "converted", *, co
     Parquet files, or a DuckDB database when the name ends in .duckdb); the rows written per table."""
     from .conversion import convert as write_converted
 
-    settings = load_config(find_config(None if config is None else Path(config),
-                                       data=None if data is None else str(data)))
-    if preset is not None:
-        settings = replace(settings, preset=preset_named(preset).name)
+    settings = _settings(data, config, preset)
     return write_converted(None if data is None else str(data), Path(out), settings, pipeline,
                            None if credentials is None else Path(credentials))

@@ -118,12 +118,9 @@ def deals_behind(ctx: Ctx) -> DealList:
     """The period's deal list as plain values: dates as dates, missing as None."""
     frame, total = deal_list(ctx)
     marks = [title for title, _ in SHEET_MARKS if title in frame.columns]
+    for column in ("Created", "Last sales action"):  # dates, not midnight timestamps (a column at a time)
+        frame[column] = pd.to_datetime(frame[column]).dt.date
     rows = frame.astype(object).where(frame.notna(), None).to_numpy().tolist()
-    dates = [frame.columns.get_loc(c) for c in ("Created", "Last sales action")]
-    for row in rows:
-        for i in dates:
-            if row[i] is not None and hasattr(row[i], "date"):
-                row[i] = row[i].date()
     return DealList(columns=list(frame.columns), marks=marks, rows=rows, total=total)
 
 

@@ -26,6 +26,7 @@ MISSING = ("no Java on this machine (install openjdk-17-jre-headless)" if shutil
            "PySpark or sqlglot is not installed (pip install -e '.[spark]')"
            if not (importlib.util.find_spec("pyspark") and importlib.util.find_spec("sqlglot")) else None)
 needs_spark = pytest.mark.skipif(MISSING is not None, reason=f"Spark cannot run here: {MISSING}")
+pytestmark = pytest.mark.xdist_group("spark")  # one worker, one Spark session
 REPORTS = [("monthly", {"month": "2026-10", "deals": True}), ("weekly", {"week": "2026-W46"}),
            ("daily", {"date": "2026-11-18"}),
            ("team", {"month": "2026-10"})]

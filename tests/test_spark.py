@@ -29,7 +29,7 @@ needs_spark = pytest.mark.skipif(MISSING is not None, reason=f"Spark cannot run 
 pytestmark = pytest.mark.xdist_group("spark")  # one worker, one Spark session
 REPORTS = [("monthly", {"month": "2026-10", "deals": True}), ("weekly", {"week": "2026-W46"}),
            ("daily", {"date": "2026-11-18"}),
-           ("team", {"month": "2026-10"})]
+           ("team", {"month": "2026-10"}), ("monthly", {"month": "2026-10", "pipeline": "Upsell"})]
 
 
 def same(a, b, where="") -> list[str]:

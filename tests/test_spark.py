@@ -81,6 +81,19 @@ def test_a_report_on_spark_equals_the_duckdb_one(converted, name, options):
 
 
 @needs_spark
+def test_a_value_spark_cannot_type_is_named_not_a_traceback(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    folder = tmp_path / "text-times"
+    folder.mkdir()
+    pq.write_table(pa.table({"deal_id": ["A", "B"], "owner": ["Anna", "Anna"], "stage": ["work_started"] * 2,
+                             "created_at": ["2026-03-01", "the first of March"]}), folder / "deals.parquet")
+    with pytest.raises(InputError, match='deals.parquet, column "created_at": "the first of March" is not a date'):
+        salesreport.weekly(data=folder, week="2026-W46", engine="pyspark")
+
+
+@needs_spark
 def test_a_stage_spark_cannot_place_is_named(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq

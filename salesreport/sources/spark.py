@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 from ..config import Config
 from ..errors import ConfigError, InputError
 from ..model import ACTION_TYPES, SCHEMA
@@ -17,7 +15,7 @@ from ..spark import SparkConnection, session
 from ..text import safe_line
 from .canonical import Dataset, _finish_reps, warn_unmapped_types
 from .parse import STATUS_WORDS
-from .tables import DEALS, HISTORY, NO_STAGE, stage_lookup
+from .tables import DEALS, HISTORY, NO_STAGE, READ_ONLY, no_such_pipeline, stage_lookup
 
 TABLES = ("deals", "stage_history", "activities", "reps")
 _TIME = "timestamp_ntz"
@@ -41,14 +39,9 @@ def load_spark_dataset(data: str | None, config: Config, pipeline: str | None = 
         ds.has_history = True
     if "activities" in frames:
         ds.actions = _actions(spark, frames["activities"], names["activities"], ds.warnings)
-    if "reps" in frames:
-        reps = frames["reps"].toPandas()
-        text = pd.DataFrame({c: reps[c].astype(object).where(reps[c].notna(), "").astype(str) if
-                             SCHEMA["reps"].get(c, (False, "text"))[1] == "text" else reps[c] for c in reps.columns})
-        for column, (_, kind) in SCHEMA["reps"].items():
-            if kind == "datetime" and column in text:
-                text[column] = pd.to_datetime(text[column])
-        ds.reps = _finish_reps(text, names["reps"], ds.warnings)
+    if "reps" in frames:  # a few hundred rows: typed by Spark, checked as any reps table
+        columns = _columns(spark, frames["reps"], "reps_src", "reps", names["reps"])
+        ds.reps = _finish_reps(spark.sql(f"SELECT {columns} FROM reps_src").toPandas(), names["reps"], ds.warnings)
     if pipeline is not None:
         _keep_pipeline(spark, pipeline)
     return ds
@@ -85,25 +78,34 @@ def _read(spark, data: str | None, config: Config) -> tuple[dict, dict[str, str]
     return frames, names
 
 
-def _columns(frame, table: str) -> str:
-    """SQL selecting every canonical column of `table` from `frame`'s view: text trimmed ('' for none), times
-    as wall-clock times, amounts as doubles; a column the table lacks is empty."""
+_TYPES = {"datetime": _TIME, "amount": "DOUBLE", "bool": "BOOLEAN"}
+
+
+def _columns(spark, frame, view: str, table: str, source: str) -> str:
+    """SQL selecting every canonical column of `table` from `frame` (as view `view`): text trimmed ('' for
+    none), times as wall-clock times, amounts as doubles; a column the table lacks is empty. A cell that is
+    no time, number or flag stops the run, naming the column and the value (not Spark's cast error)."""
+    frame.createOrReplaceTempView(view)
     present = {c.lower(): c for c in frame.columns}
-    cells = []
+    cells, typed = [], []
     for column, (_, kind) in SCHEMA[table].items():
         name = present.get(column)
         if name is None:
-            cells.append(f"CAST(NULL AS {_TIME}) AS {column}" if kind == "datetime" else
-                         f"CAST(NULL AS DOUBLE) AS {column}" if kind == "amount" else
-                         f"CAST(NULL AS BOOLEAN) AS {column}" if kind == "bool" else f"'' AS {column}")
-        elif kind == "datetime":
-            cells.append(f"CAST(`{name}` AS {_TIME}) AS {column}")
-        elif kind == "amount":
-            cells.append(f"CAST(`{name}` AS DOUBLE) AS {column}")
-        elif kind == "bool":
-            cells.append(f"CAST(`{name}` AS BOOLEAN) AS {column}")
+            cells.append(f"CAST(NULL AS {_TYPES[kind]}) AS {column}" if kind in _TYPES else f"'' AS {column}")
+        elif kind in _TYPES:
+            cells.append(f"try_cast(`{name}` AS {_TYPES[kind]}) AS {column}")
+            typed.append((column, name, kind))
         else:
             cells.append(f"coalesce(trim(CAST(`{name}` AS STRING)), '') AS {column}")
+    if typed:
+        bad = ", ".join(f"min_by(CAST(`{name}` AS STRING), 0) FILTER (WHERE `{name}` IS NOT NULL AND "
+                        f"try_cast(`{name}` AS {_TYPES[kind]}) IS NULL)" for _, name, kind in typed)
+        (values,) = [tuple(row) for row in spark.sql(f"SELECT {bad} FROM {view}").collect()]
+        for (column, _, kind), value in zip(typed, values, strict=True):
+            if value is not None:
+                what = {"datetime": "a date and time", "amount": "a number", "bool": "true or false"}[kind]
+                raise InputError(f'{source}, column "{column}": "{safe_line(value, 60)}" is not {what}. Write the '
+                                 f"column as {what} (salesreport convert does), or fix the value.")
     return ", ".join(cells)
 
 
@@ -128,7 +130,8 @@ def _codes(names: list[str], lookup: dict[str, int], source: str, what: str, fix
 
 def _deals(spark, frame, source: str, config: Config, warnings: list[str]) -> None:
     _numbered(spark, frame, "deals_src")
-    spark.sql(f"SELECT pos, {_columns(frame, 'deals')} FROM deals_src").createOrReplaceTempView("deals_typed")
+    columns = _columns(spark, frame, "deals_raw", "deals", source)
+    spark.sql(f"SELECT pos, {columns} FROM deals_src").createOrReplaceTempView("deals_typed")
     (n, empty, repeated), = [tuple(r) for r in spark.sql(
         "SELECT count(*), count_if(deal_id = ''), count(*) - count(DISTINCT deal_id) FROM deals_typed").collect()]
     if n == 0:
@@ -158,8 +161,7 @@ def _deals(spark, frame, source: str, config: Config, warnings: list[str]) -> No
                         "they are left out of revenue and deal sizes, as deals without an amount. Set [input] "
                         'negative_amounts = "keep" in salesreport.toml to count them.')
         kept = "CASE WHEN amount < 0 THEN NULL ELSE amount END"
-    keep = [c for c in SCHEMA["deals"] if c not in ("amount", "status", "currency", "won", "closed", "probability",
-                                                   "stage_order")]
+    keep = [c for c in SCHEMA["deals"] if c not in ("amount", "status", *READ_ONLY)]
     spark.sql(f"SELECT pos, {', '.join(keep)}, {kept} AS amount, {status} AS status, "
               f"CAST({stage_idx} AS TINYINT) AS stage_idx, "
               "coalesce(amount < 0, false) AS negative_amount FROM deals_typed").localCheckpoint(
@@ -168,8 +170,8 @@ def _deals(spark, frame, source: str, config: Config, warnings: list[str]) -> No
 
 def _history(spark, frame, source: str, config: Config) -> None:
     _numbered(spark, frame, "history_src")
-    spark.sql(f"SELECT pos AS seq, {_columns(frame, 'stage_history')} FROM history_src").createOrReplaceTempView(
-        "history_typed")
+    columns = _columns(spark, frame, "history_raw", "stage_history", source)
+    spark.sql(f"SELECT pos AS seq, {columns} FROM history_src").createOrReplaceTempView("history_typed")
     stages = [r[0] for r in spark.sql("SELECT DISTINCT stage FROM history_typed").collect()]
     if "" in stages:
         raise InputError(f'{source}, column "stage": a stage-history row has no stage. Convert the export again.')
@@ -184,9 +186,8 @@ def _history(spark, frame, source: str, config: Config) -> None:
 
 def _actions(spark, frame, source: str, warnings: list[str]) -> str:
     """The done sales actions (owner, action, day, deal_id) as a view; the types that are none, warned."""
-    frame.createOrReplaceTempView("activities_src")
-    spark.sql(f"SELECT {_columns(frame, 'activities')} FROM activities_src").createOrReplaceTempView(
-        "activities_typed")
+    columns = _columns(spark, frame, "activities_src", "activities", source)
+    spark.sql(f"SELECT {columns} FROM activities_src").createOrReplaceTempView("activities_typed")
     sales = ", ".join(f"'{t}'" for t in ACTION_TYPES)
     others = {r[0]: r[1] for r in spark.sql(
         f"SELECT lower(type), count(*) FROM activities_typed WHERE lower(type) NOT IN ({sales}) GROUP BY ALL"
@@ -203,8 +204,7 @@ def _keep_pipeline(spark, pipeline: str) -> None:
     (kept,), = [tuple(r) for r in spark.sql(f"SELECT count_if(lower(pipeline) = '{quoted}') FROM {DEALS}").collect()]
     if not kept:
         found = sorted(r[0] for r in spark.sql(f"SELECT DISTINCT pipeline FROM {DEALS} WHERE pipeline <> ''").collect())
-        raise InputError(f'No deal is in pipeline "{pipeline}" (pipelines found: {", ".join(found) or "none"}). '
-                         "Check the name given to --pipeline.")
+        raise no_such_pipeline(pipeline, found)
     spark.sql(f"SELECT * FROM {DEALS} WHERE lower(pipeline) = '{quoted}'").localCheckpoint().createOrReplaceTempView(
         DEALS)
     if spark.catalog.tableExists(HISTORY):

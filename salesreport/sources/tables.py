@@ -26,7 +26,7 @@ NO_STAGE = -2  # a deal row with an empty stage cell
 UNPLACED = -3  # a stage name nothing places on the funnel (placement.py found no evidence either)
 _READ = "deals_read"  # the deals as read: every canonical column, the status derived from won / closed flags
 _SQL_KINDS = {"text": "VARCHAR", "amount": "DOUBLE", "bool": "BOOLEAN"}
-_READ_ONLY = ("currency", "won", "closed", "probability", "stage_order")  # deal columns DEALS does not keep
+READ_ONLY = ("currency", "won", "closed", "probability", "stage_order")  # deal columns DEALS does not keep
 
 
 def frame_table(con, df: pd.DataFrame, table: str, name: str) -> TypedTable:
@@ -208,7 +208,7 @@ def finish_deals(con, raw: TypedTable, source: str, config: Config, warnings: li
     stage_idx = _case("stage", {name: NO_STAGE if code == UNPLACED else code for name, code in codes.items()})
     status = _statuses(con, source, header("status", "status"))
     # what the currency, the flags and placement's evidence said is in amount, status and stage_idx now
-    columns = [c for c in SCHEMA["deals"] if c not in ("amount", "status", *_READ_ONLY)]
+    columns = [c for c in SCHEMA["deals"] if c not in ("amount", "status", *READ_ONLY)]
     con.execute(f"CREATE TABLE {DEALS} AS SELECT pos, {', '.join(columns)}, {kept} AS amount, "
                 f"{_case('status', status)} AS status, {stage_idx}::TINYINT AS stage_idx, "
                 f"coalesce({amount} < 0, false) AS negative_amount FROM {_READ}")
@@ -285,16 +285,19 @@ def finish_history(con, raw: TypedTable, source: str, config: Config) -> None:
     con.execute(f"DROP TABLE {raw.name}")
 
 
+def no_such_pipeline(pipeline: str, found: list[str]) -> InputError:
+    """The message for a --pipeline no deal is in, listing those there are (on any engine)."""
+    return InputError(f'No deal is in pipeline "{pipeline}" (pipelines found: '
+                      f'{", ".join(found) or "none: no pipeline column"}). Check the name given to --pipeline.')
+
+
 def keep_pipeline(con, pipeline: str) -> None:
     """Keep the deals of `pipeline` (and the history of those deals) in DEALS and HISTORY; a pipeline no deal
     is in stops the run, listing those there are."""
     (kept,), = con.sql(f"SELECT count(*) FROM {DEALS} WHERE lower(pipeline) = lower({quote(pipeline)})").fetchall()
     if not kept:
         found = sorted(p for (p,) in con.sql(f"SELECT DISTINCT pipeline FROM {DEALS} WHERE pipeline <> ''").fetchall())
-        raise InputError(
-            f'No deal is in pipeline "{pipeline}" (pipelines found: {", ".join(found) or "none: no pipeline column"}). '
-            "Check the name given to --pipeline."
-        )
+        raise no_such_pipeline(pipeline, found)
     con.execute(f"DELETE FROM {DEALS} WHERE lower(pipeline) <> lower({quote(pipeline)})")
     if HISTORY in {name for (name,) in con.sql("SELECT table_name FROM duckdb_tables()").fetchall()}:
         con.execute(f"DELETE FROM {HISTORY} WHERE deal_id NOT IN (SELECT deal_id FROM {DEALS})")

@@ -165,7 +165,11 @@ class _Layout:
             match = f"regexp_matches(c0, {_quote(_FOOTER)})"  # a footer row leaves the other cells empty
             flags.append(f"CASE WHEN {' AND '.join(others)} THEN {match} ELSE false END" if others else match)
         cells = ", ".join(f"c{i}" for i in self.used(footer=self.footer))
-        return (f"SELECT {', '.join(self.chosen)}, {' OR '.join(flags) or 'false'} AS _outside "
+        # an empty flag as the general parser reads it: an activity is done, a deal not won or closed (the
+        # flags above test the value as typed: a column of the FROM comes before an alias of the same name)
+        finals = [f"coalesce({c}, {str(c == 'done').lower()}) AS {c}" if kind == "bool" else c
+                  for c, (_, kind) in self.chosen.items()]
+        return (f"SELECT {', '.join(finals)}, {' OR '.join(flags) or 'false'} AS _outside "
                 f"FROM (SELECT {cells}, {', '.join(values)} FROM {{source}})")
 
 
@@ -341,19 +345,16 @@ def typed_table(con, path: Path, table: str, schema: dict[str, tuple[bool, str]]
 def typed_from(con, layout: _Layout, name: str, tz: str) -> TypedTable | None:
     """The table `layout` reads as table `name` of `con`, typed; None to decline (nothing left behind)."""
     # one pass: read, trim, type, and flag every cell outside the fast path; DuckDB keeps the file's row
-    # order (preserve_insertion_order) however many threads scan it
-    if _run(con, layout, f"CREATE TEMP TABLE {name}_scan AS " + layout.query(tz)) is None:
-        con.execute(f"DROP TABLE IF EXISTS {name}_scan")
+    # order (preserve_insertion_order) however many threads scan it. The flag column is dropped after the
+    # test, not copied away from: the table's other columns stay where they are
+    if _run(con, layout, f"CREATE TEMP TABLE {name} AS " + layout.query(tz)) is None:
+        con.execute(f"DROP TABLE IF EXISTS {name}")
         return None
-    (declined,), = con.sql(f"SELECT count(*) = 0 OR coalesce(bool_or(_outside), false) FROM {name}_scan").fetchall()
-    if not declined:
-        # an empty flag as the general parser reads it: an activity is done, a deal not won or closed
-        values = [f"coalesce({c}, {str(c == 'done').lower()}) AS {c}" if kind == "bool" else c
-                  for c, (_, kind) in layout.chosen.items()]
-        con.execute(f"CREATE TEMP TABLE {name} AS SELECT {', '.join(values)} FROM {name}_scan")
-    con.execute(f"DROP TABLE {name}_scan")
+    (declined,), = con.sql(f"SELECT count(*) = 0 OR coalesce(bool_or(_outside), false) FROM {name}").fetchall()
     if declined:
+        con.execute(f"DROP TABLE {name}")
         return None
+    con.execute(f"ALTER TABLE {name} DROP COLUMN _outside")
     return TypedTable(name, {column: layout.names[index] for column, (index, _) in layout.chosen.items()})
 
 

@@ -15,15 +15,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from . import dialect
 from .config import Config, memory_limit_for_duckdb
 from .errors import ConfigError
 
-_CREATE = re.compile(r"^\s*CREATE\s+(?:OR\s+REPLACE\s+)?TEMP(?:ORARY)?\s+(TABLE|VIEW)\s+(\w+)\s+AS\s+(.*)$",
-                     re.DOTALL | re.IGNORECASE)
-_SCHEMA = re.compile(r"^\s*CREATE\s+TEMP(?:ORARY)?\s+TABLE\s+(\w+)\s*\((.*)\)\s*$", re.DOTALL | re.IGNORECASE)
-_DROP = re.compile(r"^\s*DROP\s+(?:TABLE|VIEW)\s+(?:IF\s+EXISTS\s+)?(\w+)\s*$", re.IGNORECASE)
-_TYPE = re.compile(r"^\s*(CREATE|DROP)\s+TYPE\b", re.IGNORECASE)
-_ENUM_CAST = re.compile(r"::\s*facts_owner_\d+")  # the facts' owner ENUM (DuckDB): a plain string on Spark
 _SESSION: Any = None
 
 
@@ -97,17 +92,7 @@ def _first_line(exc: Exception) -> str:
 
 def translate(sql: str) -> str:
     """One statement of the engine's DuckDB SQL in Spark's dialect."""
-    import sqlglot
-    from sqlglot import exp
-
-    tree = sqlglot.parse_one(_ENUM_CAST.sub("::VARCHAR", sql), read="duckdb")
-
-    def exact_sums(node):  # DuckDB's fsum (an exactly rounded sum) is a plain sum on Spark
-        if isinstance(node, exp.Anonymous) and node.name.lower() == "fsum":
-            return exp.Sum(this=node.expressions[0])
-        return node
-
-    return tree.transform(exact_sums).sql(dialect="spark")
+    return dialect.translate(sql, "spark")
 
 
 class Result:
@@ -123,45 +108,28 @@ class Result:
         return self._frame.toPandas()
 
 
-class SparkConnection:
+class SparkConnection(dialect.Connection):
     """The DuckDB connection calls the engine makes, on a Spark session."""
 
     def __init__(self, spark):
         self.spark = spark
 
-    def cursor(self) -> SparkConnection:
-        return self
-
     def register(self, name: str, frame) -> None:
         self.spark.createDataFrame(frame).createOrReplaceTempView(name)
 
-    def execute(self, sql: str) -> Result | None:
-        out = None
-        for statement in (s for s in sql.split(";") if s.strip()):
-            out = self.sql(statement)
-        return out
-
-    def sql(self, sql: str) -> Result | None:
-        if _TYPE.match(sql):
-            return None  # ENUM types: the owners stay strings
-        created = _CREATE.match(sql)
-        if created:
-            kind, name, select = created.groups()
-            frame = self.spark.sql(translate(select))
-            if kind.upper() == "TABLE":
+    def run(self, statement: dialect.Statement) -> Result | None:
+        if statement.kind in ("table", "view"):
+            frame = self.spark.sql(translate(statement.select))
+            if statement.kind == "table":
                 frame = frame.localCheckpoint()  # computed once, as DuckDB's table, whatever reads it later
-            frame.createOrReplaceTempView(name)
+            frame.createOrReplaceTempView(statement.name)
             return None
-        empty = _SCHEMA.match(sql)
-        if empty:
-            name, columns = empty.groups()
-            fields = [column.split() for column in columns.split(",")]
-            select = ", ".join(f"CAST(NULL AS {kind}) AS {col}" for col, kind, *_ in fields)
+        if statement.kind == "empty":
+            select = ", ".join(f"CAST(NULL AS {kind}) AS {col}" for col, kind in statement.columns)
             self.spark.sql(translate(f"SELECT {select} FROM (SELECT 1 AS one) AS nothing WHERE false")
-                           ).createOrReplaceTempView(name)
+                           ).createOrReplaceTempView(statement.name)
             return None
-        dropped = _DROP.match(sql)
-        if dropped:
-            self.spark.catalog.dropTempView(dropped.group(1))
+        if statement.kind == "drop":
+            self.spark.catalog.dropTempView(statement.name)
             return None
-        return Result(self.spark.sql(translate(sql)))
+        return Result(self.spark.sql(translate(statement.select)))

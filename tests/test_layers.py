@@ -15,7 +15,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "salesreport"
 
 # the stage of each top-level module or subpackage; a module may import only from its own stage or earlier
 STAGES = {
-    "errors": 0, "model": 0, "config": 0, "periods": 0, "google": 0, "text": 0, "duck": 0, "spark": 0,
+    "errors": 0, "model": 0, "config": 0, "periods": 0, "google": 0, "text": 0, "duck": 0, "spark": 0, "postgres": 0,
+    "dialect": 0,
     "sources": 1,
     "engine": 2,
     "report": 3,

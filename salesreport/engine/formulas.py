@@ -205,7 +205,7 @@ def revenue(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
 def actions(ctx: Ctx) -> tuple[Team, pd.DataFrame]:
     f = ctx.facts
     rows = f.con.sql(f"SELECT owner::VARCHAR, action::VARCHAR, count(*) FROM {f.acts} "
-                     f"WHERE {within('day', ctx.start, ctx.until)} GROUP BY ALL").fetchall()
+                     f"WHERE {within('day', ctx.start, ctx.until)} GROUP BY 1, 2").fetchall()
     frame = pd.DataFrame(rows, columns=["owner", "action", "n"])
     counts = frame.set_index(["owner", "action"])["n"].astype("int64").sort_index().unstack(fill_value=0)
     team: Team = {"sales_actions": sum(n for *_, n in rows)}
@@ -382,7 +382,7 @@ def _remaining_days(days: dict[int, float]) -> np.ndarray:
 
 def _doubles(values) -> list[str]:
     """SQL DOUBLEs, each exactly the Python float (NULL for NaN)."""
-    return ["NULL" if np.isnan(v) else f"CAST('{float(v)!r}' AS DOUBLE)" for v in values]
+    return ["CAST(NULL AS DOUBLE)" if np.isnan(v) else f"CAST('{float(v)!r}' AS DOUBLE)" for v in values]
 
 
 # the deals the stage-weighted forecast counts, over forecast_candidates: those that add their weighted amount,

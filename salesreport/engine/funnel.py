@@ -186,7 +186,7 @@ FROM (SELECT pos, deal_id, owner, stage_idx, created_at, signed_at, lost_at, clo
       FROM deals_in);
 
 CREATE TEMP TABLE orphans AS
-SELECT h.deal_id, h.seq FROM history_in h ANTI JOIN d USING (deal_id);
+SELECT h.deal_id, h.seq FROM history_in h WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.deal_id = h.deal_id);
 
 CREATE TEMP TABLE ev0 AS
 SELECT d.pos, h.entered_at, h.stage_idx, CASE WHEN h.owner = '' THEN d.owner ELSE h.owner::{owner} END AS owner,
@@ -198,7 +198,7 @@ SELECT pos, created_at,
              WHEN status <> 'open' OR stage_idx < 0 OR stage_idx = {signed} THEN {work_started}
              ELSE stage_idx END)::TINYINT,
        owner, {nh} + pos
-FROM d ANTI JOIN (SELECT DISTINCT deal_id FROM history_in) USING (deal_id);
+FROM d WHERE NOT EXISTS (SELECT 1 FROM history_in h WHERE h.deal_id = d.deal_id);
 
 CREATE TEMP TABLE d2 AS
 SELECT d.pos, d.deal_id, d.owner, d.status,

@@ -85,7 +85,7 @@ def milestones(f: Facts, until: np.datetime64) -> pd.DataFrame:
 def monthly_revenue(f: Facts, until: np.datetime64) -> pd.Series:
     """Signed revenue per rep (owner of the signed entry) per calendar month, indexed (owner, month_end)."""
     rows = f.con.sql(f"SELECT signer, last_day(signed_at), fsum(coalesce(amount, 0)) FROM deal "
-                     f"WHERE signed_at < {sql_instant(until)} GROUP BY ALL").fetchall()
+                     f"WHERE signed_at < {sql_instant(until)} GROUP BY 1, 2").fetchall()
     frame = pd.DataFrame({"owner": pd.Series([o for o, _, _ in rows], dtype=object),
                           "month_end": pd.Series([m for _, m, _ in rows], dtype="datetime64[ns]"),
                           "revenue": pd.Series([float(v) for *_, v in rows], dtype="float64")})
@@ -145,13 +145,13 @@ def win_rates(f: Facts, start: np.datetime64, until: np.datetime64) -> tuple[pd.
     f.con.sql(f"CREATE OR REPLACE TEMP TABLE closed AS SELECT signer, lost_owner, competitor, won, lost "
               f"FROM ({closed_sql(start, until)}) WHERE won OR lost")
     per_rep = pd.DataFrame({
-        "won": _counts(f.con.sql("SELECT signer, count(*) FROM closed WHERE won GROUP BY ALL").fetchall()),
-        "lost": _counts(f.con.sql("SELECT lost_owner, count(*) FROM closed WHERE lost GROUP BY ALL").fetchall()),
+        "won": _counts(f.con.sql("SELECT signer, count(*) FROM closed WHERE won GROUP BY 1").fetchall()),
+        "lost": _counts(f.con.sql("SELECT lost_owner, count(*) FROM closed WHERE lost GROUP BY 1").fetchall()),
     }).fillna(0)
     per_rep["closed"] = per_rep["won"] + per_rep["lost"]
     per_rep["win_rate"] = (per_rep["won"] / per_rep["closed"]).where(per_rep["closed"] > 0)
     rows = f.con.sql("SELECT competitor, count(*) FILTER (won), count(*) FROM closed WHERE competitor <> '' "
-                     "GROUP BY ALL").fetchall()
+                     "GROUP BY 1").fetchall()
     by_competitor = {}
     for name, won, closed in sorted(rows):
         by_competitor[f"win_rate_vs_{slug(name)}"] = (won / closed, closed, name)
@@ -179,7 +179,7 @@ def conversions(f: Facts, start: np.datetime64, until: np.datetime64) -> pd.Data
                                      ("qualified", "q_owner", "qualified"),
                                      ("qualified_signed", "q_owner", "qualified AND reached_signed")):
         series[column] = _counts(f.con.sql(f"SELECT {owner}, count(*) FROM conversions WHERE {condition} "
-                                           "GROUP BY ALL").fetchall())
+                                           "GROUP BY 1").fetchall())
     counts = pd.DataFrame(series).fillna(0)
     totals = [int(s.sum()) for s in series.values()]
     counts.loc["__team__"] = totals

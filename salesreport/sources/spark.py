@@ -1,8 +1,8 @@
 """The canonical tables on Spark ([engine] backend = "pyspark"): Spark reads them itself — Parquet files at
 --data (a folder `convert` wrote, or the same layout on HDFS or S3), or the tables of [engine] database — and
 the same tables the DuckDB sources make (DEALS, HISTORY, the done sales actions) become Spark views, checked
-as far as canonical tables need: ids present and unique, stage names and status words known, negative amounts.
-Only the reps (a few hundred rows) and the answers to the checks come into this process."""
+as far as canonical tables need (warehouse.py): ids present and unique, stage names and status words known,
+negative amounts. Only the reps (a few hundred rows) and the answers to the checks come into this process."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from pathlib import Path
 
 from ..config import Config
 from ..errors import ConfigError, InputError
-from ..model import ACTION_TYPES, SCHEMA
+from ..model import SCHEMA
 from ..spark import SparkConnection, session
 from ..text import safe_line
-from .canonical import Dataset, _finish_reps, warn_unmapped_types
-from .parse import STATUS_WORDS
-from .tables import DEALS, HISTORY, NO_STAGE, READ_ONLY, no_such_pipeline, stage_lookup
+from .canonical import Dataset, _finish_reps
+from .tables import DEALS, HISTORY, no_such_pipeline
+from .warehouse import ACTIONS, finish_actions, finish_deals, finish_history
 
 TABLES = ("deals", "stage_history", "activities", "reps")
 _TIME = "timestamp_ntz"
@@ -33,12 +33,15 @@ def load_spark_dataset(data: str | None, config: Config, pipeline: str | None = 
                          "salesreport convert (deals.parquet, stage_history.parquet, …).")
     con = SparkConnection(spark)
     ds = Dataset(con=con, sources=names)
-    _deals(spark, frames["deals"], names["deals"], config, ds.warnings)
+    _deals(spark, frames["deals"], names["deals"])
+    finish_deals(con, names["deals"], config, ds.warnings)
     if "stage_history" in frames:
-        _history(spark, frames["stage_history"], names["stage_history"], config)
+        _history(spark, frames["stage_history"], names["stage_history"])
+        finish_history(con, names["stage_history"], config)
         ds.has_history = True
     if "activities" in frames:
-        ds.actions = _actions(spark, frames["activities"], names["activities"], ds.warnings)
+        _activities(spark, frames["activities"], names["activities"])
+        ds.actions = finish_actions(con, names["activities"], ds.warnings)
     if "reps" in frames:  # a few hundred rows: typed by Spark, checked as any reps table
         columns = _columns(spark, frames["reps"], "reps_src", "reps", names["reps"])
         ds.reps = _finish_reps(spark.sql(f"SELECT {columns} FROM reps_src").toPandas(), names["reps"], ds.warnings)
@@ -118,85 +121,21 @@ def _numbered(spark, frame, name: str) -> None:
                      ).createOrReplaceTempView(name)
 
 
-def _codes(names: list[str], lookup: dict[str, int], source: str, what: str, fix: str) -> str:
-    """SQL: each name's code; a name the lookup lacks stops the run."""
-    unknown = sorted(n for n in names if n.lower() not in lookup)
-    if unknown:
-        raise InputError(f'{source}, column "{what}": {", ".join(safe_line(n, 40) for n in unknown[:5])} '
-                         f"{'is' if len(unknown) == 1 else 'are'} not known. {fix}")
-    return "CASE lower(stage) " + " ".join(f"WHEN '{n.lower().replace(chr(39), chr(39) * 2)}' THEN {lookup[n.lower()]}"
-                                           for n in names) + f" ELSE {NO_STAGE} END"
-
-
-def _deals(spark, frame, source: str, config: Config, warnings: list[str]) -> None:
+def _deals(spark, frame, source: str) -> None:
     _numbered(spark, frame, "deals_src")
     columns = _columns(spark, frame, "deals_raw", "deals", source)
     spark.sql(f"SELECT pos, {columns} FROM deals_src").createOrReplaceTempView("deals_typed")
-    (n, empty, repeated), = [tuple(r) for r in spark.sql(
-        "SELECT count(*), count_if(deal_id = ''), count(*) - count(DISTINCT deal_id) FROM deals_typed").collect()]
-    if n == 0:
-        raise InputError(f"{source}: the deals table has no rows. Convert the export again.")
-    if empty:
-        raise InputError(f'{source}, column "deal_id": {empty} deal(s) have no id. Every deal needs a unique id.')
-    if repeated:
-        (deal_id,), = [tuple(r) for r in spark.sql("SELECT deal_id FROM deals_typed GROUP BY deal_id "
-                                                  "HAVING count(*) > 1 ORDER BY min(pos) LIMIT 1").collect()]
-        raise InputError(f'{source}, column "deal_id": the id "{safe_line(deal_id, 80)}" is used more than once. '
-                         "Deal ids must be unique.")
-    stages = [r[0] for r in spark.sql("SELECT DISTINCT stage FROM deals_typed WHERE stage <> ''").collect()]
-    stage_idx = _codes(stages, stage_lookup(config), source, "stage",
-                       "Use the canonical stage ids (work_started … signed, lost), or place the names in "
-                       "[funnel.stages] of salesreport.toml.")
-    statuses = [r[0] for r in spark.sql("SELECT DISTINCT lower(status) FROM deals_typed").collect()]
-    bad = sorted(s for s in statuses if s not in STATUS_WORDS and s != "")
-    if bad:
-        raise InputError(f'{source}, column "status": "{safe_line(bad[0], 40)}" is not a status. Use open, won or '
-                         "lost (or leave it empty).")
-    status = "CASE lower(status) " + " ".join(f"WHEN '{s}' THEN '{STATUS_WORDS[s]}'" for s in statuses if s) + \
-        " ELSE '' END"
-    (negatives,), = [tuple(r) for r in spark.sql("SELECT count_if(amount < 0) FROM deals_typed").collect()]
-    kept = "amount"
-    if negatives and not config.keep_negative_amounts:
-        warnings.append(f'{source}, column "amount": {negatives} deal(s) have a negative amount (credit notes?); '
-                        "they are left out of revenue and deal sizes, as deals without an amount. Set [input] "
-                        'negative_amounts = "keep" in salesreport.toml to count them.')
-        kept = "CASE WHEN amount < 0 THEN NULL ELSE amount END"
-    keep = [c for c in SCHEMA["deals"] if c not in ("amount", "status", *READ_ONLY)]
-    spark.sql(f"SELECT pos, {', '.join(keep)}, {kept} AS amount, {status} AS status, "
-              f"CAST({stage_idx} AS TINYINT) AS stage_idx, "
-              "coalesce(amount < 0, false) AS negative_amount FROM deals_typed").localCheckpoint(
-    ).createOrReplaceTempView(DEALS)
 
 
-def _history(spark, frame, source: str, config: Config) -> None:
+def _history(spark, frame, source: str) -> None:
     _numbered(spark, frame, "history_src")
     columns = _columns(spark, frame, "history_raw", "stage_history", source)
     spark.sql(f"SELECT pos AS seq, {columns} FROM history_src").createOrReplaceTempView("history_typed")
-    stages = [r[0] for r in spark.sql("SELECT DISTINCT stage FROM history_typed").collect()]
-    if "" in stages:
-        raise InputError(f'{source}, column "stage": a stage-history row has no stage. Convert the export again.')
-    (undated,), = [tuple(r) for r in spark.sql("SELECT count_if(entered_at IS NULL) FROM history_typed").collect()]
-    if undated:
-        raise InputError(f'{source}, column "entered_at": {undated} stage-history row(s) have no date.')
-    stage_idx = _codes(stages, stage_lookup(config), source, "stage",
-                       "Use the canonical stage ids, or place the names in [funnel.stages] of salesreport.toml.")
-    spark.sql(f"SELECT seq, deal_id, CAST({stage_idx} AS TINYINT) AS stage_idx, entered_at, owner "
-              "FROM history_typed").localCheckpoint().createOrReplaceTempView(HISTORY)
 
 
-def _actions(spark, frame, source: str, warnings: list[str]) -> str:
-    """The done sales actions (owner, action, day, deal_id) as a view; the types that are none, warned."""
+def _activities(spark, frame, source: str) -> None:
     columns = _columns(spark, frame, "activities_src", "activities", source)
     spark.sql(f"SELECT {columns} FROM activities_src").createOrReplaceTempView("activities_typed")
-    sales = ", ".join(f"'{t}'" for t in ACTION_TYPES)
-    others = {r[0]: r[1] for r in spark.sql(
-        f"SELECT lower(type), count(*) FROM activities_typed WHERE lower(type) NOT IN ({sales}) GROUP BY ALL"
-    ).collect()}
-    warn_unmapped_types(source, others, warnings)
-    spark.sql(f"SELECT owner, lower(type) AS action, CAST(CAST(occurred_at AS DATE) AS {_TIME}) AS day, deal_id "
-              f"FROM activities_typed WHERE lower(type) IN ({sales}) AND coalesce(done, true) "
-              "AND occurred_at IS NOT NULL").localCheckpoint().createOrReplaceTempView("actions")
-    return "actions"
 
 
 def _keep_pipeline(spark, pipeline: str) -> None:
@@ -210,7 +149,7 @@ def _keep_pipeline(spark, pipeline: str) -> None:
     if spark.catalog.tableExists(HISTORY):
         spark.sql(f"SELECT * FROM {HISTORY} WHERE deal_id IN (SELECT deal_id FROM {DEALS})").localCheckpoint(
         ).createOrReplaceTempView(HISTORY)
-    if spark.catalog.tableExists("actions"):
+    if spark.catalog.tableExists(ACTIONS):
         spark.sql(f"SELECT * FROM actions WHERE deal_id = '' OR deal_id IN (SELECT deal_id FROM {DEALS})"
-                  ).localCheckpoint().createOrReplaceTempView("actions")
+                  ).localCheckpoint().createOrReplaceTempView(ACTIONS)
 

@@ -285,6 +285,37 @@ def finish_history(con, raw: TypedTable, source: str, config: Config) -> None:
     con.execute(f"DROP TABLE {raw.name}")
 
 
+def stage_codes_case(names: list[str], config: Config, source: str) -> str:
+    """SQL of a canonical table's stage names (on any engine): each name's code (stage_lookup), an empty one
+    NO_STAGE; a name the lookup lacks stops the run."""
+    lookup = stage_lookup(config)
+    unknown = sorted(n for n in names if n.lower() not in lookup)
+    if unknown:
+        raise InputError(f'{source}, column "stage": {", ".join(safe_line(n, 40) for n in unknown[:5])} '
+                         f"{'is' if len(unknown) == 1 else 'are'} not known. Use the canonical stage ids "
+                         "(work_started … signed, lost), or place the names in [funnel.stages] of salesreport.toml.")
+    return "CASE lower(stage) " + " ".join(f"WHEN {quote(n.lower())} THEN {lookup[n.lower()]}" for n in names) + \
+        f" ELSE {NO_STAGE} END"
+
+
+def status_case(statuses: list[str], source: str) -> str:
+    """SQL of a canonical table's status words (lower case, on any engine): won / lost / open ('' to derive
+    it); a word that is no status stops the run."""
+    bad = sorted(s for s in statuses if s not in STATUS_WORDS and s != "")
+    if bad:
+        raise InputError(f'{source}, column "status": "{safe_line(bad[0], 40)}" is not a status. Use open, won or '
+                         "lost (or leave it empty).")
+    return ("CASE lower(status) " + " ".join(f"WHEN {quote(s)} THEN '{STATUS_WORDS[s]}'" for s in statuses if s)
+            + " ELSE '' END")
+
+
+def negative_amounts_warning(source: str, negatives: int) -> str:
+    """The warning of a canonical table's negative amounts, left out of revenue (on any engine)."""
+    return (f'{source}, column "amount": {negatives} deal(s) have a negative amount (credit notes?); they are left '
+            "out of revenue and deal sizes, as deals without an amount. Set [input] negative_amounts = \"keep\" in "
+            "salesreport.toml to count them.")
+
+
 def no_such_pipeline(pipeline: str, found: list[str]) -> InputError:
     """The message for a --pipeline no deal is in, listing those there are (on any engine)."""
     return InputError(f'No deal is in pipeline "{pipeline}" (pipelines found: '

@@ -21,7 +21,7 @@ from .config import Config, find_config, load_config
 from .engine.funnel import Facts, build_facts
 from .engine.quality import findings_for
 from .engine.registry import check_targets
-from .errors import InputError, UsageError
+from .errors import ConfigError, InputError, UsageError
 from .model import Period
 from .model import Report as _Report
 from .periods import parse_day, parse_month, parse_quarter, parse_week, today, working_days
@@ -70,6 +70,13 @@ def load_facts(data: str | None, config_path: Path | None, pipeline: str | None 
         from .sources.spark import load_spark_dataset
 
         return config, build_facts(load_spark_dataset(data, config, pipeline), config)
+    if config.backend == "postgres":  # the canonical tables in a Postgres schema; the engine's SQL on the server
+        from .sources.postgres import load_postgres_dataset
+
+        if data is not None:
+            raise ConfigError(f'--data {data}: with [engine] backend = "postgres" the tables are read from the '
+                              "server ([engine] postgres, and the schema in [engine] database); leave --data out.")
+        return config, build_facts(load_postgres_dataset(config, pipeline), config)
     return config, build_facts(load_dataset(data, config, pipeline, credentials), config)
 
 

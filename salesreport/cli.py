@@ -91,9 +91,10 @@ QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or pr
 class Engine(str, Enum):
     duckdb = "duckdb"
     pyspark = "pyspark"
+    postgres = "postgres"
 
 
-EngineOpt = Annotated[Engine | None, typer.Option("--engine", help="duckdb (in process) or pyspark (Spark: --data is a folder of Parquet files salesreport convert wrote, or [engine] database). Default: [engine] backend.")]
+EngineOpt = Annotated[Engine | None, typer.Option("--engine", help="duckdb (in process), pyspark (Spark: --data is a folder of Parquet files salesreport convert wrote, or [engine] database) or postgres (the tables of [engine] database on the server [engine] postgres names; no --data). Default: [engine] backend.")]
 DealsOpt = Annotated[bool, typer.Option("--deals", help="JSON: list the deals behind each figure that counts deals (deal_ids, the first 1,000).")]
 WarningsInMailOpt = Annotated[bool, typer.Option("--warnings-in-mail", help="Also put the data warnings into the mails (by default they go to stderr, the cron log, only).")]
 

@@ -27,7 +27,7 @@ TABLES = ("deals", "stage_history", "activities", "reps")
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 FORECAST_METHODS = ("stage-weighted", "run-rate")
 REPORTS = ("monthly", "quarterly", "weekly", "daily", "team")
-BACKENDS = ("duckdb", "pyspark")  # [engine] backend
+BACKENDS = ("duckdb", "pyspark", "postgres")  # [engine] backend
 # the CRM presets (sources/presets/ declares each; a test keeps the two equal)
 PRESET_NAMES = ("hubspot", "pipedrive", "salesforce", "amocrm", "bitrix24", "zoho")
 MEMORY_LIMIT = re.compile(r"(\d+(?:\.\d+)?)\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB|%)", re.IGNORECASE)
@@ -58,7 +58,7 @@ SCHEMA = _section(
     activity_types=dict[str, Any],
     google=_section("google", ("credentials", "retries", "backoff_seconds"), worksheets=dict[str, Any]),
     smtp=_section("smtp", ("host", "port", "security", "user", "from", "password_file", "subject")),
-    engine=_section("engine", ("memory_limit", "temp_directory", "backend", "spark_remote", "database")),
+    engine=_section("engine", ("memory_limit", "temp_directory", "backend", "spark_remote", "postgres", "database")),
 )
 
 
@@ -96,9 +96,10 @@ class Config:
     templates: Path | None = None  # [report] templates: a folder whose templates replace the shipped ones
     memory_limit: str = "50%"  # [engine] memory_limit: DuckDB spills to disk past it ("4GB", or a share of RAM)
     temp_directory: Path | None = None  # [engine] temp_directory: where it spills (default: DuckDB's own)
-    backend: str = "duckdb"  # [engine] backend: "duckdb" in process, or "pyspark"
+    backend: str = "duckdb"  # [engine] backend: "duckdb" in process, "pyspark" or "postgres"
     spark_remote: str | None = None  # [engine] spark_remote = "sc://host:15002": a Spark Connect cluster
-    database: str | None = None  # [engine] database: the Spark database holding the canonical tables
+    postgres: str | None = None  # [engine] postgres = "host=… dbname=…": libpq's connection string, no password
+    database: str | None = None  # [engine] database: the Spark database or Postgres schema of the tables
     preset: str | None = None  # a CRM's export layout (sources/presets/)
     smtp: dict[str, Any] = field(default_factory=dict)
     spreadsheet: str | None = None  # [sources] spreadsheet = "gsheet:KEY": read every table from it
@@ -326,6 +327,8 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
                           f'{", ".join(BACKENDS)}{closest(backend, BACKENDS)}.')
     spark_remote = engine.get("spark_remote")
     spark_remote = None if spark_remote is None else get.str_value("engine.spark_remote", spark_remote).strip()
+    postgres = engine.get("postgres")
+    postgres = None if postgres is None else get.str_value("engine.postgres", postgres).strip()
     database = engine.get("database")
     database = None if database is None else get.str_value("engine.database", database).strip()
     if database is not None and not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)?", database):
@@ -351,7 +354,7 @@ def parse_config(raw: dict[str, Any], path: Path | None = None) -> Config:
         forecast_method=method, history_days=history_days, forecast_stage=forecast_stage,
         dayfirst=dayfirst, encoding=encoding, date_formats=tuple(date_formats),
         keep_negative_amounts=negative == "keep", templates=templates, memory_limit=memory_limit,
-        temp_directory=temp_directory, backend=backend, spark_remote=spark_remote, database=database, preset=preset, smtp=dict(smtp), spreadsheet=spreadsheet, source_worksheets=source_worksheets,
+        temp_directory=temp_directory, backend=backend, spark_remote=spark_remote, postgres=postgres, database=database, preset=preset, smtp=dict(smtp), spreadsheet=spreadsheet, source_worksheets=source_worksheets,
         google_credentials=credentials, report_worksheets=report_worksheets, google_retries=retries,
         google_backoff=backoff,
     )

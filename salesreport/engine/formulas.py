@@ -249,13 +249,22 @@ def zero_amount_after_qualified(f: Facts, until: np.datetime64) -> list[str]:
     return [deal_id for (deal_id,) in rows]
 
 
+def latest_before(until: str, ranked: bool) -> str:
+    """SQL (a parenthesised relation) of each deal's latest stage-history row — of its ranked rows, when `ranked`
+    — before the instant `until` (SQL): pos, stage_idx, owner, entered_at, and the state the row says (won for
+    signed, lost, else open). A deal with none has no row. A filter, not an aggregate: the row is before `until`
+    and no later row is (FACTS_SQL's later_at, later_ranked_at)."""
+    later = "later_ranked_at" if ranked else "later_at"
+    state = f"CASE WHEN stage_idx = {SIGNED_IDX} THEN 'won' WHEN rank < 0 THEN 'lost' ELSE 'open' END"
+    return (f"(SELECT pos, stage_idx, owner, entered_at, {state} AS state FROM ev WHERE entered_at < {until} "
+            f"AND coalesce({later} >= {until}, true){' AND rank >= 0' if ranked else ''})")
+
+
 STATE_SQL = """
 SELECT deal.pos, deal.deal_id, amount, credit, expected_close_date, {flags},
        coalesce(s.stage_idx, {new}) AS stage_idx, coalesce(s.owner, deal.owner) AS owner,
-       coalesce(s.changed, deal.created_at) AS changed
-FROM deal LEFT JOIN (
-    SELECT pos, arg_max(stage_idx, k) AS stage_idx, arg_max(owner, k) AS owner, max(entered_at) AS changed
-    FROM ev WHERE rank >= 0 AND entered_at < {until} GROUP BY pos) s USING (pos)
+       coalesce(s.entered_at, deal.created_at) AS changed
+FROM deal LEFT JOIN {latest} s USING (pos)
 """
 
 
@@ -271,7 +280,8 @@ def state_table(ctx: Ctx) -> str:
             SELECT *, {RANK_OF_STAGE} AS rank, changed < {sql_instant(_before_days(ctx, STALE_DAYS))} AS stale,
                    deal_id IN (SELECT deal_id FROM {f.acts} WHERE day >= {sql_instant(window_start)}
                                AND day < {sql_instant(ctx.until)} AND deal_id <> '') AS touched
-            FROM ({STATE_SQL.format(until=sql_instant(ctx.until), new=NEW_IDX, flags=_flags(sql_instant(ctx.until)))})""")
+            FROM ({STATE_SQL.format(latest=latest_before(sql_instant(ctx.until), ranked=True), new=NEW_IDX,
+                                    flags=_flags(sql_instant(ctx.until)))})""")
         ctx._cache["state_table"] = name
     return ctx._cache["state_table"]
 
@@ -495,14 +505,11 @@ def movement_states(ctx: Ctx) -> str:
     """SQL (a parenthesised relation) of every deal (pos, deal_id) with s and u, its state at the period's start
     and at its end, and a, its amount (empty = 0)."""
     start, until = sql_instant(ctx.start), sql_instant(ctx.until)
-    code = f"CASE WHEN stage_idx = {SIGNED_IDX} THEN 'won' WHEN rank < 0 THEN 'lost' ELSE 'open' END"
+    at_start, at_end = latest_before(start, ranked=False), latest_before(until, ranked=False)
     return f"""(
-        SELECT pos, deal_id, {_state_at(start, 'h.at_start')} AS s, {_state_at(until, 'h.at_end')} AS u,
+        SELECT pos, deal_id, {_state_at(start, 'hs.state')} AS s, {_state_at(until, 'he.state')} AS u,
                coalesce(amount, 0) AS a
-        FROM deal LEFT JOIN (
-            SELECT pos, arg_max({code}, k) FILTER (entered_at < {start}) AS at_start,
-                   arg_max({code}, k) FILTER (entered_at < {until}) AS at_end
-            FROM ev GROUP BY pos) h USING (pos))"""
+        FROM deal LEFT JOIN {at_start} hs USING (pos) LEFT JOIN {at_end} he USING (pos))"""
 
 
 def movement(ctx: Ctx) -> tuple[Team, pd.DataFrame]:

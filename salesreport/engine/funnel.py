@@ -172,7 +172,9 @@ RANK_OF_STAGE = pick("stage_idx", [STAGE_RANK[s] for s in STAGES])  # a stage in
 #          dated by day only (midnight) sorts at the end of its day: it ends the stay it happened in, even
 #          one entered later that day (SPEC: a loss ends a stay, whatever its length). With each row, in
 #          the same window pass: reached_before, the furthest rank of the rows before it (−1: none), and
-#          ended_at, the time of the next row (what ends the stay the row begins)
+#          ended_at, the time of the next row (what ends the stay the row begins); and the earliest time of
+#          the rows after it, later_at, and of the ranked ones, later_ranked_at: the row is the deal's latest
+#          (ranked) row before an instant T exactly when it is before T and they are not (engine.formulas)
 #   stays  each stay in a funnel stage that ended (by the next change or by being lost): days between dates
 FACTS_SQL = """
 CREATE TEMP TABLE d AS
@@ -217,7 +219,11 @@ CREATE TEMP TABLE ev AS
 SELECT pos, entered_at, stage_idx, owner, rank, row_number() OVER w AS k,
        coalesce(max(rank) OVER (PARTITION BY pos ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
                 -1)::TINYINT AS reached_before,
-       lead(entered_at) OVER w AS ended_at
+       lead(entered_at) OVER w AS ended_at,
+       min(entered_at) OVER (PARTITION BY pos ORDER BY k ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING)
+           AS later_at,
+       min(CASE WHEN rank >= 0 THEN entered_at END) OVER (
+           PARTITION BY pos ORDER BY k ROWS BETWEEN 1 FOLLOWING AND UNBOUNDED FOLLOWING) AS later_ranked_at
 FROM (
     SELECT *, row_number() OVER order_of AS k, lag(stage_idx) OVER order_of AS previous
     FROM (

@@ -47,3 +47,19 @@ def facts_for(folder: Path, config: Config | None = None, **raw) -> Facts:
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
+
+
+ENGINE_TESTS = {"Spark": "tests/test_spark.py", "PostgreSQL": "tests/test_postgres.py"}
+
+
+def pytest_terminal_summary(terminalreporter):
+    """One line saying which engines beside DuckDB the run tested: their tests passed, or skipped (and why)."""
+    stats = terminalreporter.stats
+    parts = []
+    for engine, module in ENGINE_TESTS.items():
+        counts = {outcome: sum(1 for r in stats.get(outcome, []) if getattr(r, "nodeid", "").startswith(module)
+                               and getattr(r, "when", "call") in ("call", "setup"))
+                  for outcome in ("passed", "failed", "skipped")}
+        parts.append(f"{engine} {counts['passed']} passed" + "".join(
+            f", {n} {outcome}" for outcome, n in counts.items() if n and outcome != "passed"))
+    terminalreporter.write_line("Engines tested beside DuckDB: " + "; ".join(parts) + ".")

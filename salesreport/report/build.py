@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
 from datetime import date
 
-import numpy as np
 import pandas as pd
 
 from ..config import Config
@@ -141,7 +141,7 @@ def _clean(value, unit: Unit) -> float | int | None:
     if value is None:
         return None
     value = float(value)
-    if np.isnan(value) or np.isinf(value):
+    if not math.isfinite(value):  # math's test of a float: numpy's costs ten times more per call
         return None
     return round(value) if unit is Unit.COUNT else value
 

@@ -182,8 +182,11 @@ def finish_deals(con, raw: TypedTable, source: str, config: Config, warnings: li
             f'{source}, row {row_label(row)}, column "{header("deal_id", "deal_id")}": '
             "the deal id is empty. Every deal needs a unique id; fill it in or remove the row."
         )
+    # a plain count first: the rows of a repeated id, in file order, only when there is one (an ordered list per
+    # deal costs 0.9 s over a million deals, the count 0.1 s)
+    (ids,), = con.sql(f"SELECT count(DISTINCT deal_id) FROM {_READ}").fetchall()
     repeated = con.sql(f"SELECT deal_id, list(_row ORDER BY pos)[1:2], sum(count(*)) OVER () FROM {_READ} "
-                       "GROUP BY deal_id HAVING count(*) > 1 ORDER BY min(pos) LIMIT 1").fetchall()
+                       "GROUP BY deal_id HAVING count(*) > 1 ORDER BY min(pos) LIMIT 1").fetchall() if ids < n else []
     if repeated:
         (deal_id, (first, again), shared), = repeated
         raise InputError(

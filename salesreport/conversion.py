@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .config import Config
 from .duck import quote
-from .errors import DeliveryError
+from .errors import DeliveryError, first_line
 from .sources.canonical import DATABASE_SUFFIXES, TIMEZONE_KEY, Dataset, load_dataset
 from .sources.tables import CANONICAL_DEALS, CANONICAL_HISTORY, canonical_actions
 
@@ -109,4 +109,4 @@ def _path(path: str | Path) -> str:
 
 
 def _reason(exc: Exception) -> str:
-    return getattr(exc, "strerror", None) or str(exc).splitlines()[0]
+    return getattr(exc, "strerror", None) or first_line(exc)

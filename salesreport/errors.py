@@ -26,3 +26,10 @@ class DeliveryError(SalesReportError):
     """An output could not be written or delivered; nothing half-written is left."""
 
     exit_code = 3
+
+
+def first_line(exc: BaseException, limit: int = 200) -> str:
+    """The first non-blank line of another library's error (a Spark or Postgres message runs on for pages), to
+    quote inside one of ours."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return lines[0][:limit] if lines else type(exc).__name__

@@ -15,7 +15,7 @@ from decimal import Decimal
 
 from . import dialect
 from .config import Config
-from .errors import ConfigError
+from .errors import ConfigError, first_line
 
 # a password written into the connection string: key=value form, or the user:password@ of a URI
 _PASSWORD = re.compile(r"(^|\s)password\s*=|^postgres(?:ql)?://[^/@]*:[^/@]*@", re.IGNORECASE)
@@ -41,11 +41,6 @@ def connect(config: Config) -> PostgresConnection:
     # canonical tables: it writes temporary tables only
     con.execute("SET TIME ZONE 'UTC'")
     return PostgresConnection(con)
-
-
-def first_line(exc: Exception) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0][:200] if lines else type(exc).__name__
 
 
 def translate(sql: str) -> str:
@@ -101,6 +96,15 @@ class PostgresConnection(dialect.Connection):
                 copy.write_row([None if pd.isna(v) else v.item() if hasattr(v, "item") else v for v in row])
 
     def run(self, statement: dialect.Statement) -> Result | None:
+        import psycopg
+
+        try:
+            return self._run(statement)
+        except psycopg.OperationalError as exc:  # the server went away, or refused the work (out of space, …)
+            raise ConfigError(f'[engine] backend = "postgres": the server stopped answering ({first_line(exc)}). '
+                              "Check that it is running and reachable, then run the report again.") from None
+
+    def _run(self, statement: dialect.Statement) -> Result | None:
         if statement.kind in ("table", "view"):
             kind = statement.kind.upper()
             self.con.execute(f"DROP {kind} IF EXISTS {statement.name}")

@@ -17,7 +17,7 @@ from typing import Any
 
 from . import dialect
 from .config import Config, memory_limit_for_duckdb
-from .errors import ConfigError
+from .errors import ConfigError, first_line
 
 _SESSION: Any = None
 
@@ -61,7 +61,7 @@ def session(config: Config):
         _SESSION = builder.getOrCreate()
     except (PySparkException, RuntimeError, OSError) as exc:  # no Java, no cluster: the fix, without Spark's trace
         where = f"the Spark Connect server at {config.spark_remote}" if config.spark_remote else "a local Spark"
-        raise ConfigError(f"[engine] backend = \"pyspark\": could not start {where} ({_first_line(exc)}). A local "
+        raise ConfigError(f"[engine] backend = \"pyspark\": could not start {where} ({first_line(exc)}). A local "
                           "session needs Java 17 (java on the PATH); a remote one, the server running and "
                           "reachable.") from None
     if not config.spark_remote:
@@ -83,11 +83,6 @@ def _stopped(spark) -> bool:
         return spark.sparkContext._jsc is None  # a local session that was stopped
     except (PySparkException, AttributeError):  # Spark Connect has no SparkContext
         return False
-
-
-def _first_line(exc: Exception) -> str:
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    return lines[0][:200] if lines else type(exc).__name__
 
 
 def translate(sql: str) -> str:

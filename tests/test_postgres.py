@@ -148,3 +148,19 @@ def test_an_unknown_stage_is_named(server, password, tmp_path):
     load_tables(server, "odd", {"deals": deals})
     with pytest.raises(InputError, match='odd.deals, column "stage": Qualifizierung is not known'):
         salesreport.weekly(config=_config(tmp_path, server.conninfo, "odd"), week="2026-W46")
+
+
+@needs_postgres
+def test_a_server_that_goes_away_mid_run_is_a_message(server, password, tmp_path):
+    """The connection dropped between two of the engine's statements: a message naming the server, no
+    traceback."""
+    import psycopg
+
+    from salesreport.sources.postgres import load_postgres_dataset
+
+    ds = load_postgres_dataset(parse_config({"engine": {"backend": "postgres", "postgres": server.conninfo,
+                                                        "database": "crm"}}))
+    with psycopg.connect(server.conninfo, password=PASSWORD, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'salesreport'")
+    with pytest.raises(ConfigError, match=r'backend = "postgres": the server stopped answering .*running and reachable'):
+        ds.con.sql("SELECT count(*) FROM deals")

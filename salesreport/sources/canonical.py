@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..config import TABLES, Config
 from ..duck import connect, memory_guard, quote
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, InputError, first_line
 from ..model import ACTION_TYPES, SCHEMA, STAGES
 from ..text import is_address, listed, safe_line
 from .fastcsv import (
@@ -281,7 +281,7 @@ def _read_database(path: Path, config: Config, con) -> tuple[dict, dict[str, str
     try:
         con.execute(f"ATTACH {quote(str(path))} AS source_db (READ_ONLY)")
     except duckdb.Error as exc:
-        raise InputError(f"{path}: not a DuckDB database this version can read ({str(exc).splitlines()[0]}). "
+        raise InputError(f"{path}: not a DuckDB database this version can read ({first_line(exc)}). "
                          "Write it again with salesreport convert, or pass the CSV exports.") from None
     present = {name for (name,) in con.sql("SELECT table_name FROM information_schema.tables "
                                            "WHERE table_catalog = 'source_db'").fetchall()}
@@ -319,7 +319,7 @@ def _read_relation(con, relation: str, label: Path, table: str, config: Config, 
     try:
         frame = con.sql(f"SELECT * FROM {relation}").df()
     except duckdb.Error as exc:
-        raise InputError(f"{label}: cannot be read as the {table} table ({str(exc).splitlines()[0]}). "
+        raise InputError(f"{label}: cannot be read as the {table} table ({first_line(exc)}). "
                          "Write it again with salesreport convert, or pass the CSV exports.") from None
     text = pd.DataFrame({str(c): _as_text(frame[c]) for c in frame.columns}, index=frame.index)
     text.attrs["written_headers"] = [str(c) for c in frame.columns]

@@ -12,9 +12,9 @@ time in [report] timezone; a timestamptz is an instant, shown in that zone."""
 from __future__ import annotations
 
 from ..config import Config
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, InputError, first_line
 from ..model import SCHEMA
-from ..postgres import PostgresConnection, connect, first_line
+from ..postgres import PostgresConnection, connect
 from ..text import safe_line
 from .canonical import Dataset, _finish_reps
 from .tables import DEALS, HISTORY, no_such_pipeline

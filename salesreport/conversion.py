@@ -53,8 +53,9 @@ def convert(data: str | None, out: Path, config: Config, pipeline: str | None = 
 
 
 def _write_parquet(ds: Dataset, queries: dict[str, str], folder: Path, timezone: str) -> None:
-    """One Parquet file per table, each written beside its place and renamed over it; a table the data set
-    lacks is removed from the folder (it would be read as this data's)."""
+    """One Parquet file per table, each written beside its place; only when every one is written are they
+    renamed over the old ones (a failure leaves the folder as it was, never half this data and half the last),
+    and a table the data set lacks is removed from the folder (it would be read as this data's)."""
     import duckdb
 
     try:
@@ -62,21 +63,24 @@ def _write_parquet(ds: Dataset, queries: dict[str, str], folder: Path, timezone:
     except OSError as exc:
         raise DeliveryError(f"--out {folder}: cannot make the folder ({exc.strerror}). Choose a folder you may "
                             "write to.") from None
-    for table in TABLES:
-        target = folder / f"{table}.parquet"
-        if table not in queries:
-            target.unlink(missing_ok=True)
-            continue
-        fd, temp = tempfile.mkstemp(prefix=f".{table}.", suffix=".parquet.tmp", dir=folder)
-        os.close(fd)
-        try:
-            ds.con.execute(f"COPY ({queries[table]}) TO '{_path(temp)}' (FORMAT parquet, COMPRESSION zstd, "
+    written: dict[Path, str] = {}
+    try:
+        for table in (t for t in TABLES if t in queries):
+            target = folder / f"{table}.parquet"
+            fd, temp = tempfile.mkstemp(prefix=f".{table}.", suffix=".parquet.tmp", dir=folder)
+            os.close(fd)
+            written[target] = temp
+            ds.con.execute(f"COPY ({queries[table]}) TO {quote(temp)} (FORMAT parquet, COMPRESSION zstd, "
                            f"KV_METADATA {{{TIMEZONE_KEY}: {quote(timezone)}}})")  # the zone of its times
-            os.replace(temp, target)
-        except (OSError, duckdb.Error) as exc:
+    except (OSError, duckdb.Error) as exc:
+        for temp in written.values():
             Path(temp).unlink(missing_ok=True)
-            raise DeliveryError(f"--out {target}: could not be written ({_reason(exc)}). Nothing was replaced "
-                                "there; free some space or choose another folder.") from None
+        raise DeliveryError(f"--out {folder}: could not be written ({_reason(exc)}). Nothing was replaced "
+                            "there; free some space or choose another folder.") from None
+    for target, temp in written.items():
+        os.replace(temp, target)
+    for table in (t for t in TABLES if t not in queries):
+        (folder / f"{table}.parquet").unlink(missing_ok=True)
 
 
 def _write_database(ds: Dataset, queries: dict[str, str], target: Path, timezone: str) -> None:
@@ -90,7 +94,7 @@ def _write_database(ds: Dataset, queries: dict[str, str], target: Path, timezone
     os.close(fd)
     os.unlink(temp)  # DuckDB makes the file itself
     try:
-        ds.con.execute(f"ATTACH '{_path(temp)}' AS converted")
+        ds.con.execute(f"ATTACH {quote(temp)} AS converted")
         for table, query in queries.items():
             ds.con.execute(f"CREATE TABLE converted.{table} AS {query}")
         ds.con.execute(f"CREATE TABLE converted.salesreport_meta AS SELECT '{TIMEZONE_KEY}' AS key, "
@@ -102,10 +106,6 @@ def _write_database(ds: Dataset, queries: dict[str, str], target: Path, timezone
             Path(leftover).unlink(missing_ok=True)
         raise DeliveryError(f"--out {target}: could not be written ({_reason(exc)}). The previous file, if any, is "
                             "unchanged.") from None
-
-
-def _path(path: str | Path) -> str:
-    return str(path).replace("'", "''")
 
 
 def _reason(exc: Exception) -> str:

@@ -17,8 +17,7 @@ from ..model import SCHEMA
 from ..postgres import PostgresConnection, connect
 from ..text import safe_line
 from .canonical import Dataset, _finish_reps
-from .tables import DEALS, HISTORY, no_such_pipeline
-from .warehouse import ACTIONS, finish_actions, finish_deals, finish_history
+from .warehouse import finish_actions, finish_deals, finish_history, keep_pipeline
 
 TABLES = ("deals", "stage_history", "activities", "reps")
 _ISO = r"^\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:\d{2})?)?)?$"
@@ -76,7 +75,7 @@ def _load(con: PostgresConnection, config: Config, pipeline: str | None) -> Data
                 reps[column] = reps[column].astype("float64")
         ds.reps = _finish_reps(reps, tables["reps"], ds.warnings)
     if pipeline is not None:
-        _keep_pipeline(con, pipeline)
+        keep_pipeline(con, pipeline, ds.has_history, ds.actions is not None)
     return ds
 
 
@@ -137,16 +136,3 @@ def _create(con: PostgresConnection, name: str, select: str, source: str) -> Non
     except psycopg.DataError as exc:
         raise InputError(f"{source}: {first_line(exc)}. Fix the value in the table, or load it again.") from None
     con.con.execute(f"ANALYZE {name}")
-
-
-def _keep_pipeline(con: PostgresConnection, pipeline: str) -> None:
-    quoted = pipeline.lower().replace("'", "''")
-    (kept,), = con.sql(f"SELECT count(*) FILTER (WHERE lower(pipeline) = '{quoted}') FROM {DEALS}").fetchall()
-    if not kept:
-        found = sorted(p for (p,) in con.sql(f"SELECT DISTINCT pipeline FROM {DEALS} WHERE pipeline <> ''").fetchall())
-        raise no_such_pipeline(pipeline, found)
-    con.con.execute(f"DELETE FROM {DEALS} WHERE lower(pipeline) <> '{quoted}'")
-    for table in (HISTORY, ACTIONS):
-        if _raw(con, "SELECT to_regclass(%s)", (f"pg_temp.{table}",))[0][0] is not None:
-            blank = " AND deal_id <> ''" if table == ACTIONS else ""
-            con.con.execute(f"DELETE FROM {table} WHERE deal_id NOT IN (SELECT deal_id FROM {DEALS}){blank}")

@@ -14,8 +14,7 @@ from ..model import SCHEMA
 from ..spark import SparkConnection, session
 from ..text import safe_line
 from .canonical import Dataset, _finish_reps
-from .tables import DEALS, HISTORY, no_such_pipeline
-from .warehouse import ACTIONS, finish_actions, finish_deals, finish_history
+from .warehouse import finish_actions, finish_deals, finish_history, keep_pipeline
 
 TABLES = ("deals", "stage_history", "activities", "reps")
 _TIME = "timestamp_ntz"
@@ -46,7 +45,7 @@ def load_spark_dataset(data: str | None, config: Config, pipeline: str | None = 
         columns = _columns(spark, frames["reps"], "reps_src", "reps", names["reps"])
         ds.reps = _finish_reps(spark.sql(f"SELECT {columns} FROM reps_src").toPandas(), names["reps"], ds.warnings)
     if pipeline is not None:
-        _keep_pipeline(spark, pipeline)
+        keep_pipeline(con, pipeline, ds.has_history, ds.actions is not None)
     return ds
 
 
@@ -136,20 +135,3 @@ def _history(spark, frame, source: str) -> None:
 def _activities(spark, frame, source: str) -> None:
     columns = _columns(spark, frame, "activities_src", "activities", source)
     spark.sql(f"SELECT {columns} FROM activities_src").createOrReplaceTempView("activities_typed")
-
-
-def _keep_pipeline(spark, pipeline: str) -> None:
-    quoted = pipeline.lower().replace("'", "''")
-    (kept,), = [tuple(r) for r in spark.sql(f"SELECT count_if(lower(pipeline) = '{quoted}') FROM {DEALS}").collect()]
-    if not kept:
-        found = sorted(r[0] for r in spark.sql(f"SELECT DISTINCT pipeline FROM {DEALS} WHERE pipeline <> ''").collect())
-        raise no_such_pipeline(pipeline, found)
-    spark.sql(f"SELECT * FROM {DEALS} WHERE lower(pipeline) = '{quoted}'").localCheckpoint().createOrReplaceTempView(
-        DEALS)
-    if spark.catalog.tableExists(HISTORY):
-        spark.sql(f"SELECT * FROM {HISTORY} WHERE deal_id IN (SELECT deal_id FROM {DEALS})").localCheckpoint(
-        ).createOrReplaceTempView(HISTORY)
-    if spark.catalog.tableExists(ACTIONS):
-        spark.sql(f"SELECT * FROM actions WHERE deal_id = '' OR deal_id IN (SELECT deal_id FROM {DEALS})"
-                  ).localCheckpoint().createOrReplaceTempView(ACTIONS)
-

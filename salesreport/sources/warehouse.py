@@ -9,6 +9,7 @@ the checks come into this process."""
 from __future__ import annotations
 
 from ..config import Config
+from ..duck import quote
 from ..errors import InputError
 from ..model import ACTION_TYPES, SCHEMA
 from ..text import safe_line
@@ -18,6 +19,7 @@ from .tables import (
     HISTORY,
     READ_ONLY,
     negative_amounts_warning,
+    no_such_pipeline,
     stage_codes_case,
     status_case,
 )
@@ -78,3 +80,23 @@ def finish_actions(con, source: str, warnings: list[str]) -> str:
             "CAST(CAST(occurred_at AS DATE) AS TIMESTAMP) AS day, deal_id FROM activities_typed "
             f"WHERE lower(type) IN ({sales}) AND coalesce(done, true) AND occurred_at IS NOT NULL")
     return ACTIONS
+
+
+def keep_pipeline(con, pipeline: str, history: bool, actions: bool) -> None:
+    """Keep the deals of `pipeline` in DEALS, and the history (`history`) and the done sales actions (`actions`:
+    those of no deal too) of those deals; a pipeline no deal is in stops the run, listing those there are. Each
+    table is made anew from a kept copy (a temporary table is replaced, never deleted from, on any engine)."""
+    name = quote(pipeline.lower())
+    (kept,), = con.sql(f"SELECT count(*) FILTER (WHERE lower(pipeline) = {name}) FROM {DEALS}").fetchall()
+    if not kept:
+        found = sorted(p for (p,) in con.sql(f"SELECT DISTINCT pipeline FROM {DEALS} WHERE pipeline <> ''").fetchall())
+        raise no_such_pipeline(pipeline, found)
+    keep = {DEALS: f"lower(pipeline) = {name}"}
+    if history:
+        keep[HISTORY] = f"deal_id IN (SELECT deal_id FROM {DEALS}_kept)"
+    if actions:
+        keep[ACTIONS] = f"deal_id = '' OR deal_id IN (SELECT deal_id FROM {DEALS}_kept)"
+    for table, where in keep.items():
+        con.sql(f"CREATE TEMP TABLE {table}_kept AS SELECT * FROM {table} WHERE {where}")
+    for table in keep:
+        con.sql(f"CREATE TEMP TABLE {table} AS SELECT * FROM {table}_kept")

@@ -74,9 +74,13 @@ def build_report(
     chosen = series(period, periods, config)
     cache: dict[str, tuple] = {}
 
+    shown = {p.label for p in chosen}
+
     def raw(p: Period):
         if p.label not in cache:
             cache[p.label] = compute_period(report, facts, config, p, since)
+            if p.label not in shown:  # only its values are read: its tables go now
+                cache[p.label][2].close()
             if progress:
                 progress()
         return cache[p.label]
@@ -86,8 +90,8 @@ def build_report(
                  warnings=list(facts.warnings), year_start=year_start(period.end, config),
                  year_label=year_label(period.end, config))
     for p in chosen:
+        prev_team, prev_rep, _ = raw(previous(p, config))  # first: its tables go before this period's are made
         team, per_rep, ctx = raw(p)
-        prev_team, prev_rep, _ = raw(previous(p, config))
         values = {m.id: metric_value(m, team[m.id], prev_team[m.id], config, team_level=True) for m in metrics}
         for metric_id, ids in ctx.details.items():
             if metric_id in values:
@@ -104,6 +108,7 @@ def build_report(
         ))
         if p is chosen[-1]:
             out.warnings.extend(dict.fromkeys(ctx.warnings))
+        ctx.close()
     if report in ("monthly", "quarterly"):
         out.sections["lost_reasons"] = lost_reasons_section(facts, chosen[-1])
     if wanted:

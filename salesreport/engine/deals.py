@@ -13,7 +13,6 @@ import pandas as pd
 
 from ..model import STAGE_RANK, STAGES
 from ..periods import start_instant
-from ..sources.tables import DEALS
 from .formulas import (
     FORECAST_SETS,
     FUNNEL_COUNTS,
@@ -127,12 +126,12 @@ def deal_list(ctx: Ctx) -> tuple[pd.DataFrame, int]:
     last_action = (f"LEFT JOIN (SELECT deal_id, max(day)::DATE AS last_action FROM {f.acts} WHERE day < {until} "
                    "AND deal_id <> '' GROUP BY deal_id) la ON la.deal_id = s.deal_id")
     rows = f.con.sql(f"""
-        SELECT s.deal_id, r.company, s.owner::VARCHAR AS owner,
+        SELECT s.deal_id, d.company, s.owner::VARCHAR AS owner,
                CASE WHEN s.open THEN 'open' WHEN s.signed THEN 'signed' ELSE 'lost' END AS status,
                {pick('s.stage_idx', [f"'{s}'" for s in STAGES])} AS stage, s.amount, d.created_at::DATE AS created,
                CASE WHEN s.open THEN date_diff('day', s.changed::DATE, DATE '{ctx.period.end}') END AS days,
                la.last_action, {', '.join(columns)}, {weighted} AS weighted, count(*) OVER () AS total
-        FROM {state_table(ctx)} s JOIN deal d USING (pos) JOIN {DEALS} r USING (pos)
+        FROM {state_table(ctx)} s JOIN deal d USING (pos)
              {' '.join(joins)} {last_action}
         WHERE d.created_at < {until} AND ({behind})
         ORDER BY s.amount DESC NULLS LAST, s.pos

@@ -17,7 +17,6 @@ import pandas as pd
 from ..config import Config
 from ..model import ACTION_TYPES, RANKED_STAGES, STAGE_RANK, STAGES, Period
 from ..periods import end_instant, start_instant, working_days
-from ..sources.tables import DEALS
 from .funnel import (
     NEW_IDX,
     RANK_OF_STAGE,
@@ -477,8 +476,8 @@ def lost_reasons(facts: Facts, start: np.datetime64, until: np.datetime64) -> li
     # the deals lost per reason and stage counted in SQL: Python sees a row per reason and stage
     rows = facts.con.sql(f"""
         SELECT reason, furthest, count(*) AS n, coalesce(fsum(amount), 0) AS value
-        FROM (SELECT trim(coalesce(r.lost_reason, '')) AS reason, d.amount, {furthest} AS furthest
-              FROM deal d JOIN {DEALS} r USING (pos) WHERE {within('d.lost_at', start, until)})
+        FROM (SELECT trim(coalesce(lost_reason, '')) AS reason, amount, {furthest} AS furthest
+              FROM deal WHERE {within('lost_at', start, until)})
         GROUP BY reason, furthest""").fetchall()
     reasons: dict[str, list] = {}
     for reason, rank, n, value in rows:

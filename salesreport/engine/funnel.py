@@ -77,8 +77,8 @@ def _day(value) -> date:
 
 def build_facts(ds: Dataset, config: Config) -> Facts:
     """Turn a parsed Dataset into Facts, deriving status, close dates and history as SPEC §2 says. The facts
-    take the data set over: its stage history table is dropped once the events hold it (a data set is read
-    for one build of the facts).
+    take the data set over: its deals and stage history tables are dropped once the fact tables hold what
+    they said (a data set is read for one build of the facts).
 
     The work is relational: the deals and the stage history go into DuckDB, and one set of SQL statements
     (FACTS_SQL) derives status, close dates, the events, the stays and the first entries."""
@@ -96,8 +96,8 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
         )
     # a credit note left out of revenue ([input] negative_amounts): its amount is no missing amount
     con.sql("CREATE TEMP VIEW deals_in AS SELECT pos, deal_id, owner, stage_idx, status, signed_at, lost_at, "
-            "closed_at, created_at, amount, expected_close_date, competitor, negative_amount AS credit "
-            f"FROM {DEALS} WHERE created_at IS NOT NULL")
+            "closed_at, created_at, amount, expected_close_date, competitor, negative_amount AS credit, company, "
+            f"lost_reason FROM {DEALS} WHERE created_at IS NOT NULL")
     if ds.has_history:
         con.sql(f"CREATE TEMP VIEW history_in AS SELECT seq, deal_id, entered_at, stage_idx, owner FROM {HISTORY}")
         (nh,), = con.sql(f"SELECT coalesce(max(seq) + 1, 0) FROM {HISTORY}").fetchall()
@@ -118,11 +118,11 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
             "SELECT owner FROM history_in) WHERE owner IS NOT NULL)")
     with memory_guard(con, "Computing the funnel facts"):
         for statement in FACTS_SQL.format(n=n, nh=nh, owner=owner_type, rank_of_stage=RANK_OF_STAGE,
-                                          **_CODES).split(";"):
+                                          deals=DEALS, **_CODES).split(";"):
             if statement.strip():
                 con.sql(statement)
         # the events hold the stage history now: its table goes before the widest table is built (146 MB
-        # at 1M deals), and d2 once the warnings have read it
+        # at 1M deals; the deals table, 168 MB, went once d held it), and d2 once the warnings have read it
         con.sql("DROP VIEW history_in" if ds.has_history else "DROP TABLE history_in")
         if ds.has_history:
             con.sql(f"DROP TABLE {HISTORY}")
@@ -172,10 +172,11 @@ def pick(index: str, values) -> str:
 
 RANK_OF_STAGE = pick("stage_idx", [STAGE_RANK[s] for s in STAGES])  # a stage index's funnel rank
 
-# SPEC §2 in SQL. deals_in(pos, deal_id, owner, stage_idx, status, signed_at, lost_at, closed_at, created_at)
-# and history_in(seq, deal_id, entered_at, stage_idx, owner) in; out:
+# SPEC §2 in SQL. deals_in(pos, deal_id, owner, stage_idx, status, signed_at, lost_at, closed_at, created_at,
+# and the columns the formulas and the lists read) and history_in(seq, deal_id, entered_at, stage_idx, owner)
+# in (the deals table goes once d holds it); out:
 #   d2     one row per deal: status, signed_at, lost_at (filled from history, closed_at, else the last change:
-#          won and lost alike), the flags of what was filled
+#          won and lost alike), the flags of what was filled, and the deal's other columns
 #   ev     the stage changes in order (k): given rows, else derived from the deal, plus a signed/lost entry
 #          where the history lacks it; rows repeating the current stage removed; rank −1 = lost. A loss
 #          dated by day only (midnight) sorts at the end of its day: it ends the stay it happened in, even
@@ -189,12 +190,17 @@ FACTS_SQL = """
 CREATE TEMP TABLE d AS
 SELECT pos, deal_id, owner::{owner} AS owner, stage_idx, created_at, status,
        CASE status WHEN 'won' THEN coalesce(signed_at, closed_at) END AS signed_at,
-       CASE status WHEN 'lost' THEN coalesce(lost_at, closed_at) END AS lost_at
-FROM (SELECT pos, deal_id, owner, stage_idx, created_at, signed_at, lost_at, closed_at,
+       CASE status WHEN 'lost' THEN coalesce(lost_at, closed_at) END AS lost_at,
+       amount, expected_close_date, competitor, credit, company, lost_reason
+FROM (SELECT pos, deal_id, owner, stage_idx, created_at, signed_at, lost_at, closed_at, amount,
+             expected_close_date, competitor, credit, company, lost_reason,
              CASE WHEN status <> '' THEN status WHEN stage_idx = {signed} THEN 'won'
                   WHEN stage_idx = {lost} THEN 'lost' WHEN signed_at IS NOT NULL THEN 'won'
                   WHEN lost_at IS NOT NULL THEN 'lost' ELSE 'open' END AS status
       FROM deals_in);
+
+DROP VIEW deals_in;
+DROP TABLE {deals};
 
 CREATE TEMP TABLE orphans AS
 SELECT h.deal_id, h.seq FROM history_in h WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.deal_id = h.deal_id);
@@ -217,7 +223,8 @@ SELECT d.pos, d.deal_id, d.owner, d.status,
        CASE WHEN d.status = 'lost' THEN coalesce(d.lost_at, h.lost_at, h.last_seen) END AS lost_at,
        d.status = 'won' AND coalesce(d.signed_at, h.signed_at) IS NULL AS undated_won,
        d.status = 'lost' AND coalesce(d.lost_at, h.lost_at) IS NULL AS undated_lost,
-       coalesce(h.has_signed, false) AS has_signed, coalesce(h.has_lost, false) AS has_lost
+       coalesce(h.has_signed, false) AS has_signed, coalesce(h.has_lost, false) AS has_lost,
+       d.created_at, d.amount, d.expected_close_date, d.competitor, d.credit, d.company, d.lost_reason
 FROM d LEFT JOIN (
     SELECT pos, min(entered_at) FILTER (stage_idx = {signed}) AS signed_at,
            max(entered_at) FILTER (stage_idx = {lost}) AS lost_at, max(entered_at) AS last_seen,
@@ -256,17 +263,17 @@ DROP TABLE d;
 DROP TABLE ev0;
 """
 
-# deal: one row per deal for the formulas — d2, the amount (NULL: none), the first entries (fe: per ranked
+# deal: one row per deal for the formulas and the lists — d2 (the amount NULL: none), the first entries (fe: per ranked
 # stage r, the first entry into r or a later-ranked stage, t<r>, and its owner, o<r>), the signer (who a signed
 # deal's revenue belongs to: the owner of its signed entry, else the deal's owner) and the lost owner (the
 # owner of its latest lost entry, else the deal's owner)
 DEAL_SQL = """
 CREATE TEMP TABLE deal AS
-SELECT d2.pos, d2.deal_id, d2.owner, d2.status, d2.signed_at, d2.lost_at, i.created_at, i.amount, i.expected_close_date,
-       i.competitor, i.credit, {first_entries},
+SELECT d2.pos, d2.deal_id, d2.owner, d2.status, d2.signed_at, d2.lost_at, d2.created_at, d2.amount,
+       d2.expected_close_date, d2.competitor, d2.credit, d2.company, d2.lost_reason, {first_entries},
        CASE WHEN coalesce(fe.o8, '') = '' THEN d2.owner ELSE fe.o8 END AS signer,
        coalesce(l.lost_owner, d2.owner) AS lost_owner
-FROM d2 JOIN deals_in i USING (pos) LEFT JOIN ({fe}) fe USING (pos)
+FROM d2 LEFT JOIN ({fe}) fe USING (pos)
      LEFT JOIN (SELECT pos, arg_max(owner, k) AS lost_owner FROM ev WHERE stage_idx = {lost} GROUP BY pos) l
      USING (pos)
 """

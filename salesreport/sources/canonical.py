@@ -876,7 +876,9 @@ def _filter_pipeline(ds: Dataset, pipeline: str) -> None:
         a = ds.activities
         ds.activities = a[(a["deal_id"] == "") | a["deal_id"].isin(ids)].reset_index(drop=True)
     if ds.actions is not None:  # actions on deals of other pipelines go too; those on no deal stay
-        # a view over the actions (a table, or the fast path's view): nothing is rewritten
+        # a view over the actions (a table, or the fast path's view): nothing is rewritten. It reads the kept
+        # deals' ids from a table of its own: the facts drop DEALS once they hold it
+        ds.con.execute(f"CREATE TABLE pipeline_deal_ids AS SELECT deal_id FROM {DEALS}")
         ds.con.execute(f"CREATE VIEW pipeline_actions AS SELECT * FROM {ds.actions} "
-                       f"WHERE deal_id = '' OR deal_id IN (SELECT deal_id FROM {DEALS})")
+                       "WHERE deal_id = '' OR deal_id IN (SELECT deal_id FROM pipeline_deal_ids)")
         ds.actions = "pipeline_actions"

@@ -263,10 +263,10 @@ DROP TABLE d;
 DROP TABLE ev0;
 """
 
-# deal: one row per deal for the formulas and the lists — d2 (the amount NULL: none), the first entries (fe: per ranked
-# stage r, the first entry into r or a later-ranked stage, t<r>, and its owner, o<r>), the signer (who a signed
-# deal's revenue belongs to: the owner of its signed entry, else the deal's owner) and the lost owner (the
-# owner of its latest lost entry, else the deal's owner)
+# deal: one row per deal for the formulas and the lists — d2 (the amount NULL: none), the first entries (fe:
+# per ranked stage r, the first entry into r or a later-ranked stage, t<r>, and its owner, o<r>), the signer
+# (who a signed deal's revenue belongs to: the owner of its signed entry, else the deal's owner) and the lost
+# owner (the owner of its latest lost entry, else the deal's owner)
 DEAL_SQL = """
 CREATE TEMP TABLE deal AS
 SELECT d2.pos, d2.deal_id, d2.owner, d2.status, d2.signed_at, d2.lost_at, d2.created_at, d2.amount,

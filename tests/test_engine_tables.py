@@ -1,0 +1,42 @@
+"""What the engine holds in DuckDB while a report runs: the inputs go once the fact tables hold them, and a
+period's tables once its figures are read — at 1M deals that is the difference between 1.5 and 1.2 GiB."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from salesreport.config import load_config
+from salesreport.engine.funnel import build_facts
+from salesreport.outputs.json import render_json
+from salesreport.periods import parse_month
+from salesreport.report.build import build_report
+from salesreport.sources.canonical import load_dataset
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample_data"
+
+
+def tables(con) -> set[str]:
+    return {name for (name,) in con.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
+
+
+def test_the_inputs_and_each_periods_state_go_once_read():
+    config = load_config(SAMPLE / "salesreport.toml")
+    ds = load_dataset(str(SAMPLE), config)
+    assert {"deals", "history"} <= tables(ds.con)
+    facts = build_facts(ds, config)
+    held = tables(facts.con)
+    assert not held & {"deals", "history", "d", "d2", "ev0"}
+    assert {"deal", "ev", "stays"} <= held
+    # a trend with its deal list and the deals behind each figure: every period's state table is made,
+    # read and dropped, the previous periods' before the shown ones are made
+    trend = build_report("monthly", facts, config, parse_month("2026-10", config), periods=3, deal_ids=True,
+                         deal_list=True)
+    assert not {t for t in tables(facts.con) if t.startswith("state_")}
+    assert trend.deals is not None and trend.deals.rows
+    # a period asked again after its tables went gets them remade, with the same figures
+    again = build_report("monthly", facts, config, parse_month("2026-10", config), deal_ids=True, deal_list=True)
+    assert render_json(again) == render_json(build_report(
+        "monthly", build_facts(load_dataset(str(SAMPLE), config), config), config, parse_month("2026-10", config),
+        deal_ids=True, deal_list=True))
+    assert again.current.metrics == trend.current.metrics
+    assert again.deals == trend.deals

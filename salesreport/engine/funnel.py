@@ -122,7 +122,7 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
             if statement.strip():
                 con.sql(statement)
         # the events hold the stage history now: its table goes before the widest table is built (146 MB
-        # at 1M deals; the deals table, 168 MB, went once d held it), and d2 once the warnings have read it
+        # at 1M deals; the deals table, 168 MB, went once d2 held it), and d2 once the warnings have read it
         con.sql("DROP VIEW history_in" if ds.has_history else "DROP TABLE history_in")
         if ds.has_history:
             con.sql(f"DROP TABLE {HISTORY}")
@@ -174,7 +174,7 @@ RANK_OF_STAGE = pick("stage_idx", [STAGE_RANK[s] for s in STAGES])  # a stage in
 
 # SPEC §2 in SQL. deals_in(pos, deal_id, owner, stage_idx, status, signed_at, lost_at, closed_at, created_at,
 # and the columns the formulas and the lists read) and history_in(seq, deal_id, entered_at, stage_idx, owner)
-# in (the deals table goes once d holds it); out:
+# in (the deals table goes once d2 holds it); out:
 #   d2     one row per deal: status, signed_at, lost_at (filled from history, closed_at, else the last change:
 #          won and lost alike), the flags of what was filled, and the deal's other columns
 #   ev     the stage changes in order (k): given rows, else derived from the deal, plus a signed/lost entry
@@ -186,21 +186,18 @@ RANK_OF_STAGE = pick("stage_idx", [STAGE_RANK[s] for s in STAGES])  # a stage in
 #          the rows after it, later_at, and of the ranked ones, later_ranked_at: the row is the deal's latest
 #          (ranked) row before an instant T exactly when it is before T and they are not (engine.formulas)
 #   stays  each stay in a funnel stage that ended (by the next change or by being lost): days between dates
+# A deal's position, the events' order and a stay's days are INTEGERs (4 bytes a row less than BIGINT in each
+# fact table: 2^31 deals); the history's rows keep BIGINT seq numbers.
 FACTS_SQL = """
 CREATE TEMP TABLE d AS
-SELECT pos, deal_id, owner::{owner} AS owner, stage_idx, created_at, status,
+SELECT pos::INTEGER AS pos, deal_id, owner::{owner} AS owner, stage_idx, created_at, status,
        CASE status WHEN 'won' THEN coalesce(signed_at, closed_at) END AS signed_at,
-       CASE status WHEN 'lost' THEN coalesce(lost_at, closed_at) END AS lost_at,
-       amount, expected_close_date, competitor, credit, company, lost_reason
-FROM (SELECT pos, deal_id, owner, stage_idx, created_at, signed_at, lost_at, closed_at, amount,
-             expected_close_date, competitor, credit, company, lost_reason,
+       CASE status WHEN 'lost' THEN coalesce(lost_at, closed_at) END AS lost_at
+FROM (SELECT pos, deal_id, owner, stage_idx, created_at, signed_at, lost_at, closed_at,
              CASE WHEN status <> '' THEN status WHEN stage_idx = {signed} THEN 'won'
                   WHEN stage_idx = {lost} THEN 'lost' WHEN signed_at IS NOT NULL THEN 'won'
                   WHEN lost_at IS NOT NULL THEN 'lost' ELSE 'open' END AS status
       FROM deals_in);
-
-DROP VIEW deals_in;
-DROP TABLE {deals};
 
 CREATE TEMP TABLE orphans AS
 SELECT h.deal_id, h.seq FROM history_in h WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.deal_id = h.deal_id);
@@ -214,7 +211,7 @@ SELECT pos, created_at,
        (CASE WHEN stage_idx = {no_stage} AND status = 'open' THEN {new}
              WHEN status <> 'open' OR stage_idx < 0 OR stage_idx = {signed} THEN {work_started}
              ELSE stage_idx END)::TINYINT,
-       owner, {nh} + pos
+       owner, {nh} + pos::BIGINT
 FROM d WHERE NOT EXISTS (SELECT 1 FROM history_in h WHERE h.deal_id = d.deal_id);
 
 CREATE TEMP TABLE d2 AS
@@ -224,15 +221,18 @@ SELECT d.pos, d.deal_id, d.owner, d.status,
        d.status = 'won' AND coalesce(d.signed_at, h.signed_at) IS NULL AS undated_won,
        d.status = 'lost' AND coalesce(d.lost_at, h.lost_at) IS NULL AS undated_lost,
        coalesce(h.has_signed, false) AS has_signed, coalesce(h.has_lost, false) AS has_lost,
-       d.created_at, d.amount, d.expected_close_date, d.competitor, d.credit, d.company, d.lost_reason
-FROM d LEFT JOIN (
+       d.created_at, i.amount, i.expected_close_date, i.competitor, i.credit, i.company, i.lost_reason
+FROM d JOIN deals_in i ON i.pos = d.pos LEFT JOIN (
     SELECT pos, min(entered_at) FILTER (stage_idx = {signed}) AS signed_at,
            max(entered_at) FILTER (stage_idx = {lost}) AS lost_at, max(entered_at) AS last_seen,
            bool_or(stage_idx = {signed}) AS has_signed, bool_or(stage_idx = {lost}) AS has_lost
-    FROM ev0 GROUP BY pos) h USING (pos);
+    FROM ev0 GROUP BY pos) h ON h.pos = d.pos;
+
+DROP VIEW deals_in;
+DROP TABLE {deals};
 
 CREATE TEMP TABLE ev AS
-SELECT pos, entered_at, stage_idx, owner, rank, row_number() OVER w AS k,
+SELECT pos, entered_at, stage_idx, owner, rank, (row_number() OVER w)::INTEGER AS k,
        coalesce(max(rank) OVER (PARTITION BY pos ORDER BY k ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING),
                 -1)::TINYINT AS reached_before,
        lead(entered_at) OVER w AS ended_at,
@@ -246,17 +246,17 @@ FROM (
         SELECT *, CASE WHEN stage_idx >= 0 THEN {rank_of_stage} ELSE -1 END::TINYINT AS rank
         FROM (SELECT * FROM ev0
               UNION ALL
-              SELECT pos, signed_at, {signed}::TINYINT, owner, {nh} + {n} + pos FROM d2
+              SELECT pos, signed_at, {signed}::TINYINT, owner, {nh} + {n} + pos::BIGINT FROM d2
               WHERE status = 'won' AND signed_at IS NOT NULL AND NOT has_signed
               UNION ALL
-              SELECT pos, lost_at, {lost}::TINYINT, owner, {nh} + 2 * {n} + pos FROM d2
+              SELECT pos, lost_at, {lost}::TINYINT, owner, {nh} + 2 * {n} + pos::BIGINT FROM d2
               WHERE status = 'lost' AND lost_at IS NOT NULL AND NOT has_lost))
     WINDOW order_of AS (PARTITION BY pos ORDER BY {loss_time}, CASE WHEN rank < 0 THEN 99 ELSE rank END, seq))
 WHERE previous IS NULL OR previous <> stage_idx
 WINDOW w AS (PARTITION BY pos ORDER BY k);
 
 CREATE TEMP TABLE stays AS
-SELECT pos, k, stage_idx, ended_at, date_diff('day', entered_at::DATE, ended_at::DATE) AS days
+SELECT pos, k, stage_idx, ended_at, date_diff('day', entered_at::DATE, ended_at::DATE)::INTEGER AS days
 FROM ev WHERE rank >= 0 AND stage_idx <> {signed} AND ended_at IS NOT NULL;
 
 DROP TABLE d;

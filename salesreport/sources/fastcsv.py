@@ -462,7 +462,7 @@ def _store_actions(con, layout: _Layout, cell: dict[str, str], kinds: list, owne
                  f"ELSE {_typed(f'trim({day}, {_quote(_WHITESPACE)})', 'datetime', config.timezone)} END")
     created = _run(con, layout, f"""
         CREATE TABLE {name}_all AS
-        SELECT owner, action, day, deal_id, done = -1 AS bad_flag FROM (
+        SELECT owner, action, CASE WHEN done = -1 THEN NULL ELSE day END AS day, deal_id FROM (
             SELECT {owner}::{types['owner']} AS owner, ({action})::{types['action']} AS action,
                    CAST({native_day or typed_day} AS DATE) AS day,
                    {layout.text(cell["deal_id"]) if 'deal_id' in cell else "''"} AS deal_id,
@@ -470,9 +470,10 @@ def _store_actions(con, layout: _Layout, cell: dict[str, str], kinds: list, owne
             FROM {{source}})
         WHERE (action IS NOT NULL AND (coalesce(done, 1) = 1 OR action NOT IN ({sales})))
               OR done = -1 OR {_outside_days('day')}""", footer=False, trimmed=False, ordered=False)
-    # the fast path's dates end a day before the general parser's last instant: that day declines, safely
+    # the fast path's dates end a day before the general parser's last instant: that day declines, safely;
+    # a row whose flag is no flag is kept without a day, so that it declines too (no column to say why)
     (outside,), = [(True,)] if created is None else con.execute(
-        f"SELECT count(*) FILTER ({_outside_days('day')} OR bad_flag) > 0 FROM {name}_all").fetchall()
+        f"SELECT count(*) FILTER ({_outside_days('day')}) > 0 FROM {name}_all").fetchall()
     if outside:
         con.execute(f"DROP TABLE IF EXISTS {name}_all; " + "; ".join(f"DROP TYPE {t}" for t in types.values()))
         return None

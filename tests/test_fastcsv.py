@@ -233,6 +233,16 @@ def test_actions_decline_to_the_general_parser(tmp_path, cell, words):
             general_actions(path, Config())
 
 
+@pytest.mark.parametrize("prefix_rows", [100, 1])  # the bad flag in the rows learnt first, or only in the full scan
+def test_actions_with_a_flag_that_is_no_flag_decline_to_the_general_parser(tmp_path, prefix_rows):
+    rows = ["owner,type,occurred_at,done", "Anna,Call,2026-03-01,yes", "Anna,Call,2026-03-02,maybe",
+            "Anna,Call,2026-03-03,no"]
+    path = write(tmp_path, "\n".join(rows) + "\n", "activities.csv")
+    assert actions_of(path, Config(), prefix_rows=prefix_rows) is None
+    with pytest.raises(InputError, match=r'row 3, column "done": "maybe" is not true or false'):
+        general_actions(path, Config())
+
+
 def test_reports_from_the_fast_actions_equal_those_from_the_general_parser():
     """The sample's activities file takes the fast path in load_dataset (only the compact done actions are
     kept); every report built on it equals the report built on the general parser's actions."""

@@ -67,7 +67,9 @@ class Dataset:
     """The canonical tables, parsed and typed, in the in-process DuckDB database `con`: the deals as table
     DEALS, the stage history as HISTORY (when there is one), the done sales actions as table `actions`
     (owner, action, day, deal_id). A large CSV is read straight into it and never becomes a frame; the reps,
-    and the activities of a small export, are frames."""
+    and the activities of a small export, are frames. engine.funnel.build_facts takes the data set over: it
+    drops DEALS and HISTORY once its fact tables hold them, so `deals`, `history` and `canonical` are read
+    before the facts are built, or from a data set loaded again."""
 
     con: Any  # a DuckDB connection (duck.connect); engines open their own cursors on it
     sources: dict[str, str] = field(default_factory=dict)

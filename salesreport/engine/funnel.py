@@ -117,15 +117,13 @@ def build_facts(ds: Dataset, config: Config) -> Facts:
     con.sql(f"CREATE TYPE {owner_type} AS ENUM (SELECT DISTINCT owner FROM (SELECT owner FROM deals_in UNION ALL "
             "SELECT owner FROM history_in) WHERE owner IS NOT NULL)")
     with memory_guard(con, "Computing the funnel facts"):
+        # the deals table goes once d holds its rows (168 MB at 1M deals), the stage history once ev0 holds
+        # it (146 MB), both before d2 and the events are built; d2 once the warnings have read it
+        drop_history = f"DROP VIEW history_in; DROP TABLE {HISTORY}" if ds.has_history else "DROP TABLE history_in"
         for statement in FACTS_SQL.format(n=n, nh=nh, owner=owner_type, rank_of_stage=RANK_OF_STAGE,
-                                          deals=DEALS, **_CODES).split(";"):
+                                          deals=DEALS, drop_history=drop_history, **_CODES).split(";"):
             if statement.strip():
                 con.sql(statement)
-        # the events hold the stage history now: its table goes before the widest table is built (146 MB
-        # at 1M deals; the deals table, 168 MB, went once d2 held it), and d2 once the warnings have read it
-        con.sql("DROP VIEW history_in" if ds.has_history else "DROP TABLE history_in")
-        if ds.has_history:
-            con.sql(f"DROP TABLE {HISTORY}")
         con.sql(DEAL_SQL.format(fe=_first_entries_sql(), lost=LOST_CODE, first_entries=", ".join(
             f"fe.t{r}, fe.o{r}" for r in range(len(RANKED_STAGES)))))
     warning_ids = dict(ds.warning_ids)
@@ -174,7 +172,7 @@ RANK_OF_STAGE = pick("stage_idx", [STAGE_RANK[s] for s in STAGES])  # a stage in
 
 # SPEC §2 in SQL. deals_in(pos, deal_id, owner, stage_idx, status, signed_at, lost_at, closed_at, created_at,
 # and the columns the formulas and the lists read) and history_in(seq, deal_id, entered_at, stage_idx, owner)
-# in (the deals table goes once d2 holds it); out:
+# in (the deals table goes once d holds it, the history once ev0 does); out:
 #   d2     one row per deal: status, signed_at, lost_at (filled from history, closed_at, else the last change:
 #          won and lost alike), the flags of what was filled, and the deal's other columns
 #   ev     the stage changes in order (k): given rows, else derived from the deal, plus a signed/lost entry
@@ -192,12 +190,17 @@ FACTS_SQL = """
 CREATE TEMP TABLE d AS
 SELECT pos::INTEGER AS pos, deal_id, owner::{owner} AS owner, stage_idx, created_at, status,
        CASE status WHEN 'won' THEN coalesce(signed_at, closed_at) END AS signed_at,
-       CASE status WHEN 'lost' THEN coalesce(lost_at, closed_at) END AS lost_at
+       CASE status WHEN 'lost' THEN coalesce(lost_at, closed_at) END AS lost_at,
+       amount, expected_close_date, competitor, credit, company, lost_reason
 FROM (SELECT pos, deal_id, owner, stage_idx, created_at, signed_at, lost_at, closed_at,
              CASE WHEN status <> '' THEN status WHEN stage_idx = {signed} THEN 'won'
                   WHEN stage_idx = {lost} THEN 'lost' WHEN signed_at IS NOT NULL THEN 'won'
-                  WHEN lost_at IS NOT NULL THEN 'lost' ELSE 'open' END AS status
+                  WHEN lost_at IS NOT NULL THEN 'lost' ELSE 'open' END AS status,
+             amount, expected_close_date, competitor, credit, company, lost_reason
       FROM deals_in);
+
+DROP VIEW deals_in;
+DROP TABLE {deals};
 
 CREATE TEMP TABLE orphans AS
 SELECT h.deal_id, h.seq FROM history_in h WHERE NOT EXISTS (SELECT 1 FROM d WHERE d.deal_id = h.deal_id);
@@ -214,6 +217,8 @@ SELECT pos, created_at,
        owner, {nh} + pos::BIGINT
 FROM d WHERE NOT EXISTS (SELECT 1 FROM history_in h WHERE h.deal_id = d.deal_id);
 
+{drop_history};
+
 CREATE TEMP TABLE d2 AS
 SELECT d.pos, d.deal_id, d.owner, d.status,
        CASE WHEN d.status = 'won' THEN coalesce(d.signed_at, h.signed_at, h.last_seen) END AS signed_at,
@@ -221,15 +226,14 @@ SELECT d.pos, d.deal_id, d.owner, d.status,
        d.status = 'won' AND coalesce(d.signed_at, h.signed_at) IS NULL AS undated_won,
        d.status = 'lost' AND coalesce(d.lost_at, h.lost_at) IS NULL AS undated_lost,
        coalesce(h.has_signed, false) AS has_signed, coalesce(h.has_lost, false) AS has_lost,
-       d.created_at, i.amount, i.expected_close_date, i.competitor, i.credit, i.company, i.lost_reason
-FROM d JOIN deals_in i ON i.pos = d.pos LEFT JOIN (
+       d.created_at, d.amount, d.expected_close_date, d.competitor, d.credit, d.company, d.lost_reason
+FROM d LEFT JOIN (
     SELECT pos, min(entered_at) FILTER (stage_idx = {signed}) AS signed_at,
            max(entered_at) FILTER (stage_idx = {lost}) AS lost_at, max(entered_at) AS last_seen,
            bool_or(stage_idx = {signed}) AS has_signed, bool_or(stage_idx = {lost}) AS has_lost
     FROM ev0 GROUP BY pos) h ON h.pos = d.pos;
 
-DROP VIEW deals_in;
-DROP TABLE {deals};
+DROP TABLE d;
 
 CREATE TEMP TABLE ev AS
 SELECT pos, entered_at, stage_idx, owner, rank, (row_number() OVER w)::INTEGER AS k,
@@ -259,7 +263,6 @@ CREATE TEMP TABLE stays AS
 SELECT pos, k, stage_idx, ended_at, date_diff('day', entered_at::DATE, ended_at::DATE)::INTEGER AS days
 FROM ev WHERE rank >= 0 AND stage_idx <> {signed} AND ended_at IS NOT NULL;
 
-DROP TABLE d;
 DROP TABLE ev0;
 """
 

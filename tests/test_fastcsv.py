@@ -349,6 +349,28 @@ def test_days_of_instants_with_an_offset_near_midnight_are_the_zones_own(tmp_pat
     assert (day["D11"], day["D12"]) == ("1945-06-01", "1945-06-02")  # +3 in the summer of 1945
 
 
+ISO_TIMES = ["", "T23:30", " 23:30:59", "T23:30:59.5", " 23:30:59.123456"]  # each precision the fast path types
+ISO_ZONES = ["", "Z", "+05:30", "-05:00", "+00:00"]
+
+
+def test_every_iso_form_is_typed_as_the_general_parser_types_it(tmp_path):
+    """Each form of the fast path's grammar — a date, or a time to the minute, second or fraction, without an
+    offset, with Z, +hh:mm or -hh:mm (the shortest, 22 characters: a minute and an offset) — is the same
+    instant on both paths, as a deal's date and as an action's day."""
+    cells = ["2026-03-28"] + [f"2026-03-28{t}{z}" for t in ISO_TIMES[1:] for z in ISO_ZONES]
+    deals = "deal_id,owner,created_at,stage\n" + "".join(f"D{i},Anna,{c},new\n" for i, c in enumerate(cells))
+    fast = assert_same(write(tmp_path, deals), "deals", BERLIN)
+    created = dict(zip(cells, fast["created_at"], strict=True))
+    assert created["2026-03-28T23:30"] == pd.Timestamp("2026-03-28 23:30")  # naive: the zone's wall clock
+    assert created["2026-03-28T23:30Z"] == pd.Timestamp("2026-03-29 00:30")  # CET is UTC+1 on 28 March
+    assert created["2026-03-28T23:30-05:00"] == pd.Timestamp("2026-03-29 06:30")  # 04:30 UTC: CEST by then
+    assert created["2026-03-28 23:30:59.123456+05:30"] == pd.Timestamp("2026-03-28 19:00:59.123456")
+    activities = "owner,type,occurred_at,deal_id,done\n" + "".join(
+        f"Anna,call,{c},D{i},yes\n" for i, c in enumerate(cells))
+    days = assert_same_actions(write(tmp_path, activities, "activities.csv"), BERLIN)
+    assert set(days["day"].dt.date.astype(str)) == {"2026-03-28", "2026-03-29"}
+
+
 def test_a_cell_is_stripped_in_sql_exactly_as_str_strip_strips_it():
     """The fast path's edge test (a regular expression) and trim agree with str.strip() for every blank
     character at either edge, inside a cell (kept), alone, repeated, and for no cell at all."""

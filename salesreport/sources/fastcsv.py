@@ -456,8 +456,10 @@ def _store_actions(con, layout: _Layout, cell: dict[str, str], kinds: list, owne
         con.execute(f"CREATE TYPE {types[column]} AS ENUM ({', '.join(map(_quote, sorted(values)))})")
     otherwise = (f"CASE WHEN {{cell}} IS NULL THEN NULL ELSE error({_quote(UNLEARNT)}) END" if sample
                  else "NULL")  # a sample's: a value it lacks stops the scan (as the cast of an owner it lacks)
-    action = _mapping(cell["type"], {k: None if a is None else _quote(a) for k, a in labels.items()},
-                      otherwise.format(cell=cell["type"]))
+    # each type as written straight to its ENUM value (the cast after it then costs nothing; it types a CASE of
+    # NULLs only): half the time of mapping to text and casting that
+    action = _mapping(cell["type"], {k: None if a is None else f"{_quote(a)}::{types['action']}"
+                                     for k, a in labels.items()}, otherwise.format(cell=cell["type"]))
     done = _mapping(cell["done"], codes, otherwise.format(cell=cell["done"])) if "done" in cell else "NULL"
     sales = ", ".join(map(_quote, ACTION_TYPES))
     day = cell["occurred_at"]

@@ -51,8 +51,4 @@ def test_the_inputs_go_before_the_widest_fact_tables_are_built():
     built = {s.split()[3]: i for i, s in enumerate(statements) if s.startswith("CREATE TEMP TABLE")}
     assert statements.index("DROP TABLE {deals}") == built["d"] + 2  # and the view over it just before
     assert built["d"] < statements.index("{drop_history}") == built["ev0"] + 1 < built["d2"] < built["ev"]
-    assert statements.index("DROP TABLE d") == built["d2"] + 1
-    config = load_config(SAMPLE / "salesreport.toml")
-    ds = load_dataset(str(SAMPLE), config)
-    build_facts(ds, config)
-    assert not tables(ds.con) & {"deals", "history"}
+    assert statements.index("DROP TABLE d") == built["d2"] + 1  # (that they are gone after: the test above)

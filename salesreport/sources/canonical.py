@@ -10,7 +10,7 @@ import os
 import re
 import stat
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from ..errors import ConfigError, InputError, first_line
 from ..model import ACTION_TYPES, SCHEMA, STAGES
 from ..text import is_address, listed, safe_line
 from .fastcsv import (
+    FAST_PATH_MIN_BYTES,
     ActionsTable,
     TypedTable,
     read_actions,
@@ -67,7 +68,11 @@ class Dataset:
     """The canonical tables, parsed and typed, in the in-process DuckDB database `con`: the deals as table
     DEALS, the stage history as HISTORY (when there is one), the done sales actions as table `actions`
     (owner, action, day, deal_id). A large CSV is read straight into it and never becomes a frame; the reps,
-    and the activities of a small export, are frames. engine.funnel.build_facts takes the data set over: it
+    and the activities of a small export, are frames. A large activities export (a fast-path candidate: CSV,
+    Parquet, a database's table) is read when `actions` or `activities` is first asked for: build_facts asks
+    once its fact tables are built and the deals and history are gone, so that the actions are never held
+    beside them (at 1M deals the peak falls by the actions' 190 MB). Its warnings take the place they would
+    have had, and a bad cell in it is reported then. engine.funnel.build_facts takes the data set over: it
     drops DEALS and HISTORY once its fact tables hold them, so `deals`, `history` and `canonical` are read
     before the facts are built, or from a data set loaded again."""
 
@@ -80,6 +85,15 @@ class Dataset:
     actions: str | None = None  # the name of the done sales actions' table in `con`
     currency: str | None = None  # the one currency the deals' amounts are in, when the data names it
     warning_ids: dict[str, tuple[str, ...]] = field(default_factory=dict)  # the deals a warning is about
+    _later: Callable[[], None] | None = field(default=None, init=False, repr=False)  # reads the activities
+
+    def __getattribute__(self, name: str):
+        if name in ("actions", "activities"):  # the activities, read when first asked for (see above)
+            later = object.__getattribute__(self, "_later")
+            if later is not None:
+                object.__setattr__(self, "_later", None)
+                later()
+        return object.__getattribute__(self, name)
 
     @property
     def deals(self) -> pd.DataFrame:
@@ -179,11 +193,12 @@ def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
     if "deals" not in raw_tables:
         raise InputError("No deals table found: a workbook needs a sheet named deals.")
     ds = Dataset(con=con, sources=names, warnings=warnings)
-    tables = {t: df if isinstance(df, (ActionsTable, TypedTable)) or df.attrs.get("typed") else
+    tables = {t: df if isinstance(df, (ActionsTable, TypedTable, Later)) or df.attrs.get("typed") else
               _canonical(t, df, names[t], config, mapped=preset is None, warnings=ds.warnings)
               for t, df in raw_tables.items()}
-    deals, history = (tables.get(t) if isinstance(tables.get(t), (TypedTable, type(None))) else
-                      frame_table(con, tables[t], t, f"{t}_raw") for t in ("deals", "stage_history"))
+    with memory_guard(con, "Reading the deals and the stage history"):
+        deals, history = (tables.get(t) if isinstance(tables.get(t), (TypedTable, type(None))) else
+                          frame_table(con, tables[t], t, f"{t}_raw") for t in ("deals", "stage_history"))
     read_deals(con, deals)
     config = _place_stages(con, config, deals, history, names, ds.warnings)
     with memory_guard(con, f"{names['deals']}: checking the deals"):
@@ -193,18 +208,41 @@ def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
             finish_history(con, history, names["stage_history"], config)
         ds.has_history = True
     if "activities" in tables:
-        activities = tables["activities"]
-        if isinstance(activities, ActionsTable):  # the fast path already kept only the done sales actions
-            ds.actions = activities.name
-            warn_unmapped_types(names["activities"], activities.unmapped, ds.warnings)
-        else:
-            ds.activities = _finish_activities(activities, names["activities"], config, ds.warnings)
-            ds.actions = actions_table(con, done_actions(ds.activities))
+        # read now, or when first asked for (Later); its warnings go here either way, before the reps'
+        at, activities = len(ds.warnings), tables["activities"]
+        ds._later = lambda: _finish_actions(ds, activities, names["activities"], config, at)
+        if not isinstance(activities, Later):
+            ds.actions  # noqa: B018 - read now
     if "reps" in tables:
         ds.reps = _finish_reps(tables["reps"], names["reps"], ds.warnings)
     if pipeline is not None:
         _filter_pipeline(ds, pipeline)
     return ds
+
+
+class Later:
+    """A large activities export, read when the data set first needs it (`read`: an ActionsTable, or the
+    cells of a file the fast path declined, for the general parser)."""
+
+    def __init__(self, read: Callable[[], Any]):
+        self.read = read
+
+
+def _finish_actions(ds: Dataset, activities, source: str, config: Config, at: int) -> None:
+    """The activities as the done sales actions of `ds` (and, from a frame, its activities); the warnings they
+    give go into ds.warnings at `at`."""
+    warnings: list[str] = []
+    if isinstance(activities, Later):
+        activities = activities.read()
+        if not isinstance(activities, ActionsTable):  # declined by the fast path: the general parser's frame
+            activities = _canonical("activities", activities, source, config, warnings=warnings)
+    if isinstance(activities, ActionsTable):  # the fast path already kept only the done sales actions
+        ds.actions = activities.name
+        warn_unmapped_types(source, activities.unmapped, warnings)
+    else:
+        ds.activities = _finish_activities(activities, source, config, warnings)
+        ds.actions = actions_table(ds.con, done_actions(ds.activities))
+    ds.warnings[at:at] = warnings
 
 
 def _read_sources(sources: dict, config: Config, credentials: Path | None, con):
@@ -223,22 +261,45 @@ def _read_sources(sources: dict, config: Config, credentials: Path | None, con):
             raw_tables[table] = _read_relation(con, f"read_parquet({quote(str(path))})", Path(path), table, config,
                                                raw_tables)
             continue
-        if table == "activities":  # the owners the deals and history name are likely the actions' owners
-            owners = frozenset(owner for t in raw_tables.values() if isinstance(t, TypedTable) and "owner" in t.headers
-                               for (owner,) in con.sql(f"SELECT DISTINCT owner FROM {t.name}").fetchall())
-            typed = read_actions(con, path, SCHEMA[table], config, action_lookup(config), NON_ACTIONS, owners=owners)
-        elif table == "reps":  # a few hundred rows: a frame
+        if table == "activities":
+            owners = _owners(con, raw_tables)
+
+            def read(path: Path = Path(path), owners: frozenset[str] = owners):
+                return (read_actions(con, path, SCHEMA["activities"], config, action_lookup(config), NON_ACTIONS,
+                                     owners=owners) or _csv_cells(path, "activities", config))
+
+            raw_tables[table] = Later(read) if _large(path) else read()
+            continue
+        if table == "reps":  # a few hundred rows: a frame
             typed = read_typed(path, table, SCHEMA[table], config)
             if typed is not None:
                 typed.attrs["typed"] = True
         else:
             typed = typed_table(con, path, table, SCHEMA[table], config, f"{table}_raw")
-        if typed is None:  # only the columns the table needs are read (the header names the rest)
-            mapping = config.columns.get(table, {})
-            wanted = {mapping.get(column, column).strip().lower() for column in SCHEMA[table]}
-            typed = read_csv_text(path, config.encoding, wanted)
-        raw_tables[table] = typed
+        raw_tables[table] = _csv_cells(path, table, config) if typed is None else typed
     return raw_tables, {t: p.name for t, p in sources.items()}
+
+
+def _csv_cells(path: Path, table: str, config: Config) -> pd.DataFrame:
+    """The cells of a CSV the fast path declined, as text for the general parser: only the columns the table
+    needs are read (the header names the rest)."""
+    mapping = config.columns.get(table, {})
+    wanted = {mapping.get(column, column).strip().lower() for column in SCHEMA[table]}
+    return read_csv_text(path, config.encoding, wanted)
+
+
+def _large(path: Path) -> bool:
+    """Whether a file is large enough for the fast path (a smaller one is read at once)."""
+    try:
+        return Path(path).stat().st_size >= FAST_PATH_MIN_BYTES
+    except OSError:
+        return False  # read now: the reader says what is wrong with it
+
+
+def _owners(con, read: dict) -> frozenset[str]:
+    """The owners the deals and the history read so far name: likely the actions' owners (read_actions)."""
+    return frozenset(owner for t in read.values() if isinstance(t, TypedTable) and "owner" in t.headers
+                     for (owner,) in con.sql(f"SELECT DISTINCT owner FROM {t.name}").fetchall())
 
 
 DATABASE_SUFFIXES = (".duckdb", ".db", ".ddb")
@@ -300,24 +361,31 @@ def _read_database(path: Path, config: Config, con) -> tuple[dict, dict[str, str
 def _read_relation(con, relation: str, label: Path, table: str, config: Config, read: dict):
     """A canonical table DuckDB reads itself (Parquet, a database's table): typed as a CSV's fast path types
     it, its typed columns taken as they are; else (a cell no fast path types) its cells as text for the
-    general parser, which names the row and column."""
-    import duckdb
-
+    general parser, which names the row and column. The activities are read later (Later)."""
     schema = SCHEMA[table]
     if table == "activities":
-        layout = relation_layout(con, relation, label, table, {c: s for c, s in schema.items() if c != "activity_id"},
-                                 config, native_kinds=("datetime",))
-        owners = frozenset(owner for t in read.values() if isinstance(t, TypedTable) and "owner" in t.headers
-                           for (owner,) in con.sql(f"SELECT DISTINCT owner FROM {t.name}").fetchall())
-        typed = None if layout is None else read_actions(con, label, schema, config, action_lookup(config),
-                                                         NON_ACTIONS, owners=owners, layout=layout)
-    elif table == "reps":
+        owners = _owners(con, read)
+        needed = {column: spec for column, spec in schema.items() if column != "activity_id"}
+
+        def actions():
+            layout = relation_layout(con, relation, label, table, needed, config, native_kinds=("datetime",))
+            typed = None if layout is None else read_actions(con, label, schema, config, action_lookup(config),
+                                                             NON_ACTIONS, owners=owners, layout=layout)
+            return typed or _relation_cells(con, relation, label, table)
+
+        return Later(actions)
+    if table == "reps":
         typed = None  # a few hundred rows: the general parser
     else:
         layout = relation_layout(con, relation, label, table, schema, config)
         typed = None if layout is None else typed_from(con, layout, f"{table}_raw", config.timezone)
-    if typed is not None:
-        return typed
+    return _relation_cells(con, relation, label, table) if typed is None else typed
+
+
+def _relation_cells(con, relation: str, label: Path, table: str) -> pd.DataFrame:
+    """The cells of a table DuckDB reads that no fast path types, as text for the general parser."""
+    import duckdb
+
     try:
         frame = con.sql(f"SELECT * FROM {relation}").df()
     except duckdb.Error as exc:
@@ -872,15 +940,29 @@ def _finish_reps(df: pd.DataFrame, source: str, warnings: list[str]) -> pd.DataF
 
 
 def _filter_pipeline(ds: Dataset, pipeline: str) -> None:
+    """Keep the deals of `pipeline`, their history and the actions on them or on no deal. The kept deals' ids
+    go into a table of their own: the activities may be read after the facts dropped DEALS."""
     keep_pipeline(ds.con, pipeline)
+    ds.con.execute(f"CREATE TABLE pipeline_deal_ids AS SELECT deal_id FROM {DEALS}")
+    read = ds._later
+    if read is None:
+        _keep_pipeline_actions(ds)
+    else:  # the activities are read later: their pipeline's are kept then
+
+        def read_kept() -> None:
+            read()
+            _keep_pipeline_actions(ds)
+
+        ds._later = read_kept
+
+
+def _keep_pipeline_actions(ds: Dataset) -> None:
+    """Leave out the activities and actions on deals of other pipelines (those on no deal stay)."""
     if ds.activities is not None:
-        ids = {deal_id for (deal_id,) in ds.con.sql(f"SELECT deal_id FROM {DEALS}").fetchall()}
+        ids = {deal_id for (deal_id,) in ds.con.sql("SELECT deal_id FROM pipeline_deal_ids").fetchall()}
         a = ds.activities
         ds.activities = a[(a["deal_id"] == "") | a["deal_id"].isin(ids)].reset_index(drop=True)
-    if ds.actions is not None:  # actions on deals of other pipelines go too; those on no deal stay
-        # a view over the actions (a table, or the fast path's view): nothing is rewritten. It reads the kept
-        # deals' ids from a table of its own: the facts drop DEALS once they hold it
-        ds.con.execute(f"CREATE TABLE pipeline_deal_ids AS SELECT deal_id FROM {DEALS}")
+    if ds.actions is not None:  # a view over the actions (a table, or the fast path's view): nothing is rewritten
         ds.con.execute(f"CREATE VIEW pipeline_actions AS SELECT * FROM {ds.actions} "
                        "WHERE deal_id = '' OR deal_id IN (SELECT deal_id FROM pipeline_deal_ids)")
         ds.actions = "pipeline_actions"

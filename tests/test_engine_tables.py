@@ -83,3 +83,20 @@ def test_the_warnings_of_activities_read_later_keep_their_place(tmp_path):
     said = [next(i for i, w in enumerate(facts.warnings) if part in w)
             for part in ("negative amount", '"Webinar" (1)', "not-an-address", "moves backwards")]
     assert said == sorted(said) and len(set(said)) == 4
+
+
+def test_a_bad_cell_in_a_large_activities_export_read_later_is_reported_as_ever(tmp_path):
+    # the fast path declines the file once the facts ask for it; the general parser names the row and column,
+    # and the run ends with exit code 1 and no traceback, as when the activities were read first
+    from typer.testing import CliRunner
+
+    from salesreport.cli import app
+
+    data = tmp_path / "data"
+    shutil.copytree(SAMPLE, data)
+    with (data / "activities.csv").open("a", encoding="utf-8") as fh:
+        fh.write("A999999,Elena Berg,Call,18/31/2026 10:00,,yes\n")
+    rows = len((data / "activities.csv").read_text(encoding="utf-8").splitlines())
+    result = CliRunner().invoke(app, ["weekly", "--data", str(data), "--week", "2026-W46", "--format", "json"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f'activities.csv, row {rows}, column "occurred_at": "18/31/2026 10:00"' in " ".join(result.output.split())

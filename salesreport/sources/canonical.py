@@ -89,11 +89,15 @@ class Dataset:
 
     def __getattribute__(self, name: str):
         if name in ("actions", "activities"):  # the activities, read when first asked for (see above)
-            later = object.__getattribute__(self, "_later")
-            if later is not None:
-                object.__setattr__(self, "_later", None)
-                later()
+            object.__getattribute__(self, "read_activities")()
         return object.__getattribute__(self, name)
+
+    def read_activities(self) -> None:
+        """Read the activities now, if they wait to be read (once: a failed read is not tried again)."""
+        later = object.__getattribute__(self, "_later")
+        if later is not None:
+            object.__setattr__(self, "_later", None)
+            later()
 
     @property
     def deals(self) -> pd.DataFrame:
@@ -212,7 +216,7 @@ def load_dataset(data: str | None, config: Config, pipeline: str | None = None,
         at, activities = len(ds.warnings), tables["activities"]
         ds._later = lambda: _finish_actions(ds, activities, names["activities"], config, at)
         if not isinstance(activities, Later):
-            ds.actions  # noqa: B018 - read now
+            ds.read_activities()
     if "reps" in tables:
         ds.reps = _finish_reps(tables["reps"], names["reps"], ds.warnings)
     if pipeline is not None:

@@ -40,14 +40,20 @@ def _days_from_hire(first: pd.Series, hire: pd.Series) -> pd.Series:
     return (first.reindex(hire.index) - hire).dt.days.astype("float64")
 
 
-def _first_on_or_after_hire(f: Facts, events: str, hire: pd.Series) -> pd.Series:
-    """Per rep with a hire date: the first day of `events` (SQL of owner, day) on or after it."""
+def _first_on_or_after_hire(f: Facts, events: str, hire: pd.Series, kinds: dict[str, str] | None = None
+                            ) -> pd.DataFrame:
+    """Per rep with a hire date: the first day of `events` (SQL of owner, day, and what `kinds` reads) on or
+    after it — for each of `kinds` (name → SQL condition on an event; None: every event), in one scan. The
+    hire date is a midnight: an event on or after it is one whose day is."""
+    kinds = kinds or {"first": None}
     f.con.register("rep_hire", pd.DataFrame({"owner": pd.Series(hire.index, dtype=object),
                                              "hire": hire.to_numpy()}))
-    rows = f.con.sql(f"SELECT e.owner, min(date_trunc('day', e.day)) FROM ({events}) e JOIN rep_hire h "
-                     "USING (owner) WHERE date_trunc('day', e.day) >= h.hire GROUP BY e.owner").fetchall()
-    return pd.Series([d for _, d in rows], index=pd.Index([o for o, _ in rows], dtype=object),
-                     dtype="datetime64[ns]")
+    firsts = ", ".join(f"date_trunc('day', min(e.day){'' if where is None else f' FILTER ({where})'})"
+                       for where in kinds.values())
+    rows = f.con.sql(f"SELECT e.owner, {firsts} FROM ({events}) e JOIN rep_hire h USING (owner) "
+                     "WHERE e.day >= h.hire GROUP BY e.owner").fetchall()
+    return pd.DataFrame({name: pd.Series([row[i + 1] for row in rows], dtype="datetime64[ns]")
+                         for i, name in enumerate(kinds)}).set_axis(pd.Index([row[0] for row in rows], dtype=object))
 
 
 def milestones(f: Facts, until: np.datetime64) -> pd.DataFrame:
@@ -55,19 +61,19 @@ def milestones(f: Facts, until: np.datetime64) -> pd.DataFrame:
     reps = f.reps.set_index("name")
     hire = reps["hire_date"].dropna().dt.normalize()
     out = pd.DataFrame(index=reps.index)
-    before = f"day < {sql_instant(until)}"
-    for metric_id, kind in ACTION_MILESTONES.items():
-        of_kind = "" if kind is None else f" AND action = '{kind}'"
-        first = _first_on_or_after_hire(f, f"SELECT owner::VARCHAR AS owner, day FROM {f.acts} WHERE {before}"
-                                           f"{of_kind}", hire)
-        out[metric_id] = _days_from_hire(first, hire)
+    # the first action, call and meeting in one scan of the actions
+    first = _first_on_or_after_hire(
+        f, f"SELECT owner::VARCHAR AS owner, action, day FROM {f.acts} WHERE day < {sql_instant(until)}", hire,
+        {metric_id: None if kind is None else f"e.action = '{kind}'" for metric_id, kind in ACTION_MILESTONES.items()})
+    for metric_id in ACTION_MILESTONES:
+        out[metric_id] = _days_from_hire(first[metric_id], hire)
     demo = RANKED_STAGES.index("demo_run")
     first = _first_on_or_after_hire(f, f"SELECT o{demo} AS owner, t{demo} AS day FROM deal WHERE t{demo} < "
                                        f"{sql_instant(until)}", hire)
-    out["tt_first_demo_days"] = _days_from_hire(first, hire)
+    out["tt_first_demo_days"] = _days_from_hire(first["first"], hire)
     first = _first_on_or_after_hire(f, f"SELECT signer AS owner, signed_at AS day FROM deal WHERE signed_at < "
                                        f"{sql_instant(until)}", hire)
-    out["ttfd_days"] = _days_from_hire(first, hire)
+    out["ttfd_days"] = _days_from_hire(first["first"], hire)
     monthly = monthly_revenue(f, until)
     quota = reps["monthly_quota"].where(reps["monthly_quota"] > 0)
     for metric_id, share in QUOTA_SHARES.items():

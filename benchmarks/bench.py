@@ -2,13 +2,15 @@
 
 Not a test. Run: python benchmarks/bench.py [--sizes 10000 100000 1000000] [--workdir bench-data]
                                             [--reports monthly quarterly weekly daily team] [--breakdown]
-                                            [--converted [--spark]]
+                                            [--converted [--spark]] [--repeat N]
 
 For each size it generates the data with `salesreport sample --deals N --seed 1` (once; kept in --workdir),
 then, each in a fresh process so that wall time and peak memory (the child's own ru_maxrss) are its own:
 - floor: DuckDB reading the four CSVs into typed tables (read_csv with type detection), nothing else;
 - every report: `salesreport REPORT --data DIR --format json`, start-up and import time included.
-`--breakdown` adds an in-process split of one weekly run (read, facts, report) to see where time goes;
+`--repeat N` runs the floor and the reports in N interleaved rounds and prints medians (the floor alone moves
+by a third between runs on a shared machine); `--breakdown` adds an in-process split of one weekly run (read,
+facts, report) to see where time goes;
 `--converted` converts each set once to Parquet and to a DuckDB file (`salesreport convert`) and runs every
 report on those too; `--spark` adds each report on local Spark (`--engine pyspark`) over the Parquet files.
 """
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -86,12 +89,20 @@ def generate(folder: Path, size: int) -> float:
     return time.perf_counter() - t
 
 
+def _spread(values: list[float], unit: str) -> str:
+    """The range of a measure over the rounds, when there are several."""
+    return f"   {min(values):.2f}–{max(values):.2f} {unit}" if len(values) > 1 else ""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 100_000, 1_000_000])
     parser.add_argument("--workdir", type=Path, default=Path("bench-data"))
     parser.add_argument("--reports", nargs="+", default=list(PERIODS), choices=list(PERIODS))
     parser.add_argument("--breakdown", action="store_true", help="also split one weekly run into read/facts/report")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="rounds of the floor and the reports (medians printed): the floor alone varies by a "
+                             "third from run to run on a shared machine")
     parser.add_argument("--converted", action="store_true",
                         help="also convert each set to Parquet and to a DuckDB file, and run the reports on those")
     parser.add_argument("--spark", action="store_true",
@@ -101,16 +112,31 @@ def main() -> None:
         folder = args.workdir / f"deals-{size}"
         gen = generate(folder, size)
         mib = sum((folder / f"{t}.csv").stat().st_size for t in TABLES) / 2**20
-        floor_s, floor_mib, _ = measure([sys.executable, "-c", FLOOR, str(folder)])
+        rounds = []  # each round: the floor, then every report, so that a slow spell of the machine hits both
+        for _ in range(args.repeat):
+            floor = measure([sys.executable, "-c", FLOOR, str(folder)])[:2]
+            reports = {}
+            for report in args.reports:
+                option, value = PERIODS[report]
+                reports[report] = measure([sys.executable, "-m", "salesreport", report, "--data", str(folder),
+                                           option, value, "--format", "json"])[:2]
+            rounds.append((floor, reports))
+        floor_s = statistics.median(floor[0] for floor, _ in rounds)
         print(f"\n{size:,} deals ({mib:,.0f} MiB of CSV; generated in {gen:.0f} s)", flush=True)
+        if args.repeat > 1:
+            print(f"  median of {args.repeat} rounds; peak: the largest; × floor: the median of each round's ratio "
+                  "(its range after it)")
         print(f"  {'what':<28} {'wall s':>8} {'peak MiB':>9} {'× floor':>8}")
-        print(f"  {'floor: DuckDB loads the CSVs':<28} {floor_s:>8.2f} {floor_mib:>9.0f} {1:>8.1f}", flush=True)
+        floors = [floor for floor, _ in rounds]
+        print(f"  {'floor: DuckDB loads the CSVs':<28} {floor_s:>8.2f} {max(m for _, m in floors):>9.0f} {1:>8.1f}"
+              + _spread([w for w, _ in floors], "s"), flush=True)
         for report in args.reports:
-            option, value = PERIODS[report]
-            wall, peak, _ = measure([sys.executable, "-m", "salesreport", report, "--data", str(folder),
-                                           option, value, "--format", "json"])
-            print(f"  {'salesreport ' + report:<28} {wall:>8.2f} {peak:>9.0f} {wall / floor_s:>8.1f}", flush=True)
-        if args.converted:
+            runs = [reports[report] for _, reports in rounds]
+            ratios = [reports[report][0] / floor[0] for floor, reports in rounds]
+            print(f"  {'salesreport ' + report:<28} {statistics.median(w for w, _ in runs):>8.2f} "
+                  f"{max(m for _, m in runs):>9.0f} {statistics.median(ratios):>8.1f}" + _spread(ratios, "×"),
+                  flush=True)
+        if args.converted:  # measured once, against the median floor
             config = str(folder / "salesreport.toml")
             for kind, target in (("Parquet", args.workdir / f"deals-{size}-parquet"),
                                  ("DuckDB file", args.workdir / f"deals-{size}.duckdb")):

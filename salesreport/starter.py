@@ -279,7 +279,7 @@ def write_starter(paths: list[Path], out: Path, force: bool, encoding: str | Non
     starter = inspect(paths, out.parent, encoding, timezone)
     write_atomic(out, render(starter))
     try:
-        load_dataset(None, load_config(out))
+        load_dataset(None, load_config(out)).read_activities()  # a large activities export too (read late)
     except SalesReportError as exc:
         if "dayfirst" in str(exc):  # dates that read both ways: say where to decide
             write_atomic(out, render(starter, dayfirst_note="the dates read both ways: true for 18/11/2026, "

@@ -130,3 +130,18 @@ def test_init_errors_are_one_paragraph(tmp_path, args, words):
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     for word in words:
         assert word in proc.stderr
+
+
+def test_a_bad_cell_in_a_large_activities_export_is_the_problem_init_names(tmp_path):
+    # a large activities export is read late in a report (after the facts); init still reads it, to say where
+    # a report would stop
+    sample = Path(__file__).resolve().parents[1] / "sample_data"
+    for table in ("deals", "stage_history", "activities", "reps"):
+        (tmp_path / f"{table}.csv").write_bytes((sample / f"{table}.csv").read_bytes())
+    with (tmp_path / "activities.csv").open("a", encoding="utf-8") as fh:
+        fh.write("A999999,Elena Berg,Call,18/31/2026 10:00,,yes\n")
+    assert (tmp_path / "activities.csv").stat().st_size > 2**20  # the size read late
+    row = len((tmp_path / "activities.csv").read_text(encoding="utf-8").splitlines())
+    proc = init("deals.csv", "stage_history.csv", "activities.csv", "reps.csv", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert f'would stop here for now: activities.csv, row {row}, column "occurred_at"' in " ".join(proc.stderr.split())

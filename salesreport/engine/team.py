@@ -40,7 +40,7 @@ def _days_from_hire(first: pd.Series, hire: pd.Series) -> pd.Series:
     return (first.reindex(hire.index) - hire).dt.days.astype("float64")
 
 
-def _first_on_or_after_hire(f: Facts, events: str, hire: pd.Series, kinds: dict[str, str] | None = None
+def _first_on_or_after_hire(f: Facts, events: str, hire: pd.Series, kinds: dict[str, str | None] | None = None
                             ) -> pd.DataFrame:
     """Per rep with a hire date: the first day of `events` (SQL of owner, day, and what `kinds` reads) on or
     after it — for each of `kinds` (name → SQL condition on an event; None: every event), in one scan. The

@@ -29,8 +29,9 @@ _BUILDS = itertools.count()  # each build of the facts names its own owner type
 
 
 class Facts:
-    """The funnel facts of a data set: the fact tables in DuckDB (`con`: deal, ev, stays, acts; see FACTS_SQL
-    and DEAL_SQL; a deal is its row of `deal`, never a frame), the reps and the warnings found so far."""
+    """The funnel facts of a data set: the fact tables in DuckDB (`con`: deal, ev, the view stays over ev, and
+    acts; see FACTS_SQL and DEAL_SQL; a deal is its row of `deal`, never a frame), the reps and the warnings
+    found so far (the data set's, then the facts' own)."""
 
     def __init__(self, con, actions_in: str | None, reps: pd.DataFrame, warnings: list[str]):
         self.con = con
